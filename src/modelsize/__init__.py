@@ -1,0 +1,34 @@
+"""modelsize — measure, explain and shrink the size of any machine-learning model.
+
+Public API only; importing this package loads no machine-learning framework.
+"""
+
+from .api import inspect
+from .core.errors import (
+    InvalidFileError,
+    MissingDependencyError,
+    ModelSizeError,
+    OptionError,
+    TargetError,
+    UnsupportedObjectError,
+)
+from .core.report import Report, Source
+from .core.tensors import Role, TensorRecord
+from .core.tree import Component
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Component",
+    "InvalidFileError",
+    "MissingDependencyError",
+    "ModelSizeError",
+    "OptionError",
+    "Report",
+    "Role",
+    "Source",
+    "TargetError",
+    "TensorRecord",
+    "UnsupportedObjectError",
+    "inspect",
+]

@@ -1,0 +1,42 @@
+"""The public entry points: ``inspect`` a live object or a file and get a Report."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .core.errors import option_error
+from .core.report import Report
+from .serialize.base import CompressionOptions
+
+
+def inspect(
+    obj: Any,
+    *,
+    formats: bool = True,
+    compression: CompressionOptions | bool = True,
+    target: str | None = None,
+) -> Report:
+    """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
+
+    ``formats`` adds the ``formats`` section: exact serialized size per format (computed
+    without writing files). ``compression`` adds each format's zstd-compressed size (exact up
+    to ``CompressionOptions.exact_limit`` bytes, a sampled estimate with an error bound above).
+    """
+    if isinstance(compression, bool):
+        compression = CompressionOptions(enabled=compression)
+    elif not isinstance(compression, CompressionOptions):
+        raise option_error("compression", "a bool or a CompressionOptions", compression)
+
+    if isinstance(obj, (str, os.PathLike)):
+        from .formats import registry as file_registry
+
+        return file_registry.read(obj)
+
+    from .adapters.registry import adapter_for
+
+    adapter = adapter_for(obj)
+    report = adapter.to_report(obj, target=target)
+    if formats:
+        report = report.with_section("formats", adapter.format_sizes(obj, compression))
+    return report

@@ -1,0 +1,82 @@
+"""Report: the one result type every adapter, reader, compute pass and recipe produces.
+
+A report holds the component tree, where it came from, and named sections that later stages
+add (``formats`` for serialized sizes, ``compute`` for FLOPs …). Sections are JSON-ready data
+or objects with ``to_dict()``. Reports are immutable: ``with_section`` returns a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Mapping
+
+from . import totals as _totals
+from .tensors import _jsonable
+from .tree import Component
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What was measured: the framework or file format, the object's type, the target string."""
+
+    framework: str
+    object_type: str
+    target: str | None = None
+    format: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "framework": self.framework,
+            "object_type": self.object_type,
+            "target": self.target,
+            "format": self.format,
+            "details": _jsonable(dict(self.details)),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """A measured model: tree + source + sections + notes (warnings a user should read)."""
+
+    root: Component
+    source: Source
+    sections: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    notes: tuple[str, ...] = ()
+
+    @cached_property
+    def totals(self) -> _totals.Totals:
+        """Totals over the whole tree, shared storage counted once."""
+        return _totals.compute(self.root.iter_tensors())
+
+    def subtotals(self, component: Component) -> _totals.Totals:
+        """Totals of one subtree (shared storage counted once within it)."""
+        return _totals.compute(component.iter_tensors())
+
+    def with_section(self, name: str, value: Any) -> "Report":
+        """A new report with section ``name`` set to ``value``."""
+        sections = dict(self.sections)
+        sections[name] = value
+        return replace(self, sections=sections)
+
+    def with_notes(self, *notes: str) -> "Report":
+        """A new report with notes appended."""
+        return replace(self, notes=self.notes + tuple(notes))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, validated by ``schema/report.schema.json``."""
+        sections = {
+            name: (value.to_dict() if hasattr(value, "to_dict") else _jsonable(value))
+            for name, value in self.sections.items()
+        }
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": self.source.to_dict(),
+            "totals": self.totals.to_dict(),
+            "tree": self.root.to_dict(),
+            "sections": sections,
+            "notes": list(self.notes),
+        }

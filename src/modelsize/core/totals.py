@@ -1,0 +1,135 @@
+"""Totals computed from the tree: shared storage counted once, every reference kept visible.
+
+Totals are never the sum of table rows: they come from the set of unique storage keys, so a
+tied weight (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``) is counted once, and
+``params_per_reference`` shows what a naive per-module sum would have said.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from .tensors import Role, TensorRecord
+
+
+@dataclass(frozen=True)
+class SharedGroup:
+    """Tensors backed by one storage: ``owner`` is counted, ``aliases`` refer to it."""
+
+    owner: str
+    aliases: tuple[str, ...]
+    numel: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Aggregate numbers for a (sub)tree. All byte counts are raw integers."""
+
+    params: int
+    params_per_reference: int
+    trainable_params: int
+    non_trainable_params: int
+    param_bytes: int
+    buffers: int
+    buffer_bytes: int
+    stored_bytes: int
+    dense_bytes: int
+    tensors: int
+    unique_tensors: int
+    bytes_by_dtype: dict[str, int] = field(default_factory=dict)
+    bytes_by_role: dict[str, int] = field(default_factory=dict)
+    numel_by_role: dict[str, int] = field(default_factory=dict)
+    params_nnz: int | None = None
+    sparsity: float | None = None
+    shared: tuple[SharedGroup, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        out = asdict(self)
+        out["shared"] = [
+            {"owner": g.owner, "aliases": list(g.aliases), "numel": g.numel, "stored_bytes": g.stored_bytes}
+            for g in self.shared
+        ]
+        return out
+
+
+def unique_records(records: Iterable[TensorRecord]) -> tuple[list[TensorRecord], dict[str, list[str]]]:
+    """First record per storage key (in order), and key -> every path that references it."""
+    first: dict[str, TensorRecord] = {}
+    refs: dict[str, list[str]] = defaultdict(list)
+    for rec in records:
+        key = rec.storage_key or f"path:{rec.path}"
+        refs[key].append(rec.path)
+        first.setdefault(key, rec)
+    return list(first.values()), dict(refs)
+
+
+def compute(records: Iterable[TensorRecord]) -> Totals:
+    """Totals over tensor references (e.g. ``component.iter_tensors()``)."""
+    all_records = list(records)
+    unique, refs = unique_records(all_records)
+
+    params = trainable = non_trainable = param_bytes = 0
+    buffers = buffer_bytes = stored = dense = 0
+    nnz_total = 0
+    nnz_numel = 0
+    by_dtype: dict[str, int] = defaultdict(int)
+    by_role: dict[str, int] = defaultdict(int)
+    numel_by_role: dict[str, int] = defaultdict(int)
+    for rec in unique:
+        nbytes = int(rec.stored_bytes or 0)
+        stored += nbytes
+        dense += rec.dense_bytes
+        by_dtype[rec.dtype] += nbytes
+        by_role[rec.role.value] += nbytes
+        numel_by_role[rec.role.value] += rec.numel
+        if rec.role is Role.PARAMETER:
+            params += rec.numel
+            param_bytes += nbytes
+            if rec.trainable is False:
+                non_trainable += rec.numel
+            else:
+                trainable += rec.numel
+            if rec.nnz is not None:
+                nnz_total += rec.nnz
+                nnz_numel += rec.numel
+        elif rec.role is Role.BUFFER:
+            buffers += rec.numel
+            buffer_bytes += nbytes
+
+    per_reference = sum(r.numel for r in all_records if r.role is Role.PARAMETER)
+    by_key = {rec.storage_key or f"path:{rec.path}": rec for rec in unique}
+    shared = tuple(
+        SharedGroup(
+            owner=paths[0],
+            aliases=tuple(paths[1:]),
+            numel=by_key[key].numel,
+            stored_bytes=int(by_key[key].stored_bytes or 0),
+        )
+        for key, paths in refs.items()
+        if len(paths) > 1
+    )
+    # Sparsity is over the parameters whose values could be read; None when none could.
+    sparsity = 1.0 - nnz_total / nnz_numel if nnz_numel else None
+    return Totals(
+        params=params,
+        params_per_reference=per_reference,
+        trainable_params=trainable,
+        non_trainable_params=non_trainable,
+        param_bytes=param_bytes,
+        buffers=buffers,
+        buffer_bytes=buffer_bytes,
+        stored_bytes=stored,
+        dense_bytes=dense,
+        tensors=len(all_records),
+        unique_tensors=len(unique),
+        bytes_by_dtype=dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])),
+        bytes_by_role=dict(sorted(by_role.items(), key=lambda kv: -kv[1])),
+        numel_by_role=dict(numel_by_role),
+        params_nnz=nnz_total if nnz_numel else None,
+        sparsity=sparsity,
+        shared=shared,
+    )

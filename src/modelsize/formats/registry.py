@@ -1,0 +1,61 @@
+"""Pick the reader for a file or folder by its magic bytes and name, importing readers lazily.
+
+Each entry is ``"module:Class"``; a reader class has ``name``, ``sniff(path, head) -> bool``
+(``head`` is the first 64 bytes, empty for a folder) and ``read(path) -> Report``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
+from ..core.report import Report
+
+#: Order matters: specific magic numbers before extension-only guesses.
+READERS: list[str] = []
+
+_instances: dict[str, Any] = {}
+
+
+def _load(entry: str) -> Any:
+    if entry not in _instances:
+        module_name, cls_name = entry.split(":")
+        _instances[entry] = getattr(importlib.import_module(module_name), cls_name)()
+    return _instances[entry]
+
+
+def _head(path: Path) -> bytes:
+    if path.is_dir():
+        return b""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(64)
+    except OSError as exc:
+        raise TargetError(f"Cannot read {str(path)!r}: {exc.strerror}. Check the path and its permissions.") from exc
+
+
+def reader_for(path: str | os.PathLike[str]) -> Any:
+    """The reader that recognises ``path``, or our error naming the file."""
+    p = Path(path)
+    if not p.exists():
+        raise TargetError(f"No such file or folder: {str(p)!r}. Check the path.")
+    head = _head(p)
+    if p.is_file() and p.stat().st_size == 0:
+        raise InvalidFileError(f"{str(p)!r} is empty (0 bytes): it is not a model file.")
+    for entry in READERS:
+        reader = _load(entry)
+        if reader.sniff(p, head):
+            return reader
+    known = ", ".join(_load(e).name for e in READERS) or "none installed"
+    raise UnsupportedObjectError(
+        f"{str(p)!r} is not a model file modelsize can read (known formats: {known}). "
+        "For a Python object, pass 'package.module:attr' or 'path/to/file.py:attr'."
+    )
+
+
+def read(path: str | os.PathLike[str]) -> Report:
+    """Report for a model file or folder."""
+    return reader_for(path).read(Path(path))

@@ -1,0 +1,1 @@
+"""Exact serialized size per format, computed without writing files; compressibility."""

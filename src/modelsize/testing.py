@@ -38,7 +38,7 @@ def check_report(report: Report) -> None:
     totals = report.totals
     assert sum(totals.bytes_by_role.values()) == totals.stored_bytes, "bytes by role must add up"
     assert sum(totals.bytes_by_dtype.values()) == totals.stored_bytes, "bytes by dtype must add up"
-    assert totals.trainable_params + totals.non_trainable_params == totals.params
+    assert totals.trainable_params + totals.non_trainable_params + totals.trainability_unknown_params == totals.params
     assert totals.params <= totals.params_per_reference
     assert totals.unique_tensors <= totals.tensors
     if totals.sparsity is not None:
@@ -106,6 +106,6 @@ def _equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return bool(np.array_equal(a, b))
+    if hasattr(a, "__array__") or hasattr(b, "__array__"):  # numpy, torch (CPU), tf tensors …
+        return type(a) is type(b) and bool(np.array_equal(np.asarray(a), np.asarray(b)))
     return bool(a == b)

@@ -32,6 +32,7 @@ class Totals:
     params_per_reference: int
     trainable_params: int
     non_trainable_params: int
+    trainability_unknown_params: int
     param_bytes: int
     buffers: int
     buffer_bytes: int
@@ -72,7 +73,7 @@ def compute(records: Iterable[TensorRecord]) -> Totals:
     all_records = list(records)
     unique, refs = unique_records(all_records)
 
-    params = trainable = non_trainable = param_bytes = 0
+    params = trainable = non_trainable = unknown = param_bytes = 0
     buffers = buffer_bytes = stored = dense = 0
     nnz_total = 0
     nnz_numel = 0
@@ -89,10 +90,12 @@ def compute(records: Iterable[TensorRecord]) -> Totals:
         if rec.role is Role.PARAMETER:
             params += rec.numel
             param_bytes += nbytes
-            if rec.trainable is False:
-                non_trainable += rec.numel
-            else:
+            if rec.trainable is None:  # e.g. a bare state dict: nothing says
+                unknown += rec.numel
+            elif rec.trainable:
                 trainable += rec.numel
+            else:
+                non_trainable += rec.numel
             if rec.nnz is not None:
                 nnz_total += rec.nnz
                 nnz_numel += rec.numel
@@ -119,6 +122,7 @@ def compute(records: Iterable[TensorRecord]) -> Totals:
         params_per_reference=per_reference,
         trainable_params=trainable,
         non_trainable_params=non_trainable,
+        trainability_unknown_params=unknown,
         param_bytes=param_bytes,
         buffers=buffers,
         buffer_bytes=buffer_bytes,

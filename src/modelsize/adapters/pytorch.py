@@ -1,0 +1,411 @@
+"""PyTorch adapter: ``nn.Module`` objects and state dicts → Report.
+
+What it gets right that a ``sum(p.numel())`` does not:
+
+* tied weights (GPT-2's ``lm_head.weight`` *is* ``transformer.wte.weight``) share a storage key,
+  so totals count them once and the alias stays visible;
+* buffers (BatchNorm running statistics) are their own role, non-persistent ones are marked;
+* pruning re-parametrisation (``weight_orig`` + ``weight_mask``) is flagged: the effective
+  sparsity is reported, and the mask's bytes and the zeros stored dense are shown as cost;
+* ``torch.ao`` quantized modules report their packed int8 weights, scales and zero points at
+  the bytes they occupy, not fp32 bytes;
+* meta-device modules are sized from shapes alone, without allocating.
+
+Measuring never changes the model: it only reads attributes, never calls ``forward``,
+``state_dict`` (which runs user hooks) or anything that moves or mutates tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Iterator
+
+from ..core import optional
+from ..core.errors import UnsupportedObjectError
+from ..core.report import Report, Source
+from ..core.tensors import Role, TensorRecord
+from ..core.tree import Component, from_flat, join
+from ..serialize.base import CompressionOptions, FormatSize
+
+#: Buffer names PyTorch modules use for statistics: role BUFFER when only a state dict is known.
+_BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked"})
+#: Keys under which training checkpoints keep optimizer state.
+_OPTIMIZER_KEYS = frozenset({"optimizer", "optim", "optimizer_state", "optimizer_state_dict", "opt"})
+#: How deep a nested checkpoint dict is followed before giving up (a cycle guard, not a limit users hit).
+_MAX_NESTING = 16
+
+
+class PyTorchAdapter:
+    """Adapter for ``torch.nn.Module`` and (possibly nested) mappings of tensors."""
+
+    name = "pytorch"
+
+    def can_handle(self, obj: Any) -> bool:
+        torch = optional.loaded("torch")
+        if torch is None:
+            return False
+        if isinstance(obj, torch.nn.Module):
+            return True
+        if isinstance(obj, Mapping):
+            return any(True for _ in _iter_tensor_items(obj, "", torch, 0))
+        return False
+
+    def to_report(self, obj: Any, target: str | None = None) -> Report:
+        torch = optional.require("torch", "measure PyTorch models")
+        if isinstance(obj, torch.nn.Module):
+            return _module_report(obj, target, torch)
+        if isinstance(obj, Mapping):
+            return _state_dict_report(obj, target, torch)
+        raise UnsupportedObjectError(
+            f"The PyTorch adapter measures nn.Module objects and state dicts. Got {type(obj).__name__}."
+        )
+
+    def format_sizes(self, obj: Any, compression: CompressionOptions) -> list[FormatSize]:
+        from ..serialize.torch_formats import format_sizes
+
+        return format_sizes(obj, compression)
+
+
+# --------------------------------------------------------------------------- tensors → records
+
+
+def dtype_name(dtype: Any) -> str:
+    """``torch.float32`` → ``'float32'``."""
+    return str(dtype).removeprefix("torch.")
+
+
+def storage_key(tensor: Any) -> str:
+    """Equal for tensors that are the same view of the same storage (tied weights).
+
+    Based on the storage's identity (``_cdata``, valid on every device including meta), the
+    offset, shape, stride and dtype — so ``lm_head.weight`` and ``wte.weight`` match, while two
+    different slices of one storage stay distinct records.
+    """
+    if tensor.is_quantized or tensor.layout != _torch().strided:
+        return f"obj:{id(tensor)}"
+    storage = tensor.untyped_storage()
+    return (
+        f"torch:{storage._cdata}:{tensor.storage_offset()}:"
+        f"{tuple(tensor.shape)}:{tuple(tensor.stride())}:{dtype_name(tensor.dtype)}"
+    )
+
+
+def _torch() -> Any:
+    return optional.require("torch")
+
+
+def _has_data(tensor: Any) -> bool:
+    return tensor.device.type != "meta" and not _is_fake(tensor)
+
+
+def _is_fake(tensor: Any) -> bool:
+    return type(tensor).__name__ == "FakeTensor"
+
+
+def _count_nonzero(tensor: Any) -> int | None:
+    """Non-zeros of the values, ``None`` when there is no data to read."""
+    torch = _torch()
+    if not _has_data(tensor):
+        return None
+    with torch.no_grad():
+        if tensor.is_quantized:
+            # A quantized zero is the zero point, not the integer 0.
+            values = tensor.dequantize()
+            return int(torch.count_nonzero(values).item())
+        if tensor.layout == torch.sparse_coo:
+            return int(torch.count_nonzero(tensor.coalesce().values()).item())
+        if tensor.layout in (torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):
+            return int(torch.count_nonzero(tensor.values()).item())
+        return int(torch.count_nonzero(tensor.detach()).item())
+
+
+def _stored_bytes(tensor: Any) -> int:
+    """Bytes the tensor's values occupy in memory (sparse layouts: values + indices)."""
+    torch = _torch()
+    if tensor.layout == torch.sparse_coo:
+        t = tensor if tensor.is_coalesced() else tensor.detach().coalesce()
+        return _dense_nbytes(t.values()) + _dense_nbytes(t.indices())
+    if tensor.layout in (torch.sparse_csr, torch.sparse_bsr):
+        return _dense_nbytes(tensor.values()) + _dense_nbytes(tensor.crow_indices()) + _dense_nbytes(tensor.col_indices())
+    if tensor.layout in (torch.sparse_csc, torch.sparse_bsc):
+        return _dense_nbytes(tensor.values()) + _dense_nbytes(tensor.ccol_indices()) + _dense_nbytes(tensor.row_indices())
+    return _dense_nbytes(tensor)
+
+
+def _dense_nbytes(tensor: Any) -> int:
+    return math.prod(tensor.shape) * tensor.element_size()
+
+
+def tensor_record(
+    tensor: Any,
+    path: str,
+    role: Role,
+    trainable: bool | None = None,
+    nnz: int | None | str = "count",
+    **meta: Any,
+) -> TensorRecord:
+    """One record from one tensor; ``nnz='count'`` reads the data when there is some."""
+    torch = _torch()
+    count = _count_nonzero(tensor) if nnz == "count" else nnz
+    if tensor.layout != torch.strided:
+        meta.setdefault("layout", str(tensor.layout).removeprefix("torch."))
+    if tensor.is_quantized:
+        meta.setdefault("qscheme", str(tensor.qscheme()).removeprefix("torch."))
+    return TensorRecord(
+        path=path,
+        shape=tuple(tensor.shape),
+        dtype=dtype_name(tensor.dtype),
+        role=role,
+        trainable=trainable,
+        stored_bytes=_stored_bytes(tensor),
+        nnz=count,
+        storage_key=storage_key(tensor),
+        device=str(tensor.device),
+        meta=meta,
+    )
+
+
+def _quant_param_records(qtensor: Any, path: str) -> list[TensorRecord]:
+    """Scale and zero-point records that travel with a quantized tensor.
+
+    Per-tensor parameters are one float64 scale and one int64 zero point (as PyTorch keeps
+    and serializes them); per-channel ones are tensors with one entry per channel.
+    """
+    torch = _torch()
+    scheme = qtensor.qscheme()
+    if scheme in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+        return [
+            TensorRecord(f"{path}.scale", (), "float64", Role.QUANT_SCALE, trainable=False,
+                         storage_key=f"qscale:{id(qtensor)}", meta={"of": path}),
+            TensorRecord(f"{path}.zero_point", (), "int64", Role.QUANT_ZERO_POINT, trainable=False,
+                         storage_key=f"qzp:{id(qtensor)}", meta={"of": path}),
+        ]
+    scales = qtensor.q_per_channel_scales()
+    zero_points = qtensor.q_per_channel_zero_points()
+    axis = qtensor.q_per_channel_axis()
+    return [
+        tensor_record(scales, f"{path}.scale", Role.QUANT_SCALE, False, nnz=None, of=path, axis=axis),
+        tensor_record(zero_points, f"{path}.zero_point", Role.QUANT_ZERO_POINT, False, nnz=None, of=path, axis=axis),
+    ]
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def _pruning_hooks(module: Any) -> dict[str, str]:
+    """``{tensor_name: method}`` for ``torch.nn.utils.prune`` re-parametrisations on a module."""
+    from torch.nn.utils import prune
+
+    found: dict[str, str] = {}
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, prune.PruningContainer):
+            methods = "+".join(type(h).__name__ for h in hook._pruning_methods)
+            found[hook._tensor_name] = methods
+        elif isinstance(hook, prune.BasePruningMethod):
+            found[hook._tensor_name] = type(hook).__name__
+    return found
+
+
+def _quantized_weights(module: Any) -> list[tuple[str, Any]] | None:
+    """(name, tensor) pairs of a ``torch.ao`` quantized module's packed weights, else ``None``.
+
+    Packed parameters live in opaque C++ objects, so they appear in no ``named_parameters``;
+    the modules expose them through ``weight()``/``bias()`` or ``get_weight()``/``get_bias()``.
+    """
+    if not type(module).__module__.startswith("torch.ao.nn.quantized"):
+        return None
+    pairs: list[tuple[str, Any]] = []
+    get_weight = getattr(module, "get_weight", None)
+    if callable(get_weight) and hasattr(module, "_all_weight_values"):  # dynamic LSTM/GRU
+        pairs.extend(get_weight().items())
+        pairs.extend(module.get_bias().items())
+        return pairs
+    weight = getattr(module, "weight", None)
+    if callable(weight) and hasattr(module, "_packed_params"):
+        pairs.append(("weight", weight()))
+        bias = module.bias() if callable(getattr(module, "bias", None)) else None
+        if bias is not None:
+            pairs.append(("bias", bias))
+        return pairs
+    return None
+
+
+def _module_records(module: Any, path: str, notes: list[str]) -> tuple[list[TensorRecord], dict[str, Any]]:
+    """Records registered directly on one module, and the component's attributes."""
+    torch = _torch()
+    records: list[TensorRecord] = []
+    attrs: dict[str, Any] = {}
+    pruned = _pruning_hooks(module)
+    masks = {f"{name}_mask": name for name in pruned}
+    originals = {f"{name}_orig": name for name in pruned}
+
+    for name, param in module.named_parameters(recurse=False, remove_duplicate=False):
+        if isinstance(param, torch.nn.parameter.UninitializedParameter):
+            notes.append(f"{join(path, name)} is an uninitialised lazy parameter: its size is unknown "
+                         "until the first forward pass, so it is not counted.")
+            continue
+        if name in originals:
+            effective = originals[name]
+            mask = module._buffers.get(f"{effective}_mask")
+            nnz = None
+            if mask is not None and _has_data(param):
+                with torch.no_grad():
+                    nnz = int(torch.count_nonzero(param.detach() * mask).item())
+            records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
+                                         nnz=nnz, pruned=True, mask=join(path, f"{effective}_mask"),
+                                         effective=join(path, effective)))
+        else:
+            records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad))
+
+    non_persistent = getattr(module, "_non_persistent_buffers_set", set())
+    for name, buf in module.named_buffers(recurse=False, remove_duplicate=False):
+        if name in masks:
+            records.append(tensor_record(buf, join(path, name), Role.PRUNING_MASK, False,
+                                         of=join(path, masks[name])))
+            continue
+        extra = {"persistent": False} if name in non_persistent else {}
+        records.append(tensor_record(buf, join(path, name), Role.BUFFER, None, **extra))
+
+    for effective, method in pruned.items():
+        orig = next((r for r in records if r.path == join(path, f"{effective}_orig")), None)
+        mask = next((r for r in records if r.path == join(path, f"{effective}_mask")), None)
+        attrs.setdefault("pruned", {})[effective] = {
+            "method": method,
+            "sparsity": orig.sparsity if orig else None,
+            "mask_bytes": mask.stored_bytes if mask else 0,
+            "dense_bytes": orig.stored_bytes if orig else 0,
+        }
+        if orig is not None:
+            sparsity = "unknown" if orig.sparsity is None else f"{100 * orig.sparsity:.1f}%"
+            notes.append(
+                f"{join(path, effective)} is pruned ({method}, {sparsity} zeros) but still stored dense "
+                f"as {orig.path} plus a {mask.stored_bytes if mask else 0}-byte mask: pruning alone "
+                "makes the model larger until the zeros are removed or stored sparse."
+            )
+
+    quantized = _quantized_weights(module)
+    if quantized is not None:
+        attrs["quantized"] = _kind(module)
+        for name, tensor in quantized:
+            role = Role.PARAMETER
+            records.append(tensor_record(tensor, join(path, name), role, False, packed=True))
+            if tensor.is_quantized:
+                records.extend(_quant_param_records(tensor, join(path, name)))
+        for name in ("scale", "zero_point"):
+            value = getattr(module, name, None)
+            if isinstance(value, (int, float)):
+                # Output quantization parameters: saved as a float32 / int64 scalar tensor.
+                dtype, role = ("float32", Role.QUANT_SCALE) if name == "scale" else ("int64", Role.QUANT_ZERO_POINT)
+                records.append(TensorRecord(join(path, name), (), dtype, role, trainable=False,
+                                            meta={"of": "output"}))
+    return records, attrs
+
+
+def _module_children(module: Any) -> Iterator[tuple[str, Any]]:
+    """Children to walk: quantized modules fold their ``_packed_params`` holder into themselves."""
+    folds = _quantized_weights(module) is not None
+    for name, child in module.named_children():
+        if folds and name == "_packed_params":
+            continue
+        yield name, child
+
+
+def _build_component(module: Any, name: str, path: str, notes: list[str]) -> Component:
+    records, attrs = _module_records(module, path, notes)
+    extra = _extra_repr(module)
+    if extra:
+        attrs["config"] = extra
+    children = tuple(
+        _build_component(child, child_name, join(path, child_name), notes)
+        for child_name, child in _module_children(module)
+    )
+    return Component(name=name, kind=_kind(module), path=path, tensors=tuple(records),
+                     children=children, attrs=attrs)
+
+
+def _kind(module: Any) -> str:
+    """The name PyTorch itself prints (``DynamicQuantizedLinear``, not the class's ``Linear``)."""
+    get_name = getattr(module, "_get_name", None)
+    return str(get_name()) if callable(get_name) else type(module).__name__
+
+
+def _extra_repr(module: Any) -> str:
+    try:
+        return str(module.extra_repr())
+    except Exception:  # noqa: BLE001 - a user's extra_repr may fail; the size report must not
+        return ""
+
+
+def _module_report(module: Any, target: str | None, torch: Any) -> Report:
+    notes: list[str] = []
+    root = _build_component(module, _kind(module), "", notes)
+    devices = sorted({r.device for r in root.iter_tensors() if r.device})
+    if "meta" in devices:
+        notes.append("Tensors on the meta device have no data: sizes come from shapes and dtypes; "
+                     "non-zero counts and compressed sizes are not available.")
+    source = Source(
+        framework="pytorch",
+        object_type=f"{type(module).__module__}.{type(module).__qualname__}",
+        target=target,
+        details={"devices": devices, "training": bool(module.training), "torch_version": torch.__version__},
+    )
+    return Report(root=root, source=source, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- state dicts
+
+
+def _iter_tensor_items(obj: Any, prefix: str, torch: Any, depth: int) -> Iterator[tuple[str, Any]]:
+    """Flatten nested mappings / sequences of tensors into dotted paths."""
+    if depth > _MAX_NESTING:
+        return
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, Mapping):
+        for key, value in obj.items():
+            yield from _iter_tensor_items(value, join(prefix, str(key)), torch, depth + 1)
+    elif isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
+        for i, value in enumerate(obj):
+            yield from _iter_tensor_items(value, join(prefix, str(i)), torch, depth + 1)
+
+
+def _state_dict_role(path: str, names: set[str]) -> tuple[Role, dict[str, Any]]:
+    """Role of a state-dict entry from its name — the only evidence a bare dict gives."""
+    parts = path.split(".")
+    leaf = parts[-1]
+    if any(p in _OPTIMIZER_KEYS for p in parts[:-1]):
+        return Role.OPTIMIZER_STATE, {"role_from": "name"}
+    if leaf.endswith("_mask") and f"{path[: -len('_mask')]}_orig" in names:
+        return Role.PRUNING_MASK, {"role_from": "name"}
+    if leaf in _BUFFER_NAMES:
+        return Role.BUFFER, {"role_from": "name"}
+    return Role.PARAMETER, {}
+
+
+def _state_dict_report(state: Mapping[str, Any], target: str | None, torch: Any) -> Report:
+    items = list(_iter_tensor_items(state, "", torch, 0))
+    if not items:
+        raise UnsupportedObjectError("The mapping holds no tensors: it is not a state dict modelsize can measure.")
+    names = {path for path, _ in items}
+    records: list[TensorRecord] = []
+    notes: list[str] = []
+    for path, tensor in items:
+        role, meta = _state_dict_role(path, names)
+        nnz: int | None | str = "count"
+        if path.endswith("_orig") and f"{path[: -len('_orig')]}_mask" in names:
+            mask = dict(items)[f"{path[: -len('_orig')]}_mask"]
+            nnz = None
+            if _has_data(tensor):
+                with torch.no_grad():
+                    nnz = int(torch.count_nonzero(tensor * mask).item())
+            meta.update(pruned=True, mask=f"{path[: -len('_orig')]}_mask")
+        records.append(tensor_record(tensor, path, role, None, nnz=nnz, **meta))
+        if tensor.is_quantized:
+            records.extend(_quant_param_records(tensor, path))
+    notes.append("Measured from a state dict: module types and trainable flags are unknown, and roles "
+                 "other than parameter are inferred from names (running_mean, *_mask, optimizer.*).")
+    root = from_flat(records, root_name="state_dict", root_kind="StateDict")
+    source = Source(framework="pytorch", object_type=type(state).__name__, target=target,
+                    details={"torch_version": torch.__version__})
+    return Report(root=root, source=source, notes=tuple(notes))

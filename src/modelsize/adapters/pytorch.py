@@ -143,11 +143,24 @@ def tensor_record(
     role: Role,
     trainable: bool | None = None,
     nnz: int | None | str = "count",
+    nnz_memo: dict[str, int | None] | None = None,
     **meta: Any,
 ) -> TensorRecord:
-    """One record from one tensor; ``nnz='count'`` reads the data when there is some."""
+    """One record from one tensor; ``nnz='count'`` reads the data when there is some.
+
+    ``nnz_memo`` (storage key → count, one per measurement) keeps a tied tensor from being
+    scanned once per reference — counting non-zeros is most of the adapter's time.
+    """
     torch = _torch()
-    count = _count_nonzero(tensor) if nnz == "count" else nnz
+    key = storage_key(tensor)
+    if nnz != "count":
+        count = nnz
+    elif nnz_memo is not None and key in nnz_memo:
+        count = nnz_memo[key]
+    else:
+        count = _count_nonzero(tensor)
+        if nnz_memo is not None:
+            nnz_memo[key] = count
     if tensor.layout != torch.strided:
         meta.setdefault("layout", str(tensor.layout).removeprefix("torch."))
     if tensor.is_quantized:
@@ -160,7 +173,7 @@ def tensor_record(
         trainable=trainable,
         stored_bytes=_stored_bytes(tensor),
         nnz=count,
-        storage_key=storage_key(tensor),
+        storage_key=key,
         device=str(tensor.device),
         meta=meta,
     )
@@ -231,7 +244,9 @@ def _quantized_weights(module: Any) -> list[tuple[str, Any]] | None:
     return None
 
 
-def _module_records(module: Any, path: str, notes: list[str]) -> tuple[list[TensorRecord], dict[str, Any]]:
+def _module_records(
+    module: Any, path: str, notes: list[str], memo: dict[str, int | None]
+) -> tuple[list[TensorRecord], dict[str, Any]]:
     """Records registered directly on one module, and the component's attributes."""
     torch = _torch()
     records: list[TensorRecord] = []
@@ -256,7 +271,8 @@ def _module_records(module: Any, path: str, notes: list[str]) -> tuple[list[Tens
                                          nnz=nnz, pruned=True, mask=join(path, f"{effective}_mask"),
                                          effective=join(path, effective)))
         else:
-            records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad))
+            records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
+                                         nnz_memo=memo))
 
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     for name, buf in module.named_buffers(recurse=False, remove_duplicate=False):
@@ -265,7 +281,7 @@ def _module_records(module: Any, path: str, notes: list[str]) -> tuple[list[Tens
                                          of=join(path, masks[name])))
             continue
         extra = {"persistent": False} if name in non_persistent else {}
-        records.append(tensor_record(buf, join(path, name), Role.BUFFER, None, **extra))
+        records.append(tensor_record(buf, join(path, name), Role.BUFFER, None, nnz_memo=memo, **extra))
 
     for effective, method in pruned.items():
         orig = next((r for r in records if r.path == join(path, f"{effective}_orig")), None)
@@ -311,13 +327,15 @@ def _module_children(module: Any) -> Iterator[tuple[str, Any]]:
         yield name, child
 
 
-def _build_component(module: Any, name: str, path: str, notes: list[str]) -> Component:
-    records, attrs = _module_records(module, path, notes)
+def _build_component(
+    module: Any, name: str, path: str, notes: list[str], memo: dict[str, int | None]
+) -> Component:
+    records, attrs = _module_records(module, path, notes, memo)
     extra = _extra_repr(module)
     if extra:
         attrs["config"] = extra
     children = tuple(
-        _build_component(child, child_name, join(path, child_name), notes)
+        _build_component(child, child_name, join(path, child_name), notes, memo)
         for child_name, child in _module_children(module)
     )
     return Component(name=name, kind=_kind(module), path=path, tensors=tuple(records),
@@ -339,7 +357,7 @@ def _extra_repr(module: Any) -> str:
 
 def _module_report(module: Any, target: str | None, torch: Any) -> Report:
     notes: list[str] = []
-    root = _build_component(module, _kind(module), "", notes)
+    root = _build_component(module, _kind(module), "", notes, memo={})
     devices = sorted({r.device for r in root.iter_tensors() if r.device})
     if "meta" in devices:
         notes.append("Tensors on the meta device have no data: sizes come from shapes and dtypes; "

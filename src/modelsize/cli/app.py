@@ -1,1 +1,115 @@
-def main(): pass
+"""The ``modelsize`` typer app: builds the command group and loads verbs lazily.
+
+Each verb lives in its own module (``inspect_cmd``, ``demo_cmd`` …) that defines a one-command
+typer app. The group lists verbs by name and imports a verb's module only when that verb is
+run or help is shown, so ``modelsize --help`` stays fast and imports no framework.
+:func:`run` is the single place where our errors become exit codes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..core.errors import ModelSizeError
+from .errors import EXIT_ERROR, debug_enabled, exit_code_for, format_traceback
+from .output import Output
+
+#: verb name -> module holding a one-command typer app named ``app``. Order is the help order.
+VERBS: dict[str, str] = {
+    "inspect": "modelsize.cli.inspect_cmd",
+    "demo": "modelsize.cli.demo_cmd",
+}
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports a verb's module the first time the verb is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in VERBS:
+            module = importlib.import_module(VERBS[cmd_name])
+            command = typer.main.get_command(module.app)
+            command.name = cmd_name
+            self.commands[cmd_name] = command
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in VERBS:
+            # An unknown verb: load them all so the "Did you mean ...?" suggestion can see them.
+            for name in VERBS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    name="modelsize",
+    cls=LazyGroup,
+    help="Measure, explain and shrink the size of machine-learning models.\n\n"
+    "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 error, 2 usage, "
+    "3 budget exceeded (reserved). Set MODELSIZE_DEBUG=1 for tracebacks.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        Output().data(f"modelsize {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Measure, explain and shrink the size of machine-learning models."""
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+
+    Usage errors are reported by typer (exit 2). Our own errors become one line on stderr
+    (plus the traceback with ``MODELSIZE_DEBUG=1``). Anything else propagates: it is a bug.
+    """
+    out = Output()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=list(argv) if argv is not None else None, prog_name="modelsize")
+    except SystemExit as exc:
+        return _exit_status(exc.code)
+    except ModelSizeError as exc:
+        if debug_enabled():
+            out.raw_error(format_traceback(exc))
+        out.error(str(exc))
+        return exit_code_for(exc)
+    return 0
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    Output().error(str(code))
+    return EXIT_ERROR
+
+
+def main() -> int:
+    """Console-script entry point (``modelsize``)."""
+    return run(sys.argv[1:])

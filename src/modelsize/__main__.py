@@ -1,0 +1,8 @@
+"""``python -m modelsize`` runs the command line."""
+
+import sys
+
+from modelsize.cli.app import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""``modelsize demo``: a short tour on the seed article's models, one step per feature.
+
+The tour is a list of :class:`DemoStep`; later features add their step to :data:`STEPS`
+(e.g. "shrink it", "compare formats") without touching the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import typer
+
+from .options import SI, base_for
+from .output import Output
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What every step may honour."""
+
+    base: str = "iec"
+    width: int = 100
+    color: bool = False
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One section of the tour: a title and a function that returns the text to show."""
+
+    title: str
+    run: Callable[[DemoSettings], str]
+
+
+def measure_simple_nn(settings: DemoSettings) -> str:
+    """Step 1: the seed's SimpleNN measured by modelsize, next to the article's own numbers."""
+    from .. import inspect, render
+    from ..examples.seed import simple_nn
+    from ..render.labels import section_items
+
+    model = simple_nn()
+    report = inspect(model, target="modelsize.examples.seed:simple_nn")
+    seed_count = sum(p.numel() for p in model.parameters())  # the article's way of counting
+    table = render.table(report, depth=2, base=settings.base, width=settings.width, color=settings.color)
+    lines = [
+        table.rstrip(),
+        "",
+        f"The article counts sum(p.numel() for p in model.parameters()) = {seed_count:,}; "
+        f"modelsize counts {report.totals.params:,} unique parameters.",
+    ]
+    saved = next(
+        (f for f in section_items(report.sections.get("formats")) if f.get("format") == "torch.save(state_dict)"),
+        None,
+    )
+    if saved and saved.get("bytes") is not None:
+        how = "exactly" if saved.get("exact") else "as estimated"
+        lines.append(
+            f"The article's torch.save(model.state_dict(), 'model.pth') writes {saved['bytes']:,} bytes "
+            f"({how}, computed without writing a file)."
+        )
+    lines.append("Try it yourself: modelsize inspect modelsize.examples.seed:simple_nn --format json")
+    return "\n".join(lines)
+
+
+#: The tour, in order. Add a step here to extend ``modelsize demo``.
+STEPS: list[DemoStep] = [
+    DemoStep("Measure the seed article's PyTorch SimpleNN (784 → 128 → 10)", measure_simple_nn),
+]
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command(name="demo", epilog="\b\nExample:\n  modelsize demo --si\n")
+def demo_command(si: SI = False) -> None:
+    """Run a short tour: measure the seed article's PyTorch SimpleNN and print its report."""
+    out = Output()
+    settings = DemoSettings(base=base_for(si), width=out.width(), color=out.color())
+    for number, step in enumerate(STEPS, start=1):
+        heading = f"Step {number}/{len(STEPS)}: {step.title}"
+        out.data(f"{heading}\n{'=' * len(heading)}\n")
+        out.data(step.run(settings).rstrip() + "\n")
+

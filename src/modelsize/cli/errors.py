@@ -1,0 +1,69 @@
+"""The one error → exit-code map of the CLI.
+
+Only modelsize's own errors (:class:`~modelsize.core.errors.ModelSizeError` subclasses) become
+one-line messages; anything else is a bug and keeps its traceback. ``MODELSIZE_DEBUG=1`` adds
+the traceback to our own errors too.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+import typer
+
+from ..core.errors import ModelSizeError, OptionError
+
+EXIT_OK = 0
+EXIT_ERROR = 1  #: the work failed: bad target, unreadable file, unsupported object, missing extra
+EXIT_USAGE = 2  #: the command line itself is wrong: unknown option, value out of range
+EXIT_BUDGET = 3  #: reserved: a size budget was exceeded (``modelsize check``, later)
+
+#: First match wins; order from specific to general.
+_EXIT_CODES: tuple[tuple[type[ModelSizeError], int], ...] = (
+    (OptionError, EXIT_USAGE),
+    (ModelSizeError, EXIT_ERROR),
+)
+
+DEBUG_ENV = "MODELSIZE_DEBUG"
+
+
+def exit_code_for(exc: ModelSizeError) -> int:
+    """Exit code for one of our errors."""
+    for cls, code in _EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return EXIT_ERROR  # pragma: no cover - ModelSizeError is the last entry
+
+
+def debug_enabled() -> bool:
+    """Whether ``MODELSIZE_DEBUG`` asks for tracebacks (any value but empty, 0, false, no)."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def one_line(text: str) -> str:
+    """Collapse a message onto one line: scripts read the first line of stderr."""
+    return " ".join(str(text).split())
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` (with its causes) as text, for ``MODELSIZE_DEBUG=1``."""
+    return "".join(traceback.format_exception(exc))
+
+
+class UsageProblem(typer.BadParameter):
+    """A usage error whose message already follows our template.
+
+    click prefixes parameter errors with "Invalid value for ..."; our messages already say
+    which option failed, so the message is shown as written. Exit code 2 like every usage error.
+    """
+
+    exit_code = EXIT_USAGE
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def usage_problem(error: OptionError) -> UsageProblem:
+    """Turn a library option error into a usage error for the parser."""
+    return UsageProblem(str(error))

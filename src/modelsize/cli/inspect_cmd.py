@@ -1,0 +1,63 @@
+"""``modelsize inspect TARGET``: measure a model file, folder or Python object and print a report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from ..core.errors import ModelSizeError
+from .options import SI, Depth, Format, base_for
+from .output import Output
+
+# "\b" keeps click from re-wrapping the block.
+EXAMPLES = """\
+\b
+Examples:
+  modelsize inspect modelsize.examples.seed:simple_nn
+  modelsize inspect modelsize.examples.seed:teacher_model --depth 1 --si
+  modelsize inspect my_project/models.py:build_model --format json > report.json
+  modelsize inspect modelsize.examples.seed:simple_nn --format csv --no-formats
+"""
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command(name="inspect", epilog=EXAMPLES)
+def inspect_command(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'. "
+            "A class or a function there is called with no arguments to build the model.",
+            show_default=False,
+        ),
+    ],
+    depth: Depth = 2,
+    fmt: Format = "table",
+    no_formats: Annotated[
+        bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")
+    ] = False,
+    no_compress: Annotated[
+        bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
+    ] = False,
+    si: SI = False,
+) -> None:
+    """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
+    from ..api import inspect as measure
+    from .targets import resolve
+
+    out = Output()
+    out.progress(f"Measuring {target} …")
+    resolved = resolve(target)
+    try:
+        report = measure(resolved.value, formats=not no_formats, compression=not no_compress, target=target)
+    except ModelSizeError as exc:
+        if target in str(exc):  # the message already names it (file readers do)
+            raise
+        # Same error class, naming the target: the library does not know how the user wrote it.
+        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+    if report.source.target is None:  # file readers do not know how the user named the file
+        report = replace(report, source=replace(report.source, target=target))
+    out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]

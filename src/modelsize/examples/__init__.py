@@ -1,0 +1,1 @@
+"""Small example models for the demo, the docs and the tests (built on demand, never downloaded)."""

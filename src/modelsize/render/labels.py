@@ -1,0 +1,102 @@
+"""Facts about components shown by several renderers: shared links, role costs, flags.
+
+Everything here returns plain strings or data; the renderers decide the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..core import units
+from ..core.report import Report
+from ..core.tensors import Role, TensorRecord
+from ..core.totals import Totals
+from ..core.tree import Component
+
+
+def alias_owners(report: Report) -> dict[str, str]:
+    """``{alias tensor path: owner tensor path}`` for every shared storage in the report."""
+    return {alias: group.owner for group in report.totals.shared for alias in group.aliases}
+
+
+def relative(path: str, prefix: str) -> str:
+    """``path`` relative to a component's ``prefix`` (``fc1.weight`` under ``fc1`` is ``weight``)."""
+    if prefix and path.startswith(prefix + "."):
+        return path[len(prefix) + 1 :]
+    return path
+
+
+def shared_notes(records: list[TensorRecord], owners: Mapping[str, str], prefix: str) -> list[str]:
+    """``weight shared → transformer.wte.weight`` for each aliased tensor among ``records``."""
+    return [f"{relative(r.path, prefix)} shared → {owners[r.path]}" for r in records if r.path in owners]
+
+
+def role_label(role: str) -> str:
+    """``pruning_mask`` → ``pruning mask``."""
+    return role.replace("_", " ")
+
+
+def role_notes(totals: Totals, base: units.Base) -> list[str]:
+    """Bytes of every role other than parameters, e.g. ``buffer 1.00 KiB``."""
+    return [
+        f"{role_label(role)} {units.format_bytes(nbytes, base)}"
+        for role, nbytes in totals.bytes_by_role.items()
+        if role != Role.PARAMETER.value and nbytes
+    ]
+
+
+def own_flags(component: Component) -> list[str]:
+    """Pruned / quantized flags a reader or adapter put in the component's attributes."""
+    flags: list[str] = []
+    pruned = component.attrs.get("pruned")
+    if isinstance(pruned, Mapping) and pruned:
+        parts = []
+        for name, info in pruned.items():
+            info = info if isinstance(info, Mapping) else {}
+            sparsity = info.get("sparsity")
+            method = info.get("method")
+            detail = ", ".join(
+                x for x in (f"{units.format_ratio(sparsity)} zeros" if sparsity is not None else "", method or "") if x
+            )
+            parts.append(f"{name} ({detail})" if detail else str(name))
+        flags.append("pruned: " + "; ".join(parts))
+    elif pruned:
+        flags.append("pruned" if pruned is True else f"pruned: {pruned}")
+    quantized = component.attrs.get("quantized")
+    if quantized:
+        flags.append("quantized" if quantized is True else f"quantized ({quantized})")
+    return flags
+
+
+def has_flag(component: Component, name: str) -> bool:
+    """Whether the component's attributes set flag ``name`` (``pruned``, ``quantized``)."""
+    return bool(component.attrs.get(name))
+
+
+def nested_flag_counts(component: Component) -> dict[str, int]:
+    """How many components below ``component`` are pruned / quantized (for folded rows)."""
+    counts = {"pruned": 0, "quantized": 0}
+    for node in component.walk():
+        if node is component:
+            continue
+        for name in counts:
+            counts[name] += has_flag(node, name)
+    return {k: v for k, v in counts.items() if v}
+
+
+def iter_tree(root: Component) -> Iterator[tuple[Component, int]]:
+    """``(component, depth)`` for every component, depth first in registration order."""
+    stack: list[tuple[Component, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        stack.extend((child, depth + 1) for child in reversed(node.children))
+
+
+def section_items(value: Any) -> list[dict[str, Any]]:
+    """A list section (e.g. ``formats``) as plain dicts, whether it holds objects or dicts."""
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]

@@ -1,0 +1,334 @@
+"""The human-readable report: a tree table of components, totals, serialized sizes and notes.
+
+Built with rich and returned as a string (plain text unless ``color=True``), so the CLI decides
+where it goes. Every size carries its unit: ``KiB``/``MiB`` divide by 1024, ``kB``/``MB`` by 1000
+(``base="si"``); the two are never mixed in one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from io import StringIO
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..core import units
+from ..core.errors import option_error
+from ..core.report import Report
+from ..core.tensors import Role
+from ..core.totals import Totals, unique_records
+from ..core.tree import Component
+from . import compute_block, labels
+
+#: Sections this table shows; others are listed by name (they are in the JSON output).
+_RENDERED_SECTIONS = frozenset({"formats", "file", "compute"})
+
+_BASE_NOTE = {
+    "iec": "Sizes in IEC units: 1 KiB = 1,024 bytes, 1 MiB = 1,024² bytes.",
+    "si": "Sizes in SI units: 1 kB = 1,000 bytes, 1 MB = 1,000² bytes.",
+}
+
+
+def table(
+    report: Report,
+    depth: int = 2,
+    base: units.Base = "iec",
+    *,
+    width: int = 100,
+    color: bool = False,
+) -> str:
+    """Render ``report`` as text.
+
+    ``depth`` is how many levels below the model are shown as rows; deeper components are
+    folded into their ancestor's row (its numbers cover the whole subtree). ``base`` picks
+    IEC (``MiB``) or SI (``MB``) units for every size. ``width`` is the line width to lay out
+    for; ``color`` adds ANSI styles (for a terminal).
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise option_error("depth", "an integer >= 0", depth)
+    if base not in _BASE_NOTE:
+        raise option_error("base", "'iec' or 'si'", base)
+    if isinstance(width, bool) or not isinstance(width, int) or width < 40:
+        raise option_error("width", "an integer >= 40", width)
+
+    parts: list[RenderableType] = [_header(report), _tree_table(report, depth, base), _totals(report, base)]
+    on_disk = report.sections.get("file")
+    if isinstance(on_disk, Mapping) and isinstance(on_disk.get("bytes"), int):
+        parts.append(_file_block(on_disk, base))
+    formats = report.sections.get("formats")
+    if formats is not None:
+        parts.append(_formats(labels.section_items(formats), base))
+    parts.extend(compute_block.renderables(report, depth, base))
+    others = sorted(name for name in report.sections if name not in _RENDERED_SECTIONS)
+    notes = list(report.notes)
+    if others:
+        notes.append(f"Also in this report (see --format json): {', '.join(others)}.")
+    notes.append(_BASE_NOTE[base])
+    parts.append(_notes(notes))
+    return _to_text(Group(*_spaced(parts)), width, color)
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _header(report: Report) -> Text:
+    src = report.source
+    text = Text()
+    text.append(report.root.name or src.object_type, style="bold")
+    what = [src.framework]
+    if src.format:
+        what.append(src.format)
+    what.append(src.object_type)
+    text.append(f"  ({' · '.join(what)})", style="dim")
+    if src.target:
+        text.append(f"\ntarget: {src.target}", style="dim")
+    return text
+
+
+def _tree_table(report: Report, depth: int, base: units.Base) -> Table:
+    owners = labels.alias_owners(report)
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    grid.add_column("Component", no_wrap=True)
+    grid.add_column("Kind", style="cyan", no_wrap=True)
+    grid.add_column("Params", justify="right", no_wrap=True)
+    grid.add_column("Stored", justify="right", no_wrap=True)
+    grid.add_column("Dtypes", no_wrap=True)
+    grid.add_column("Notes", overflow="fold")
+
+    for node, level, folded, guide in _tree_rows(report.root, depth):
+        sub = report.totals if level == 0 else report.subtotals(node)
+        name = node.name if level else (node.name or "(model)")
+        label = Text(guide, style="dim")
+        label.append(name, style="bold" if level == 0 else "")
+        grid.add_row(
+            label,
+            Text(node.kind),
+            Text(units.format_count(sub.params)),
+            Text(units.format_bytes(sub.stored_bytes, base)),
+            Text(_dtypes(sub)),
+            Text("\n".join(_row_notes(node, sub, folded, owners, base, is_root=level == 0))),
+        )
+    return grid
+
+
+def _tree_rows(root: Component, max_depth: int) -> Iterator[tuple[Component, int, bool, str]]:
+    """``(component, level, folded, guide)`` depth first; ``guide`` is the ``│ ├─ └─`` prefix."""
+    stack: list[tuple[Component, int, str, bool]] = [(root, 0, "", True)]
+    while stack:
+        node, level, inherited, last = stack.pop()
+        folded = level >= max_depth and bool(node.children)
+        yield node, level, folded, ("" if level == 0 else inherited + ("└─ " if last else "├─ "))
+        if folded:
+            continue
+        below = "" if level == 0 else inherited + ("   " if last else "│  ")
+        count = len(node.children)
+        for i in range(count - 1, -1, -1):
+            stack.append((node.children[i], level + 1, below, i == count - 1))
+
+
+def _dtypes(sub: Totals, limit: int = 3) -> str:
+    """The subtree's dtypes, largest share first; the totals block lists them all."""
+    names = list(sub.bytes_by_dtype)
+    if not names:
+        return "—"
+    more = f" +{len(names) - limit}" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _row_notes(
+    node: Component, sub: Totals, folded: bool, owners: dict[str, str], base: units.Base, is_root: bool
+) -> list[str]:
+    records = list(node.iter_tensors()) if folded else list(node.tensors)
+    notes = labels.own_flags(node)
+    notes += labels.shared_notes(records, owners, node.path)
+    if not is_root:  # the totals block breaks the whole model down by role
+        notes += labels.role_notes(sub, base)
+    if folded:
+        hidden = sum(1 for _ in node.walk()) - 1
+        nested = labels.nested_flag_counts(node)
+        inside = "".join(f", {count} {flag}" for flag, count in nested.items())
+        notes.append(f"+{hidden} nested components{inside}")
+    return notes
+
+
+def _totals(report: Report, base: units.Base) -> Table:
+    totals = report.totals
+    grid = Table.grid(padding=(0, 2))
+    grid.title = "Totals"
+    grid.title_justify = "left"
+    grid.title_style = "bold"
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+
+    def size(n: int) -> str:
+        return _exact_size(n, base)
+
+    def by(mapping: dict[str, int], label: Callable[[str], str] = str) -> str:
+        return "\n".join(f"{label(k)} {units.format_bytes(v, base)}" for k, v in mapping.items()) or "—"
+
+    rows: list[tuple[str, str]] = [
+        ("Parameters (unique)", units.format_count(totals.params)),
+        ("Parameters per reference", _per_reference(totals)),
+        ("Trainable", units.format_count(totals.trainable_params)),
+        ("Non-trainable", units.format_count(totals.non_trainable_params)),
+    ]
+    unknown = getattr(totals, "trainability_unknown_params", 0)
+    if unknown:
+        rows.append(("Trainability unknown", units.format_count(unknown)))
+    rows += [
+        ("Buffers", f"{_elements(totals.buffers)}, {units.format_bytes(totals.buffer_bytes, base)}"),
+        ("Stored (effective)", size(totals.stored_bytes)),
+        ("Dense (apparent)", size(totals.dense_bytes)),
+        ("Stored by dtype", by(totals.bytes_by_dtype)),
+        ("Stored by role", by(totals.bytes_by_role, labels.role_label)),
+        ("Sparsity", _sparsity(report)),
+        ("Tensors", f"{units.format_count(totals.tensors)} references, {units.format_count(totals.unique_tensors)} unique"),
+    ]
+    for group in totals.shared:
+        rows.append((
+            "Shared",
+            f"{', '.join(group.aliases)} → {group.owner} "
+            f"({_elements(group.numel)}, {units.format_bytes(group.stored_bytes, base)} counted once)",
+        ))
+    for label, value in rows:
+        grid.add_row(Text(label), Text(value))
+    return grid
+
+
+def _exact_size(n: int, base: units.Base) -> str:
+    """``397.54 KiB (407,080 bytes)``; just ``56 B`` when there is nothing to round."""
+    text = units.format_bytes(n, base)
+    return text if text.endswith(" B") else f"{text} ({units.format_count(n)} bytes)"
+
+
+def _file_block(section: Mapping[str, Any], base: units.Base) -> Table:
+    """The ``file`` section of file readers: bytes on disk and what they are made of."""
+    grid = Table.grid(padding=(0, 2))
+    grid.title = "On disk"
+    grid.title_justify = "left"
+    grid.title_style = "bold"
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    files = section.get("files")
+    count = f" in {len(files)} files" if isinstance(files, list) and len(files) > 1 else ""
+    fmt = f" ({section['format']})" if section.get("format") else ""
+    grid.add_row(Text(f"File size{fmt}"), Text(_exact_size(section["bytes"], base) + count))
+    split = section.get("split")
+    if isinstance(split, Mapping):
+        for part, nbytes in sorted(split.items(), key=lambda kv: -kv[1] if isinstance(kv[1], int) else 0):
+            if isinstance(nbytes, int):
+                grid.add_row(Text(f"  {labels.role_label(str(part))}"), Text(units.format_bytes(nbytes, base)))
+    return grid
+
+
+def _elements(n: int) -> str:
+    return f"{units.format_count(n)} element{'' if n == 1 else 's'}"
+
+
+def _per_reference(totals: Totals) -> str:
+    text = units.format_count(totals.params_per_reference)
+    extra = totals.params_per_reference - totals.params
+    if extra:
+        text += f" (a naive sum counts {units.format_count(extra)} shared parameters again)"
+    return text
+
+
+def _sparsity(report: Report) -> str:
+    totals = report.totals
+    if totals.sparsity is None or totals.params_nnz is None:
+        return "n/a (parameter values not readable)"
+    unique, _ = unique_records(report.root.iter_tensors())
+    readable = sum(r.numel for r in unique if r.role is Role.PARAMETER and r.nnz is not None)
+    return (
+        f"{units.format_ratio(totals.sparsity)} zeros ({units.format_count(totals.params_nnz)} non-zero "
+        f"of {units.format_count(readable)} parameters)"
+    )
+
+
+def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
+    if not items:
+        return Text("Serialized size: no format could be sized for this model.", style="dim")
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    grid.title = "Serialized size"
+    grid.title_justify = "left"
+    grid.title_style = "bold"
+    grid.add_column("Format", no_wrap=True)
+    grid.add_column("Size", justify="right", no_wrap=True)
+    grid.add_column("Bytes", justify="right", no_wrap=True)
+    grid.add_column("Exact", no_wrap=True)
+    grid.add_column("Method", no_wrap=True)
+    grid.add_column("Compressed", overflow="fold")
+    footnotes: dict[str, list[str]] = {}  # note -> formats it applies to (notes repeat across formats)
+    for item in items:
+        nbytes = item.get("bytes")
+        name = str(item.get("format", "?"))
+        if item.get("note"):
+            footnotes.setdefault(str(item["note"]), []).append(name)
+        grid.add_row(
+            Text(name),
+            Text(units.format_bytes(nbytes, base)),
+            Text(units.format_count(nbytes)),
+            Text("exact" if item.get("exact") else "estimate"),
+            Text(str(item.get("method", "?"))),
+            Text(_compressed(item.get("compressed"), base)),
+        )
+    if not footnotes:
+        return grid
+    text = Text()
+    for note, names in footnotes.items():
+        text.append(f"\n{', '.join(names)}: ", style="bold")
+        text.append(note)
+    return Group(grid, text)
+
+
+def _compressed(comp: dict[str, Any] | None, base: units.Base) -> str:
+    """``97.66 KiB (zstd-3, exact)`` or ``≈ 87.89 KiB ± 5.0% (zstd-3, sampled chunks)``."""
+    if not comp:
+        return "—"
+    size = units.format_bytes(comp.get("bytes"), base)
+    codec = f"{comp.get('codec', '?')}-{comp.get('level', '?')}"
+    if comp.get("exact"):
+        return f"{size} ({codec}, exact)"
+    bound = comp.get("error_bound")
+    pm = f" ± {units.format_ratio(bound)}" if bound is not None else ""
+    return f"≈ {size}{pm} ({codec}, {comp.get('method', 'estimate')})"
+
+
+def _notes(notes: list[str]) -> Text:
+    text = Text("Notes", style="bold")
+    for note in notes:
+        text.append(f"\n• {note}")
+    return text
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append(Text(""))
+        out.append(part)
+    return out
+
+
+def _to_text(renderable: RenderableType, width: int, color: bool) -> str:
+    console = Console(
+        file=StringIO(),
+        width=width,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        no_color=not color,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+    console.print(renderable)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

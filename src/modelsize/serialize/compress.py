@@ -1,0 +1,248 @@
+"""zstd-compressed size of a serialized form, without writing it or holding it in memory.
+
+Exact ("full stream"), up to ``CompressionOptions.exact_limit`` bytes: the form streams its exact
+bytes into a zstd compressor whose output only increments a counter. The compressor is told
+the content size up front (as ``zstd`` does for a file), which fixes its parameters and writes
+the size into the frame header; the result equals compressing the written file through
+python-zstandard's streaming API with that size (``ZstdCompressor(level).compressobj(size=n)``),
+to the byte. zstd's one-shot ``zstandard.compress(data)`` takes another internal path and can
+differ by about 0.1 %, and other zstd library versions may differ too.
+
+Sampled ("sampled chunks"), above the limit: ``sample_chunks`` chunks of ``chunk_bytes`` are read
+from the tensor data — one at a random position inside each of ``sample_chunks`` equal strata
+(seeded, so results repeat) — and compressed one by one with the parameters zstd picks for the
+whole stream. Their compression ratio, applied to all tensor data, plus the exactly compressed
+non-tensor payload (pickle, JSON header), plus the remaining zip headers counted uncompressed, is
+the estimate.
+
+Error bound (relative, reported in ``CompressedSize.error_bound``), the sum of two allowances:
+
+* sampling: 3 standard errors of the mean chunk ratio (widened for small samples; stratified
+  sampling makes the plain standard error conservative), times the finite-population correction
+  for the share of the data that was read;
+* chunking: independent chunks compress a little differently from one continuous stream (no
+  shared history, their own block boundaries). We measured the gap on uniform, sparse,
+  low-entropy and mixed data: at most 0.8 % of the compressed size at 1 MiB chunks and 2.3 % at
+  64 KiB, shrinking as 1/sqrt(chunk). The allowance is 2 % at 1 MiB scaled by that law, plus
+  64 bytes per chunk-sized block for block costs that matter only when data compresses to
+  almost nothing.
+
+The absolute allowance is divided by (estimate − allowance), the smallest exact size it admits,
+so ``|estimate − exact| / exact <= error_bound`` whenever the allowance holds. It is a ~99.7 %
+statement, not a guarantee: a rare kind of tensor that no chunk hits, or identical copies of a
+tensor further apart than a chunk (which a stream compresses away and chunks cannot), fall
+outside it. Tests check it against exact values on uniform, mixed and highly compressible data.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from ..core.errors import option_error
+from ..core.optional import require
+from .base import CompressedSize, CompressionOptions
+from .zip_rewrite import StreamMismatch
+
+METHOD_EXACT = "full stream"
+METHOD_SAMPLED = "sampled chunks"
+#: Chunking allowance (see the module doc): CHUNK_RELATIVE of the compressed data at
+#: CHUNK_REFERENCE-byte chunks, scaled by sqrt(CHUNK_REFERENCE / chunk), plus CHUNK_ABSOLUTE
+#: bytes per chunk-sized block.
+CHUNK_RELATIVE = 0.02
+CHUNK_REFERENCE = 1 << 20
+CHUNK_ABSOLUTE = 64
+#: Standard errors covered by the sampling part of the bound.
+Z_SCORE = 3.0
+#: Seed of the chunk positions: the same model always gives the same estimate.
+SEED = 0
+#: zstd's fastest (negative) level, ``ZSTD_minCLevel()``.
+MIN_LEVEL = -(1 << 17)
+
+
+class SerializedForm(Protocol):
+    """What compress needs from a format: its exact bytes, and its tensor data for sampling."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def data_bytes(self) -> int: ...
+
+    @property
+    def payload(self) -> bytes:
+        """Non-tensor bytes known in memory (pickle, JSON header), compressed exactly when sampling."""
+        ...
+
+    def write(self, sink: Any) -> None:
+        """Stream exactly ``total`` bytes into ``sink.write``."""
+        ...
+
+    def feed_data(self, consume: Callable[[memoryview], Any]) -> None:
+        """Hand the tensor data (``data_bytes`` in all) to ``consume``, in file order."""
+        ...
+
+
+class ByteCounter:
+    """A write-only sink that keeps only the number of bytes written."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        self.count += n
+        return n
+
+    def flush(self) -> None:
+        pass
+
+
+def _zstd(options: CompressionOptions) -> Any:
+    """Validate ``options`` (when the work runs, not when they are built) and import zstandard."""
+    if options.codec != "zstd":
+        raise option_error("codec", "'zstd'", options.codec)
+    zstd = require("zstandard", "measure compressed sizes")
+    lo, hi = MIN_LEVEL, zstd.MAX_COMPRESSION_LEVEL
+    if not isinstance(options.level, int) or not lo <= options.level <= hi:
+        raise option_error("level", f"an integer from {lo} to {hi}", options.level)
+    if not isinstance(options.exact_limit, int) or options.exact_limit < 0:
+        raise option_error("exact_limit", "an integer >= 0", options.exact_limit)
+    if not isinstance(options.sample_chunks, int) or options.sample_chunks < 1:
+        raise option_error("sample_chunks", "an integer >= 1", options.sample_chunks)
+    if not isinstance(options.chunk_bytes, int) or options.chunk_bytes < 1024:
+        raise option_error("chunk_bytes", "an integer >= 1024", options.chunk_bytes)
+    return zstd
+
+
+def check_options(options: CompressionOptions) -> None:
+    """Raise :class:`~modelsize.core.errors.OptionError` for unusable compression options."""
+    _zstd(options)
+
+
+def zstd_size(data: bytes | memoryview, level: int, zstd: Any) -> int:
+    """Compressed size of ``data`` alone, as one frame with its size in the header."""
+    view = memoryview(data)
+    cobj = zstd.ZstdCompressor(level=level).compressobj(size=view.nbytes)
+    return len(cobj.compress(view)) + len(cobj.flush())
+
+
+def compress_exact(form: SerializedForm, options: CompressionOptions) -> CompressedSize:
+    """zstd size of every byte of ``form``, streamed into a counter."""
+    zstd = _zstd(options)
+    counter = ByteCounter()
+    writer = zstd.ZstdCompressor(level=options.level).stream_writer(
+        counter, size=form.total, closefd=False, write_return_read=True)
+    form.write(writer)
+    writer.close()  # ends the frame; zstd raises if the byte count differs from form.total
+    return CompressedSize(options.codec, options.level, counter.count, True, METHOD_EXACT)
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Where the sampled chunks lie in the concatenated tensor data."""
+
+    starts: tuple[int, ...]
+    length: int
+    data_bytes: int
+
+    @classmethod
+    def spread(cls, data_bytes: int, chunks: int, length: int, seed: int = SEED) -> "ChunkPlan":
+        """One chunk at a seeded random position inside each of ``chunks`` equal strata."""
+        if length > data_bytes:
+            raise option_error("chunk_bytes", f"at most the {data_bytes} bytes of data to sample", length)
+        n = max(1, min(chunks, data_bytes // length))
+        stratum = data_bytes / n
+        rng = random.Random(seed)
+        starts = []
+        for k in range(n):
+            lo = int(k * stratum)
+            room = max(0, int((k + 1) * stratum) - lo - length)
+            starts.append(lo + rng.randint(0, room))
+        return cls(tuple(starts), length, data_bytes)
+
+
+class ChunkSampler:
+    """Collects the planned chunks while the tensor data streams past (copies only the chunks)."""
+
+    def __init__(self, plan: ChunkPlan) -> None:
+        self.plan = plan
+        self.chunks = [bytearray() for _ in plan.starts]
+        self._pos = 0
+        self._next = 0  # first chunk not yet complete
+
+    def feed(self, data: Any) -> None:
+        view = memoryview(data).cast("B")
+        begin, end = self._pos, self._pos + view.nbytes
+        k = self._next
+        while k < len(self.plan.starts):
+            c_start = self.plan.starts[k]
+            c_end = c_start + self.plan.length
+            if c_start >= end:
+                break
+            lo, hi = max(begin, c_start), min(end, c_end)
+            if lo < hi:
+                self.chunks[k] += view[lo - begin:hi - begin]
+            if c_end <= end:
+                k += 1
+                self._next = k
+            else:
+                break
+        self._pos = end
+
+
+def _z_quantile(n: int) -> float:
+    """``Z_SCORE`` widened for a small sample (first-order Cornish-Fisher for Student's t)."""
+    df = max(n - 1, 1)
+    return Z_SCORE * (1.0 + (Z_SCORE ** 2 + 1.0) / (4.0 * df))
+
+
+def compress_sampled(form: SerializedForm, options: CompressionOptions) -> CompressedSize:
+    """Estimate the zstd size of ``form`` from chunks of its tensor data (see module doc)."""
+    zstd = _zstd(options)
+    plan = ChunkPlan.spread(form.data_bytes, options.sample_chunks, options.chunk_bytes)
+    sampler = ChunkSampler(plan)
+    form.feed_data(sampler.feed)
+    # Chunks are compressed with the parameters zstd picks for the whole stream (it tunes them
+    # to the source size), in frames without a size field whose fixed cost is subtracted.
+    params = zstd.ZstdCompressionParameters.from_level(options.level, source_size=form.total)
+    compressor = zstd.ZstdCompressor(compression_params=params)
+    frame = len(compressor.compress(b""))
+    sizes = []
+    for chunk in sampler.chunks:
+        if len(chunk) != plan.length:
+            raise StreamMismatch(f"The tensor data ended inside a sampled chunk ({len(chunk)} of "
+                                 f"{plan.length} bytes); the form announced {form.data_bytes} data bytes.")
+        cobj = compressor.compressobj()
+        sizes.append(max(len(cobj.compress(chunk)) + len(cobj.flush()) - frame, 0))
+    n = len(sizes)
+    ratios = [size / plan.length for size in sizes]
+    ratio = sum(ratios) / n
+    data_est = ratio * form.data_bytes
+    payload = form.payload
+    other = form.total - form.data_bytes - len(payload)
+    payload_est = zstd_size(payload, options.level, zstd) if payload else 0
+    estimate = data_est + payload_est + other
+
+    sd = math.sqrt(sum((r - ratio) ** 2 for r in ratios) / (n - 1)) if n > 1 else ratio
+    unread = max(0.0, 1.0 - n * plan.length / max(form.data_bytes, 1))
+    sampling = _z_quantile(n) * sd / math.sqrt(n) * math.sqrt(unread) * form.data_bytes
+    blocks = form.data_bytes / plan.length
+    chunking = (CHUNK_RELATIVE * math.sqrt(CHUNK_REFERENCE / plan.length) * data_est
+                + CHUNK_ABSOLUTE * math.ceil(blocks))
+    allowance = sampling + chunking
+    bound = allowance / max(estimate - allowance, 1.0)
+    return CompressedSize(options.codec, options.level, int(round(estimate)), False, METHOD_SAMPLED,
+                          error_bound=round(bound, 6))
+
+
+def compressed_size(form: SerializedForm, options: CompressionOptions) -> CompressedSize | None:
+    """Exact when the form is small enough (or sampling would read it all), else sampled."""
+    if not options.enabled:
+        return None
+    _zstd(options)
+    if form.total <= options.exact_limit or form.data_bytes <= options.sample_chunks * options.chunk_bytes:
+        return compress_exact(form, options)
+    return compress_sampled(form, options)

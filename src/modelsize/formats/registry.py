@@ -15,7 +15,19 @@ from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
 from ..core.report import Report
 
 #: Order matters: specific magic numbers before extension-only guesses.
-READERS: list[str] = []
+READERS: list[str] = [
+    "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
+    "modelsize.formats.gguf_file:GGUFReader",
+    "modelsize.formats.tflite_file:TFLiteReader",
+    "modelsize.formats.torch_file:TorchReader",
+    "modelsize.formats.torch_file:TorchIndexReader",
+    "modelsize.formats.keras_file:KerasReader",
+    "modelsize.formats.keras_file:H5Reader",
+    "modelsize.formats.safetensors_file:SafetensorsIndexReader",
+    "modelsize.formats.safetensors_file:SafetensorsReader",
+    "modelsize.formats.onnx_file:OnnxReader",
+    "modelsize.formats.pickle_file:PickleReader",
+]
 
 _instances: dict[str, Any] = {}
 

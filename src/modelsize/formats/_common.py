@@ -1,0 +1,138 @@
+"""Shared pieces of the file readers: bounded reads, our error, the report and its file section.
+
+A reader never trusts a length from a file: :class:`BoundedFile` checks every read against the
+file size *before* allocating, so a header that claims 2**60 bytes ends in
+:class:`~modelsize.core.errors.InvalidFileError` instead of a memory blow-up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Mapping
+
+from ..core.errors import InvalidFileError
+from ..core.report import Report, Source
+from ..core.tensors import Role, TensorRecord
+from ..core.tree import Component, from_flat
+
+#: Names that are buffers (running statistics, counters), not learned parameters, in state dicts.
+_BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked", "inv_freq")
+
+
+def invalid(path: str | os.PathLike[str], fmt: str, defect: str) -> InvalidFileError:
+    """Our error for a broken file: which file, which format, what is wrong, what to do."""
+    return InvalidFileError(
+        f"{str(path)!r} is not a valid {fmt} file: {defect}. "
+        "The file may be truncated or corrupt; re-download or re-export it."
+    )
+
+
+def role_for_name(path: str) -> Role:
+    """Best guess of a state-dict entry's role from its name (files do not say)."""
+    return Role.BUFFER if path.rsplit(".", 1)[-1] in _BUFFER_SUFFIXES else Role.PARAMETER
+
+
+def span_key(where: str, offset: int, nbytes: int, path: str) -> str:
+    """Storage key for bytes at ``offset`` in ``where``: equal only for the same non-empty bytes.
+
+    Empty tensors occupy no bytes and may sit at the same offset as the next tensor, so they
+    get a key of their own rather than appearing to share its storage.
+    """
+    return f"{where}@{offset}+{nbytes}" if nbytes else f"path:{path}"
+
+
+class BoundedFile:
+    """Random-access reads from one file, each checked against the file size first."""
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str) -> None:
+        self.path = Path(path)
+        self.fmt = fmt
+        try:
+            self._fh: BinaryIO = self.path.open("rb")
+        except OSError as exc:
+            raise invalid(path, fmt, f"it cannot be opened ({exc.strerror})") from exc
+        self.size = os.fstat(self._fh.fileno()).st_size
+
+    def __enter__(self) -> "BoundedFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def error(self, defect: str) -> InvalidFileError:
+        return invalid(self.path, self.fmt, defect)
+
+    def check_range(self, offset: int, length: int, what: str) -> None:
+        """Raise unless ``[offset, offset + length)`` lies inside the file."""
+        if offset < 0 or length < 0 or offset > self.size or length > self.size - offset:
+            raise self.error(
+                f"{what} needs {length} bytes at offset {offset} but the file has only {self.size} bytes"
+            )
+
+    def read_at(self, offset: int, length: int, what: str) -> bytes:
+        """Exactly ``length`` bytes at ``offset`` (checked before reading)."""
+        self.check_range(offset, length, what)
+        self._fh.seek(offset)
+        data = self._fh.read(length)
+        if len(data) != length:  # the file shrank while we read it
+            raise self.error(f"{what} is cut short at offset {offset + len(data)}")
+        return data
+
+
+@dataclass
+class FileLayout:
+    """How one file's bytes split into named parts (tensor data, header, padding …)."""
+
+    path: str
+    bytes: int
+    split: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        split = {k: int(v) for k, v in self.split.items() if v}
+        other = self.bytes - sum(split.values())
+        if other:
+            split["other"] = other
+        return {"path": self.path, "bytes": int(self.bytes), "split": split}
+
+
+def file_section(fmt: str, layouts: Iterable[FileLayout]) -> dict[str, Any]:
+    """The ``file`` section: total bytes on disk and their split, per file and overall."""
+    files = [layout.to_dict() for layout in layouts]
+    split: dict[str, int] = {}
+    for f in files:
+        for k, v in f["split"].items():
+            split[k] = split.get(k, 0) + v
+    return {"format": fmt, "bytes": sum(f["bytes"] for f in files), "split": split, "files": files}
+
+
+def build_report(
+    path: str | os.PathLike[str],
+    fmt: str,
+    records: list[TensorRecord],
+    *,
+    framework: str,
+    object_type: str,
+    sections: Mapping[str, Any] | None = None,
+    notes: Iterable[str] = (),
+    kinds: Mapping[str, str] | None = None,
+    attrs: Mapping[str, Mapping[str, Any]] | None = None,
+    root: Component | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Report:
+    """A report for a file: records grouped into a tree by dotted name unless ``root`` is given."""
+    kinds = dict(kinds or {})
+    if root is None:
+        root = from_flat(records, root_name=Path(path).name, root_kind=kinds.pop("", object_type), kinds=kinds,
+                         attrs=attrs)
+    return Report(
+        root=root,
+        source=Source(framework=framework, object_type=object_type, target=str(path), format=fmt,
+                      details=dict(details or {})),
+        sections=dict(sections or {}),
+        notes=tuple(notes),
+    )

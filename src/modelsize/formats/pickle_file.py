@@ -1,0 +1,191 @@
+"""Pickle and joblib files (scikit-learn models and anything else), analysed without unpickling.
+
+The opcode stream is scanned symbolically (:mod:`.pickle_scan`); compressed joblib files are
+decompressed as a stream (decompression only — nothing is unpickled, nothing is kept in
+memory beyond a chunk). The report names every array on its attribute path, gives each
+object's own state as a METADATA record, and lists the globals loading the file would import.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import zlib
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..core.report import Report
+from ._common import FileLayout, build_report, file_section, invalid
+from .pickle_scan import ScanError, Stream, scan
+from .pickle_values import Global, Obj
+from .pickle_tree import attribute, globals_section, kind_of
+
+PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
+                             ".lzma", ".lz4", ".zst", ".zlib"})
+#: magic bytes → codec, for compressed joblib files
+_CODECS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"]\x00\x00", "lzma"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x78\x01", "zlib"),
+    (b"\x78\x5e", "zlib"),
+    (b"\x78\x9c", "zlib"),
+    (b"\x78\xda", "zlib"),
+)
+_CHUNK = 1 << 20
+
+
+def codec_of(head: bytes) -> str | None:
+    for magic, name in _CODECS:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def looks_like_pickle(head: bytes) -> bool:
+    """Protocol 2+ pickles start with PROTO; older ones with a container or global opcode."""
+    return bool(head) and head[:1] in (b"\x80", b"(", b"]", b"}", b"c", b")", b"I", b"N", b"X", b"S", b"V")
+
+
+class _ZlibRaw(io.RawIOBase):
+    """A raw zlib stream (joblib's 'zlib' compressor) as a file; output bounded per call."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._d = zlib.decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = len(buffer)
+        while True:
+            if self._d.unconsumed_tail:
+                data = self._d.decompress(self._d.unconsumed_tail, want)
+            else:
+                chunk = self._fh.read(_CHUNK)
+                if not chunk:
+                    return 0
+                data = self._d.decompress(chunk, want)
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+
+
+def _open_decompressed(fh: BinaryIO, codec: str) -> Any:
+    if codec == "zlib":
+        return io.BufferedReader(_ZlibRaw(fh), _CHUNK)
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=fh, mode="rb")
+    if codec == "bz2":
+        return bz2.BZ2File(fh, mode="rb")
+    if codec in ("xz", "lzma"):
+        return lzma.LZMAFile(fh, mode="rb")
+    if codec == "lz4":
+        from ..core.optional import require
+
+        return require("lz4.frame", "read lz4-compressed joblib files").open(fh, mode="rb")
+    from ..core.optional import require
+
+    zstd = require("zstandard", "read zstd-compressed joblib files")
+    return io.BufferedReader(zstd.ZstdDecompressor().stream_reader(fh), _CHUNK)
+
+
+#: Errors the stdlib decompressors raise on corrupt input.
+_DECOMPRESS_ERRORS = (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError)
+
+
+def _framework(root: Any) -> str:
+    if isinstance(root, Obj) and isinstance(root.cls, Global):
+        return root.cls.module.split(".")[0]
+    return "pickle"
+
+
+def read_pickle(path: Path) -> Report:
+    """Report for a pickle or joblib file (plain or compressed)."""
+    size = os.path.getsize(path)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        fh.seek(0)
+        codec = codec_of(head)
+        fmt = "joblib" if path.suffix == ".joblib" or codec else "pickle"
+        try:
+            if codec:
+                stream = Stream(_open_decompressed(fh, codec), None)
+            else:
+                stream = Stream(fh, size)
+            result = scan(stream)
+            trailing = size - result.end if codec is None else 0
+        except ScanError as exc:
+            raise invalid(path, fmt, str(exc)) from None
+        except _DECOMPRESS_ERRORS as exc:
+            raise invalid(path, fmt, f"its {codec} stream cannot be decompressed ({exc})") from None
+    if any(m.endswith("numpy_pickle") for m, _ in result.globals):
+        fmt = "joblib"
+    att = attribute(result)
+    stream_bytes = result.end
+    sec = {
+        "protocol": result.protocol,
+        "opcodes": result.opcodes,
+        "compression": codec,
+        "stream_bytes": stream_bytes,
+        "array_bytes": att.array_bytes,
+        "padding_bytes": att.padding,
+        "encoding_bytes": att.encoding,
+        "state_bytes": att.state_bytes,
+        "attributed_bytes": att.attributed,
+        "attributed_fraction": att.attributed / stream_bytes if stream_bytes else 0.0,
+        "arrays": len(result.arrays),
+        **globals_section(result),
+    }
+    if codec:
+        layout = FileLayout(path.name, size, {"compressed_stream": size})
+    else:
+        layout = FileLayout(path.name, size, {
+            "tensor_data": att.array_bytes,
+            "padding": att.padding,
+            "array_encoding": att.encoding,
+            "object_state": att.state_bytes,
+            "trailing": trailing,
+        })
+    notes = []
+    if sec["dangerous"]:
+        notes.append(
+            f"Loading this file would import {', '.join(sec['dangerous'][:5])}, which can run arbitrary "
+            "code. modelsize did not load it; do not load it unless you trust its source."
+        )
+    if trailing:
+        notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
+    root_kind = kind_of(result.root.value)
+    return build_report(
+        path, fmt, att.records,
+        framework=_framework(result.root.value),
+        object_type=root_kind,
+        kinds={"": root_kind, **{k: v for k, v in att.kinds.items() if k}},
+        sections={"file": file_section(fmt, [layout]), "pickle": sec},
+        notes=notes,
+    )
+
+
+class PickleReader:
+    """Pickle and joblib files, plain or compressed."""
+
+    name = "pickle/joblib"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if not head:
+            return False
+        if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+            return True
+        if path.suffix.lower() not in PICKLE_SUFFIXES:
+            return False
+        return looks_like_pickle(head) or codec_of(head) is not None
+
+    def read(self, path: Path) -> Report:
+        return read_pickle(path)

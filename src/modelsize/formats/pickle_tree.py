@@ -1,0 +1,209 @@
+"""Turn a scanned pickle into tensor records on attribute paths, with every byte attributed.
+
+Pickle is a postfix serialisation, so the opcodes that build one object occupy one contiguous
+byte span. A component's span, minus the spans of its named children (sub-objects, arrays),
+is its own state — attribute names, hyper-parameters, class references — and is reported as a
+``__state__`` record with the METADATA role, so the report explains the whole file, not only
+the arrays in it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..core.tensors import Role, TensorRecord
+from ..core.tree import join
+from .pickle_scan import ScanResult
+from .pickle_security import risk_of
+from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
+
+#: Deeper structures are attributed to their nearest named ancestor.
+MAX_DEPTH = 64
+#: Byte payloads at least this large are reported as records of their own.
+BLOB_RECORD_BYTES = 1024
+STATE_NAME = "__state__"
+#: Keys whose subtree is optimizer state in a training checkpoint.
+OPTIMIZER_KEYS = frozenset({"optimizer", "optimizer_state_dict", "optimizer_state", "optim", "opt", "opt_state",
+                            "optimizers"})
+
+RoleFn = Callable[[str, Role], Role]
+_MODULE_DICTS = frozenset({"_parameters", "_buffers", "_modules"})
+
+
+def _segment(key: Any) -> str:
+    if isinstance(key, str):
+        return key if key else "''"
+    if isinstance(key, (int, float)) and not isinstance(key, bool):
+        return str(key)
+    return repr(key).replace(".", "_")
+
+
+def array_of(value: Value) -> Array | None:
+    if isinstance(value, Array):
+        return value
+    if isinstance(value, Obj) and value.array is not None:
+        return value.array
+    return None
+
+
+def kind_of(value: Value) -> str:
+    if isinstance(value, Obj):
+        cls = value.cls
+        return getattr(cls, "name", None) or type(cls).__name__
+    if isinstance(value, Dict):
+        return value.cls
+    return type(value).__name__
+
+
+@dataclass
+class Attribution:
+    """Records and kinds for the report, plus how the stream's bytes were attributed."""
+
+    records: list[TensorRecord] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+    array_bytes: int = 0  #: tensor data inside the stream (NumPy bytes, joblib payloads)
+    padding: int = 0  #: alignment bytes before joblib arrays
+    encoding: int = 0  #: extra bytes protocols 0-2 spend encoding array bytes as text
+    state_bytes: int = 0  #: opcodes attributed to a named component's own state
+    root_span: int = 0  #: bytes of the opcodes that build the root object
+
+    @property
+    def attributed(self) -> int:
+        return self.array_bytes + self.state_bytes
+
+
+class _Walker:
+    def __init__(self, role_fn: RoleFn | None, state_records: bool, data_in_stream: bool) -> None:
+        self.out = Attribution()
+        self.role_fn = role_fn or (lambda path, inherited: inherited)
+        self.state_records = state_records
+        self.data_in_stream = data_in_stream
+        self.seen_arrays: dict[int, str] = {}
+        self.seen_nodes: set[int] = set()
+        self.paths: Counter = Counter()
+
+    def unique(self, path: str) -> str:
+        self.paths[path] += 1
+        n = self.paths[path]
+        return path if n == 1 else f"{path}#{n}"
+
+    def visit(self, ref: Ref, path: str, depth: int, role: Role) -> int:
+        """Visit the value at ``path``; return how many bytes of its span are now attributed."""
+        v = ref.value
+        arr = array_of(v)
+        if arr is not None:
+            return self.array(arr, path, role)
+        if isinstance(v, Blob) and v.nbytes >= BLOB_RECORD_BYTES:
+            self.out.records.append(TensorRecord(
+                path=self.unique(path), shape=(v.nbytes,), dtype="uint8", role=Role.OTHER,
+                stored_bytes=v.length, storage_key=f"pickle@{v.offset}", meta={"kind": v.kind},
+            ))
+            self.out.array_bytes += v.length
+            return v.length
+        if depth >= MAX_DEPTH:
+            return 0
+        if isinstance(v, (Obj, Dict)):
+            if id(v) in self.seen_nodes:
+                return 0
+            self.seen_nodes.add(id(v))
+            self.out.kinds[path] = kind_of(v)
+            if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
+                role = Role.OPTIMIZER_STATE
+            named = sum(self.visit(r, p, depth + 1, rl) for p, r, rl in self.children(v, path, role))
+            span = ref.end - ref.start
+            own = max(span - named, 0)
+            if own and self.state_records:
+                self.out.records.append(TensorRecord(
+                    path=self.unique(join(path, STATE_NAME)), shape=(own,), dtype="uint8", role=Role.METADATA,
+                    stored_bytes=own, meta={"kind": "pickle opcodes: attribute names, scalars, class references"},
+                ))
+                self.out.state_bytes += own
+            return span if self.state_records else named
+        if isinstance(v, Seq):
+            return sum(self.visit(r, f"{path}[{i}]", depth + 1, role) for i, r in enumerate(v.items))
+        return 0
+
+    def children(self, v: Obj | Dict, path: str, role: Role) -> list[tuple[str, Ref, Role]]:
+        pairs = v.items if isinstance(v, Dict) else state_items(v)
+        keys = {k for k, _ in pairs}
+        out: list[tuple[str, Ref, Role]] = []
+        for k, r in pairs:
+            if isinstance(v, Obj) and keys >= _MODULE_DICTS and k in _MODULE_DICTS and isinstance(r.value, Dict):
+                # a pickled torch.nn.Module: its parameters, buffers and submodules sit on its own path,
+                # as in the live model and its state_dict
+                sub_role = Role.BUFFER if k == "_buffers" and role is Role.PARAMETER else role
+                out.extend((join(path, _segment(k2)), r2, sub_role) for k2, r2 in r.value.items)
+            else:
+                out.append((join(path, _segment(k)), r, role))
+        if isinstance(v, Obj):
+            out.extend((f"{path}[{i}]", r, role) for i, r in enumerate(v.list_items))
+            if v.args is not None and v.how != "reconstructor":
+                out.append((join(path, "__args__"), v.args, role))
+        return out
+
+    def array(self, arr: Array, path: str, role: Role) -> int:
+        key = arr.storage_key or (f"pickle@{arr.offset}" if arr.offset is not None else f"pickle#{id(arr)}")
+        first = id(arr) not in self.seen_arrays
+        path = self.unique(path)
+        if first:
+            self.seen_arrays[id(arr)] = path
+        meta: dict[str, Any] = {"source": arr.source}
+        meta.update(arr.meta)
+        if not first:
+            meta["same_as"] = self.seen_arrays[id(arr)]
+        self.out.records.append(TensorRecord(
+            path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
+            role=self.role_fn(path, role), stored_bytes=arr.nbytes, storage_key=key, meta=meta,
+        ))
+        if not first or not self.data_in_stream:
+            return 0
+        self.out.array_bytes += arr.nbytes
+        self.out.padding += arr.padding
+        self.out.encoding += arr.stream_bytes - arr.nbytes
+        return arr.stream_bytes + arr.padding
+
+
+def attribute(
+    result: ScanResult,
+    *,
+    state_records: bool = True,
+    data_in_stream: bool = True,
+    role_fn: RoleFn | None = None,
+    root_role: Role = Role.PARAMETER,
+) -> Attribution:
+    """Walk the scanned root and attribute the stream's bytes to attribute paths."""
+    walker = _Walker(role_fn, state_records, data_in_stream)
+    walker.visit(result.root, "", 0, root_role)
+    walker.out.root_span = result.root.end - result.root.start
+    return walker.out
+
+
+def torch_role(path: str, inherited: Role) -> Role:
+    """Optimizer state under an ``optimizer`` key; running statistics are buffers."""
+    if inherited is Role.OPTIMIZER_STATE:
+        return inherited
+    parts = path.split(".")
+    if any(p in OPTIMIZER_KEYS for p in parts[:-1]):
+        return Role.OPTIMIZER_STATE
+    if inherited is not Role.PARAMETER:
+        return inherited
+    from ._common import role_for_name
+
+    return role_for_name(path)
+
+
+def globals_section(result: ScanResult) -> dict[str, Any]:
+    """What loading the file would import, with each global's risk, dangerous ones first."""
+    order = {"dangerous": 0, "unknown": 1, "known": 2}
+    rows = [
+        {"module": m, "name": n, "count": c, "risk": risk_of(m, n)}
+        for (m, n), c in result.globals.items()
+    ]
+    rows.sort(key=lambda r: (order[r["risk"]], r["module"], r["name"]))
+    return {
+        "globals": rows,
+        "dangerous": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "dangerous"],
+        "unknown": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "unknown"],
+    }

@@ -1,0 +1,343 @@
+"""TFLite flatbuffers: tensors, buffers, quantisation parameters, op counts — no TensorFlow needed.
+
+A ``.tflite`` file is one flatbuffer (``TFL3`` identifier) whose ``buffers`` hold the constant
+tensors' bytes (or, for models over 2 GB, an offset and size into the bytes after the
+flatbuffer). A small bounds-checked flatbuffer walker reads the tables the schema defines
+(``schema.fbs``; enum names in :mod:`._tflite_schema`). Every offset is checked against the
+file before it is followed, so a corrupt file ends in :class:`InvalidFileError`.
+
+The file is memory-mapped; the constant buffers' pages are touched only to count non-zero
+elements (sparsity, zero-valued buffers), and only when their total is below
+:data:`MAX_SCAN_BYTES`.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import struct
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..core.report import Report
+from ..core.tensors import Role, TensorRecord
+from ..core.tree import Component, join
+from ._common import FileLayout, build_report, file_section, invalid
+from ._tflite_schema import BUILTIN_OPERATORS, TENSOR_TYPES
+
+FORMAT = "tflite"
+IDENTIFIER = b"TFL3"
+#: Constant data above this total is not scanned for zeros (sizes are still exact).
+MAX_SCAN_BYTES = 512 << 20
+#: TensorType name → (modelsize dtype, bits, numpy dtype for counting non-zeros or None)
+DTYPES: dict[str, tuple[str, float, str | None]] = {
+    "FLOAT32": ("float32", 32, "<f4"), "FLOAT16": ("float16", 16, "<f2"), "INT32": ("int32", 32, "<i4"),
+    "UINT8": ("uint8", 8, "u1"), "INT64": ("int64", 64, "<i8"), "STRING": ("string", 8, None),
+    "BOOL": ("bool", 8, "u1"), "INT16": ("int16", 16, "<i2"), "COMPLEX64": ("complex64", 64, "<c8"),
+    "INT8": ("int8", 8, "i1"), "FLOAT64": ("float64", 64, "<f8"), "COMPLEX128": ("complex128", 128, "<c16"),
+    "UINT64": ("uint64", 64, "<u8"), "RESOURCE": ("resource", 0, None), "VARIANT": ("variant", 0, None),
+    "UINT32": ("uint32", 32, "<u4"), "UINT16": ("uint16", 16, "<u2"), "INT4": ("int4", 4, None),
+    "BFLOAT16": ("bfloat16", 16, "<u2"), "INT2": ("int2", 2, None), "UINT4": ("uint4", 4, None),
+}
+
+
+class _FB:
+    """Bounds-checked access to a flatbuffer."""
+
+    def __init__(self, buf: Any, path: Path) -> None:
+        self.buf = buf
+        self.n = len(buf)
+        self.path = path
+
+    def error(self, defect: str) -> Exception:
+        return invalid(self.path, FORMAT, defect)
+
+    def _get(self, fmt: str, size: int, pos: int, what: str) -> Any:
+        if pos < 0 or pos + size > self.n:
+            raise self.error(f"{what} at offset {pos} lies outside the {self.n}-byte file")
+        return struct.unpack_from(fmt, self.buf, pos)[0]
+
+    def u8(self, pos: int, what: str) -> int:
+        return self._get("<B", 1, pos, what)
+
+    def u16(self, pos: int, what: str) -> int:
+        return self._get("<H", 2, pos, what)
+
+    def i32(self, pos: int, what: str) -> int:
+        return self._get("<i", 4, pos, what)
+
+    def u32(self, pos: int, what: str) -> int:
+        return self._get("<I", 4, pos, what)
+
+    def table(self, pos: int, what: str) -> "_Table":
+        vtable = pos - self.i32(pos, what)
+        vsize = self.u16(vtable, f"the vtable of {what}")
+        if vsize < 4 or vsize % 2 or vtable + vsize > self.n:
+            raise self.error(f"{what} has a malformed vtable at offset {vtable}")
+        return _Table(self, pos, vtable, vsize, what)
+
+
+class _Table:
+    __slots__ = ("fb", "pos", "vtable", "vsize", "what")
+
+    def __init__(self, fb: _FB, pos: int, vtable: int, vsize: int, what: str) -> None:
+        self.fb, self.pos, self.vtable, self.vsize, self.what = fb, pos, vtable, vsize, what
+
+    def _field(self, i: int) -> int:
+        o = 4 + 2 * i
+        return self.fb.u16(self.vtable + o, self.what) if o < self.vsize else 0
+
+    def scalar(self, i: int, fmt: str, size: int, default: Any) -> Any:
+        off = self._field(i)
+        return self.fb._get(fmt, size, self.pos + off, self.what) if off else default
+
+    def _indirect(self, i: int) -> int | None:
+        off = self._field(i)
+        if not off:
+            return None
+        p = self.pos + off
+        return p + self.fb.u32(p, self.what)
+
+    def table(self, i: int, what: str) -> "_Table | None":
+        p = self._indirect(i)
+        return None if p is None else self.fb.table(p, what)
+
+    def vector(self, i: int, elem: int, what: str) -> tuple[int, int]:
+        """(start, length) of a vector field; (0, 0) when absent."""
+        p = self._indirect(i)
+        if p is None:
+            return 0, 0
+        n = self.fb.u32(p, what)
+        if n > (self.fb.n - p - 4) // max(elem, 1):
+            raise self.fb.error(f"{what} claims {n} elements, past the end of the file")
+        return p + 4, n
+
+    def tables(self, i: int, what: str) -> list["_Table"]:
+        start, n = self.vector(i, 4, what)
+        return [self.fb.table(start + 4 * k + self.fb.u32(start + 4 * k, what), f"{what}[{k}]") for k in range(n)]
+
+    def ints(self, i: int, fmt: str, size: int, what: str) -> list[Any]:
+        start, n = self.vector(i, size, what)
+        return list(struct.unpack_from(f"<{n}{fmt}", self.fb.buf, start)) if n else []
+
+    def string(self, i: int, what: str) -> str:
+        start, n = self.vector(i, 1, what)
+        return bytes(self.fb.buf[start:start + n]).decode("utf-8", "replace") if n else ""
+
+
+def _op_name(code: _Table) -> str:
+    deprecated = code.scalar(0, "<b", 1, 0)
+    builtin = code.scalar(3, "<i", 4, 0)
+    value = max(deprecated, builtin)  # the schema's rule: the larger of the two fields is the real code
+    name = BUILTIN_OPERATORS.get(value, f"BUILTIN_{value}")
+    if name == "CUSTOM":
+        custom = code.string(1, "a custom op code")
+        return f"CUSTOM:{custom}" if custom else name
+    return name
+
+
+def read_tflite(path: Path) -> Report:
+    with path.open("rb") as fh:
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError) as exc:
+            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
+    with mm:
+        return _read(path, mm)
+
+
+def _read(path: Path, mm: Any) -> Report:
+    fb = _FB(mm, path)
+    if fb.n < 8 or bytes(mm[4:8]) != IDENTIFIER:
+        raise fb.error(f"the file identifier is {bytes(mm[4:8])!r}, not {IDENTIFIER!r}")
+    model = fb.table(fb.u32(0, "the root offset"), "the model")
+    version = model.scalar(0, "<I", 4, 0)
+    op_names = [_op_name(c) for c in model.tables(1, "operator_codes")]
+    buffers = model.tables(4, "buffers")
+    metadata_buffers: dict[int, str] = {}
+    for m in model.tables(6, "metadata"):
+        metadata_buffers[m.scalar(1, "<I", 4, 0)] = m.string(0, "a metadata name")
+
+    # buffer index → (absolute start, length)
+    spans: list[tuple[int, int]] = []
+    for b in buffers:
+        start, n = b.vector(0, 1, "a buffer's data")
+        if not n:
+            offset, size = b.scalar(1, "<Q", 8, 0), b.scalar(2, "<Q", 8, 0)
+            if offset > 1:  # data stored after the flatbuffer (models over 2 GB)
+                if offset > fb.n or size > fb.n - offset:
+                    raise fb.error(f"a buffer claims bytes {offset}..{offset + size} past the end of the file")
+                start, n = offset, size
+        spans.append((start, n))
+
+    end = 0
+    for start, n in sorted({s for s in spans if s[1]}):  # a shared vector is fine, a partial overlap is not
+        if start < end:
+            raise fb.error(f"buffers overlap at offset {start}")
+        end = start + n
+    ops: Counter = Counter()
+    subgraph_nodes: list[Component] = []
+    records_seen: dict[tuple[int, int], TensorRecord] = {}
+    quant_params = 0
+    activations = 0
+    const_buffers: set[int] = set()
+    subgraphs = model.tables(2, "subgraphs")
+    for si, sg in enumerate(subgraphs):
+        sg_name = sg.string(4, "a subgraph name") or f"subgraph_{si}"
+        sg_path = sg_name if len(subgraphs) > 1 else ""
+        tensors = sg.tables(0, "tensors")
+        infos = []
+        for ti, t in enumerate(tensors):
+            info = _tensor(fb, t, ti, spans)
+            infos.append(info)
+            if info["quant"]:
+                quant_params += len(info["quant"]["scale"])
+            if info["buffer"] and spans[info["buffer"]][1]:
+                const_buffers.add(info["buffer"])
+            else:
+                activations += 1
+        children: list[Component] = []
+        names: Counter = Counter()
+        for oi, op in enumerate(sg.tables(3, "operators")):
+            idx = op.scalar(0, "<I", 4, 0)
+            if idx >= len(op_names):
+                raise fb.error(f"operator {oi} uses op code {idx}, but only {len(op_names)} are defined")
+            opname = op_names[idx]
+            ops[opname] += 1
+            base = f"{opname.lower()}_{oi}"
+            names[base] += 1
+            cpath = join(sg_path, base)
+            recs = []
+            for ti in op.ints(1, "i", 4, "operator inputs"):
+                if ti < 0:
+                    continue  # optional input left out
+                if ti >= len(infos):
+                    raise fb.error(f"operator {oi} reads tensor {ti}, but the subgraph has {len(infos)}")
+                info = infos[ti]
+                if not (info["buffer"] and spans[info["buffer"]][1]):
+                    continue
+                recs.extend(_records(info, cpath, (si, ti), records_seen, mm))
+            if recs:
+                children.append(Component(name=base, kind=opname, path=cpath, tensors=tuple(recs)))
+        if sg_path:
+            subgraph_nodes.append(Component(name=sg_name, kind="SubGraph", path=sg_path, children=tuple(children)))
+        else:
+            subgraph_nodes.extend(children)
+
+    all_records = [r for c in subgraph_nodes for r in c.iter_tensors()]
+    unique = {r.storage_key: r for r in all_records if r.role is Role.PARAMETER}
+    zero = [r for r in unique.values() if r.nnz == 0 and r.numel]
+    claimed: set[tuple[int, int]] = set()
+
+    def total(indices: Any) -> int:
+        out = 0
+        for i in indices:
+            if 0 <= i < len(spans) and spans[i][1] and spans[i] not in claimed:
+                claimed.add(spans[i])
+                out += spans[i][1]
+        return out
+
+    tensor_bytes = total(sorted(const_buffers))
+    meta_bytes = total(sorted(metadata_buffers))
+    other_buffers = total(range(len(spans)))
+    layout = FileLayout(path.name, fb.n, {"tensor_data": tensor_bytes, "metadata_buffers": meta_bytes,
+                                          "other_buffers": other_buffers})
+    layout.split["flatbuffer"] = fb.n - tensor_bytes - meta_bytes - other_buffers
+    section = {
+        "schema_version": version,
+        "subgraphs": len(subgraphs),
+        "operators": sum(ops.values()),
+        "op_counts": dict(ops.most_common()),
+        "buffers": len(spans),
+        "constant_tensors": len(unique),
+        "activation_tensors": activations,
+        "quantization_parameters": quant_params,
+        "zero_buffers": len(zero),
+        "zero_buffer_bytes": sum(r.stored_bytes or 0 for r in zero),
+        "metadata": sorted(set(metadata_buffers.values())),
+        "scanned_for_zeros": tensor_bytes <= MAX_SCAN_BYTES,
+    }
+    notes = []
+    if zero:
+        notes.append(f"{len(zero)} constant buffers ({section['zero_buffer_bytes']} bytes) hold only zeros.")
+    if tensor_bytes > MAX_SCAN_BYTES:
+        notes.append("Constant data is larger than the zero-scan limit; non-zero counts were not computed.")
+    root = Component(name=path.name, kind="tflite", path="", children=tuple(subgraph_nodes))
+    return build_report(path, FORMAT, [], root=root, framework="tflite", object_type="tflite_model",
+                        sections={"file": file_section(FORMAT, [layout]), "tflite": section}, notes=notes)
+
+
+def _tensor(fb: _FB, t: _Table, ti: int, spans: list[tuple[int, int]]) -> dict[str, Any]:
+    shape = t.ints(0, "i", 4, "a tensor shape")
+    if any(d < 0 for d in shape):
+        shape = [max(d, 0) for d in shape]  # -1 marks a dynamic dimension in activations
+    ttype = t.scalar(1, "<b", 1, 0)
+    buffer = t.scalar(2, "<I", 4, 0)
+    if buffer >= len(spans):
+        raise fb.error(f"tensor {ti} uses buffer {buffer}, but only {len(spans)} exist")
+    name = t.string(3, "a tensor name") or f"tensor_{ti}"
+    q = t.table(4, "quantization parameters")
+    quant = None
+    if q is not None:
+        scale = q.ints(2, "f", 4, "quantization scales")
+        zp = q.ints(3, "q", 8, "quantization zero points")
+        if scale:
+            quant = {"scale": scale, "zero_point": zp, "quantized_dimension": q.scalar(6, "<i", 4, 0)}
+    type_name = TENSOR_TYPES.get(ttype, f"TYPE_{ttype}")
+    return {"index": ti, "name": name, "shape": tuple(shape), "type": type_name, "buffer": buffer, "quant": quant,
+            "span": spans[buffer]}
+
+
+def _records(info: dict[str, Any], cpath: str, key: tuple[int, int], seen: dict[tuple[int, int], TensorRecord],
+             mm: Any) -> list[TensorRecord]:
+    tpath = join(cpath, info["name"])
+    if key in seen:  # a constant read by several operators: one storage, visible at each
+        first = seen[key]
+        return [first.with_(path=tpath, meta={**first.meta, "same_as": first.path})]
+    dtype, bits, np_dtype = DTYPES.get(info["type"], (info["type"].lower(), 0, None))
+    start, nbytes = info["span"]
+    numel = math.prod(info["shape"])
+    nnz = _nnz(mm, start, nbytes, numel, np_dtype, info["type"])
+    meta: dict[str, Any] = {"tflite_index": info["index"], "buffer": info["buffer"]}
+    out = []
+    rec = TensorRecord(path=tpath, shape=info["shape"], dtype=dtype, bits=bits or (nbytes * 8 / numel if numel else 0),
+                       role=Role.PARAMETER, stored_bytes=nbytes, nnz=nnz, storage_key=f"buffer:{info['buffer']}",
+                       meta=meta)
+    out.append(rec)
+    seen[key] = rec
+    q = info["quant"]
+    if q:
+        meta["quantized_dimension"] = q["quantized_dimension"]
+        n = len(q["scale"])
+        out.append(TensorRecord(path=f"{tpath}:scale", shape=(n,), dtype="float32", role=Role.QUANT_SCALE,
+                                stored_bytes=4 * n, meta={"in": "flatbuffer"}))
+        if q["zero_point"]:
+            m = len(q["zero_point"])
+            out.append(TensorRecord(path=f"{tpath}:zero_point", shape=(m,), dtype="int64",
+                                    role=Role.QUANT_ZERO_POINT, stored_bytes=8 * m, meta={"in": "flatbuffer"}))
+    return out
+
+
+def _nnz(mm: Any, start: int, nbytes: int, numel: int, np_dtype: str | None, type_name: str) -> int | None:
+    if np_dtype is None or nbytes > MAX_SCAN_BYTES or not numel:
+        return None
+    import numpy as np
+
+    dt = np.dtype(np_dtype)
+    if dt.itemsize * numel != nbytes:
+        return None
+    arr = np.frombuffer(mm, dtype=dt, count=numel, offset=start)
+    if type_name == "BFLOAT16":
+        return int(np.count_nonzero(arr & 0x7FFF))
+    return int(np.count_nonzero(arr))
+
+
+class TFLiteReader:
+    name = "tflite"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return len(head) >= 8 and head[4:8] == IDENTIFIER
+
+    def read(self, path: Path) -> Report:
+        return read_tflite(path)

@@ -1,0 +1,416 @@
+"""PyTorch checkpoints (``.pt``/``.pth``/``.bin``, zip and legacy formats) without unpickling.
+
+``torch.load(weights_only=False)`` runs whatever the pickle names; modelsize never calls it,
+nor imports torch. The zip format keeps the object graph in ``<archive>/data.pkl`` and each
+storage's bytes in ``<archive>/data/<key>``: we scan the pickle statically
+(:mod:`.pickle_scan`), resolve each persistent id ``('storage', StorageType, key, location,
+numel)`` to the zip entry's size, and rebuild tensors from ``_rebuild_tensor_v2`` arguments
+(shape, stride, offset). The legacy format is a sequence of pickles followed by the raw
+storages, each preceded by its element count; we walk those counts without reading the data.
+
+Training checkpoints (``{"model": …, "optimizer": {"state": …, "param_groups": …}}``) report
+the optimizer's tensors with the OPTIMIZER_STATE role.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core import dtypes
+from ..core.report import Report
+from ..core.tensors import TensorRecord
+from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
+from .pickle_scan import ScanError, Scanner, Stream
+from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_tuple, scalar
+from .pickle_tree import attribute, globals_section, kind_of, torch_role
+
+FORMAT = "pytorch"
+#: Pickled magic number that opens a legacy (pre-1.6) torch.save file.
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+#: Storage class name (``torch.FloatStorage``) → dtype.
+STORAGE_DTYPES = {
+    "DoubleStorage": "float64", "FloatStorage": "float32", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
+    "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128", "QInt8Storage": "qint8", "QUInt8Storage": "quint8",
+    "QInt32Storage": "qint32", "QUInt4x2Storage": "quint4x2", "QUInt2x4Storage": "quint2x4",
+    "UntypedStorage": "uint8",
+}
+#: torch dtypes pickled as globals (``torch.float32``) whose bits the core registry may not know.
+_EXTRA_BITS = {"complex32": 32, "float4_e2m1fn_x2": 8, "float8_e8m0fnu": 8, "bits8": 8, "bits16": 16}
+
+
+@dataclass
+class StorageInfo:
+    key: str
+    dtype: str
+    numel: int  #: elements as pickled (bytes for UntypedStorage)
+    nbytes: int  #: bytes in the file
+    location: str
+
+
+def _bits(dtype: str) -> float | None:
+    if dtypes.known(dtype):
+        return dtypes.get(dtype).bits
+    return _EXTRA_BITS.get(dtype)
+
+
+@dataclass
+class _Resolver:
+    """Persistent-id resolution for one checkpoint: storage key → bytes available."""
+
+    path: Path
+    sizes: dict[str, int]  #: storage key → bytes (zip entry size, or filled in later for legacy)
+    legacy: bool = False
+    storages: dict[str, StorageInfo] = field(default_factory=dict)
+
+    def __call__(self, pid: Value) -> StorageInfo | None:
+        if not isinstance(pid, Seq) or len(pid.items) < 5 or scalar(pid.items[0]) != "storage":
+            return None
+        stype = pid.items[1].value
+        key = scalar(pid.items[2])
+        numel = scalar(pid.items[4])
+        if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
+            raise ScanError(f"a storage reference has key {key!r} and size {numel!r}")
+        name = stype.name if isinstance(stype, Global) else "UntypedStorage"
+        dtype = STORAGE_DTYPES.get(name, name.removesuffix("Storage").lower())
+        if not self.legacy and key not in self.sizes:
+            raise ScanError(f"data.pkl refers to storage {key!r}, which the archive does not contain")
+        info = self.storages.get(key)
+        if info is None:
+            bits = _bits(dtype) or 8
+            nbytes = self.sizes.get(key, -(-numel * int(bits) // 8))
+            info = StorageInfo(key, dtype, numel, nbytes, str(scalar(pid.items[3], "")))
+            self.storages[key] = info
+        return info
+
+
+def _storage_of(ref: Ref) -> StorageInfo:
+    v = ref.value
+    if isinstance(v, Persistent) and isinstance(v.info, StorageInfo):
+        return v.info
+    raise ScanError("a tensor is rebuilt from something that is not a stored storage")
+
+
+def _tensor(scanner: Scanner, storage: StorageInfo, offset: Any, size: Ref, stride: Ref, dtype: str,
+            requires_grad: Any, prefix: str, extra: dict[str, Any] | None = None) -> Value:
+    shape = int_tuple(size)
+    strides = int_tuple(stride)
+    if shape is None or not isinstance(offset, int) or offset < 0:
+        raise ScanError(f"a tensor on storage {storage.key!r} has an unreadable shape or offset")
+    bits = _bits(dtype)
+    if bits is None:
+        bits = storage.nbytes * 8 / storage.numel if storage.numel else 8
+    elem = storage.numel if dtype == storage.dtype else storage.nbytes * 8 // max(int(bits), 1)
+    numel = math.prod(shape)
+    if numel and strides is not None and len(strides) == len(shape):
+        last = offset + sum((d - 1) * s for d, s in zip(shape, strides))
+        if last >= elem:
+            raise ScanError(
+                f"a tensor of shape {list(shape)} at offset {offset} reads past its storage {storage.key!r} "
+                f"of {elem} elements"
+            )
+    meta: dict[str, Any] = {"storage": storage.key, "storage_offset": offset, "device": storage.location}
+    if numel * bits / 8 < storage.nbytes:
+        meta["view_of_storage_bytes"] = storage.nbytes
+    if requires_grad is True:
+        meta["requires_grad"] = True
+    meta.update(extra or {})
+    arr = Array(dtype, shape, bits / 8, storage.nbytes, None, "torch", storage_key=f"{prefix}{storage.key}",
+                meta=meta)
+    return Obj(cls=Global("torch", "Tensor"), how="tensor", array=scanner.new_array(arr))
+
+
+def _items(args: Ref) -> list[Ref]:
+    return args.value.items if isinstance(args.value, Seq) else []
+
+
+def _dtype_name(ref: Ref) -> str | None:
+    v = ref.value
+    return v.name if isinstance(v, Global) and v.module == "torch" else None
+
+
+def make_reducers(prefix: str) -> dict[tuple[str, str], Any]:
+    """REDUCE hooks for torch's tensor rebuild functions; ``prefix`` makes storage keys unique per file."""
+
+    def v2(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if len(a) < 4:
+            return None
+        st = _storage_of(a[0])
+        return _tensor(scanner, st, scalar(a[1]), a[2], a[3], st.dtype, scalar(a[4]) if len(a) > 4 else None,
+                       prefix)
+
+    def v3(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if len(a) < 7:
+            return None
+        st = _storage_of(a[0])
+        dtype = _dtype_name(a[6]) or st.dtype
+        return _tensor(scanner, st, scalar(a[1]), a[2], a[3], dtype, scalar(a[4]), prefix)
+
+    def qtensor(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if len(a) < 6:
+            return None
+        st = _storage_of(a[0])
+        params = a[4].value
+        scheme = params.items[0].value if isinstance(params, Seq) and params.items else None
+        extra = {"qscheme": scheme.name if isinstance(scheme, Global) else None}
+        return _tensor(scanner, st, scalar(a[1]), a[2], a[3], st.dtype, scalar(a[5]), prefix, extra)
+
+    def parameter(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if not a or not isinstance(a[0].value, Obj) or a[0].value.array is None:
+            return None
+        arr = a[0].value.array
+        arr.meta["parameter"] = True
+        arr.meta["requires_grad"] = scalar(a[1]) if len(a) > 1 else None
+        return a[0].value
+
+    def from_type(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if len(a) < 3 or not isinstance(a[0].value, Global):
+            return None
+        inner = a[0].value
+        hook = scanner.reducers.get((inner.module, inner.name))
+        return hook(scanner, inner, a[2]) if hook else None
+
+    def meta_tensor(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        if len(a) < 2:
+            return None
+        dtype = _dtype_name(a[0]) or "float32"
+        shape = int_tuple(a[1])
+        if shape is None:
+            return None
+        bits = _bits(dtype) or 8
+        arr = Array(dtype, shape, bits / 8, 0, None, "torch", storage_key=f"{prefix}meta#{len(scanner.arrays)}",
+                    meta={"device": "meta", "no_storage": True})
+        return Obj(cls=Global("torch", "Tensor"), how="tensor", array=scanner.new_array(arr))
+
+    def torch_size(scanner: Scanner, func: Global, args: Ref) -> Value | None:
+        a = _items(args)
+        return a[0].value if a and isinstance(a[0].value, Seq) else None
+
+    return {
+        ("torch._utils", "_rebuild_tensor_v2"): v2,
+        ("torch._utils", "_rebuild_tensor"): v2,
+        ("torch._utils", "_rebuild_tensor_v3"): v3,
+        ("torch._utils", "_rebuild_qtensor"): qtensor,
+        ("torch._utils", "_rebuild_parameter"): parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): parameter,
+        ("torch._tensor", "_rebuild_from_type_v2"): from_type,
+        ("torch._utils", "_rebuild_meta_tensor_no_storage"): meta_tensor,
+        ("torch", "Size"): torch_size,
+    }
+
+
+@dataclass
+class Checkpoint:
+    """One scanned checkpoint file."""
+
+    records: list[TensorRecord]
+    kinds: dict[str, str]
+    layout: FileLayout
+    section: dict[str, Any]
+    notes: list[str]
+    root_kind: str
+
+
+def _records(result: Any) -> tuple[list[TensorRecord], dict[str, str]]:
+    att = attribute(result, state_records=False, data_in_stream=False, role_fn=torch_role)
+    records = []
+    for rec in att.records:
+        trainable = rec.meta.get("requires_grad") if rec.meta.get("parameter") else None
+        records.append(rec.with_(trainable=trainable, device=rec.meta.get("device")))
+    return records, att.kinds
+
+
+def _section(result: Any, resolver: _Resolver, kind: str, archive: str | None) -> dict[str, Any]:
+    return {
+        "format": kind,
+        "archive": archive,
+        "pickle_protocol": result.protocol,
+        "storages": len(resolver.storages),
+        "storage_bytes": sum(s.nbytes for s in resolver.storages.values()),
+        **globals_section(result),
+    }
+
+
+def _notes(section: dict[str, Any]) -> list[str]:
+    if section["dangerous"]:
+        return [
+            f"Loading this checkpoint with torch.load(weights_only=False) would import "
+            f"{', '.join(section['dangerous'][:5])}, which can run arbitrary code. modelsize did not load it."
+        ]
+    return []
+
+
+def read_zip(path: Path, prefix: str = "") -> Checkpoint:
+    """A zip-format checkpoint (torch >= 1.6 default)."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+        raise invalid(path, FORMAT, f"its zip directory cannot be read ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        pkl = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") == 1]
+        if not pkl:
+            raise invalid(path, FORMAT, "the zip archive has no '<name>/data.pkl' entry")
+        archive = pkl[0].filename[: -len("data.pkl")]
+        sizes = {i.filename[len(archive) + 5:]: i.file_size for i in infos
+                 if i.filename.startswith(archive + "data/")}
+        resolver = _Resolver(path, sizes)
+        try:
+            with zf.open(pkl[0]) as fh:
+                scanner = Scanner(Stream(fh, pkl[0].file_size), make_reducers(prefix), resolver)
+                result = scanner.run()
+        except ScanError as exc:
+            raise invalid(path, FORMAT, f"data.pkl: {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise invalid(path, FORMAT, f"data.pkl cannot be read from the archive ({exc})") from None
+        data_entries = [i for i in infos if i.filename.startswith(archive + "data/")]
+        tensor_bytes = sum(i.compress_size for i in data_entries)
+        pickle_bytes = pkl[0].compress_size
+    records, kinds = _records(result)
+    section = _section(result, resolver, "zip", archive.rstrip("/"))
+    notes = _notes(section)
+    unused = sorted(set(sizes) - set(resolver.storages))
+    if unused:
+        notes.append(f"{len(unused)} storages in the archive are referenced by no tensor (e.g. {unused[0]!r}).")
+    size = os.path.getsize(path)
+    if tensor_bytes + pickle_bytes > size:
+        raise invalid(path, FORMAT, f"its zip entries claim {tensor_bytes + pickle_bytes} bytes in a {size}-byte file")
+    layout = FileLayout(path.name, size, {"tensor_data": tensor_bytes, "pickle": pickle_bytes})
+    layout.split["zip_structure"] = size - tensor_bytes - pickle_bytes
+    return Checkpoint(records, kinds, layout, section, notes, kind_of(result.root.value))
+
+
+def read_legacy(path: Path, prefix: str = "") -> Checkpoint:
+    """A legacy checkpoint: magic, protocol, sys_info, object, storage keys, then raw storages."""
+    size = os.path.getsize(path)
+    resolver = _Resolver(path, {}, legacy=True)
+    with path.open("rb") as fh:
+        stream = Stream(fh, size)
+        try:
+            for _ in ("magic number", "protocol version", "system info"):
+                Scanner(stream).run()
+            start = stream.pos
+            result = Scanner(stream, make_reducers(prefix), resolver).run()
+            pickle_bytes = stream.pos - start
+            keys_result = Scanner(stream).run()
+        except ScanError as exc:
+            raise invalid(path, FORMAT, f"legacy format: {exc}") from None
+        keys = keys_result.root.value
+        key_list = [scalar(r) for r in keys.items] if isinstance(keys, Seq) else []
+        data_bytes = 0
+        with BoundedFile(path, FORMAT) as bf:
+            pos = stream.pos
+            for key in key_list:
+                info = resolver.storages.get(key) if isinstance(key, str) else None
+                if info is None:
+                    raise invalid(path, FORMAT, f"the storage list names {key!r}, which no tensor uses")
+                count = struct.unpack("<q", bf.read_at(pos, 8, f"the size of storage {key!r}"))[0]
+                bits = _bits(info.dtype) or 8
+                nbytes = -(-count * int(bits) // 8) if count >= 0 else -1
+                bf.check_range(pos + 8, nbytes, f"storage {key!r}")
+                info.nbytes = nbytes
+                data_bytes += nbytes
+                pos += 8 + nbytes
+        header_bytes = pos - data_bytes - pickle_bytes
+    records, kinds = _records(result)
+    records = [r.with_(stored_bytes=resolver.storages[r.meta["storage"]].nbytes) if "storage" in r.meta else r
+               for r in records]
+    section = _section(result, resolver, "legacy", None)
+    layout = FileLayout(path.name, size, {"tensor_data": data_bytes, "pickle": pickle_bytes,
+                                          "headers": header_bytes})
+    return Checkpoint(records, kinds, layout, section, _notes(section), kind_of(result.root.value))
+
+
+def read_checkpoint(path: Path, prefix: str = "") -> Checkpoint:
+    with path.open("rb") as fh:
+        head = fh.read(len(LEGACY_MAGIC))
+    if head.startswith(LEGACY_MAGIC):
+        return read_legacy(path, prefix)
+    return read_zip(path, prefix)
+
+
+def _report(path: Path, ckpt: Checkpoint, layouts: list[FileLayout], section: dict[str, Any],
+            notes: list[str], object_type: str | None = None) -> Report:
+    kind = object_type or ckpt.root_kind
+    return build_report(
+        path, FORMAT, ckpt.records,
+        framework="pytorch", object_type=kind,
+        kinds={"": kind, **{k: v for k, v in ckpt.kinds.items() if k}},
+        sections={"file": file_section(FORMAT, layouts), "pytorch": section},
+        notes=notes,
+    )
+
+
+def sharded_report(index_path: Path) -> Report:
+    """``pytorch_model.bin.index.json``: every shard read like a single checkpoint."""
+    from .safetensors_file import _shard_path, parse_index
+
+    _, weight_map = parse_index(index_path, fmt="pytorch index")
+    records: list[TensorRecord] = []
+    kinds: dict[str, str] = {}
+    layouts: list[FileLayout] = []
+    notes: list[str] = []
+    globals_rows: list[dict[str, Any]] = []
+    for shard in dict.fromkeys(weight_map.values()):
+        shard_path = _shard_path(index_path, shard, fmt="pytorch index")
+        if not shard_path.is_file():
+            raise invalid(index_path, "pytorch index", f"it lists shard {shard!r}, which does not exist")
+        ckpt = read_checkpoint(shard_path, prefix=f"{shard}:")
+        records.extend(ckpt.records)
+        kinds.update(ckpt.kinds)
+        layouts.append(ckpt.layout)
+        notes.extend(ckpt.notes)
+        globals_rows.extend(ckpt.section["globals"])
+    idx = index_path.stat().st_size
+    layouts.append(FileLayout(index_path.name, idx, {"index": idx}))
+    merged = Checkpoint(records, kinds, layouts[0], {}, notes, "state_dict")
+    section = {"format": "sharded", "shards": len(layouts) - 1,
+               "dangerous": sorted({f"{g['module']}.{g['name']}" for g in globals_rows if g["risk"] == "dangerous"}),
+               "globals": globals_rows}
+    return _report(index_path, merged, layouts, section, notes, "sharded_state_dict")
+
+
+class TorchReader:
+    """``torch.save`` files: zip archives with ``data.pkl``, or the legacy pickle sequence."""
+
+    name = "pytorch"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if head.startswith(LEGACY_MAGIC):
+            return True
+        if not head.startswith(b"PK\x03\x04"):
+            return False
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return any(n.endswith("data.pkl") and n.count("/") == 1 for n in zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+            return path.suffix.lower() in (".pt", ".pth", ".bin", ".ckpt")
+
+    def read(self, path: Path) -> Report:
+        ckpt = read_checkpoint(path)
+        return _report(path, ckpt, [ckpt.layout], ckpt.section, ckpt.notes)
+
+
+class TorchIndexReader:
+    """A sharded ``pytorch_model.bin.index.json``."""
+
+    name = "pytorch index"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return bool(head) and path.name.endswith(".bin.index.json")
+
+    def read(self, path: Path) -> Report:
+        return sharded_report(path)

@@ -13,7 +13,10 @@ from ..core.errors import UnsupportedObjectError
 
 #: Order matters: the first adapter whose ``can_handle`` answers yes wins.
 ADAPTERS: list[str] = [
+    "modelsize.adapters.keras:KerasAdapter",  # before pytorch: a Keras 3 model on torch is an nn.Module
     "modelsize.adapters.pytorch:PyTorchAdapter",
+    "modelsize.adapters.boosting:BoostingAdapter",  # before sklearn: XGBClassifier is a BaseEstimator
+    "modelsize.adapters.sklearn:SklearnAdapter",
 ]
 
 _instances: dict[str, Any] = {}

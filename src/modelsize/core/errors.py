@@ -28,6 +28,10 @@ class OptionError(ModelSizeError, ValueError):
     """An option or argument has a value outside what is allowed."""
 
 
+class ModelStateError(ModelSizeError, ValueError):
+    """The model is not in a state that can be measured (an unfitted estimator, an unbuilt model)."""
+
+
 class MissingDependencyError(ModelSizeError, ImportError):
     """An optional dependency needed for this work is not installed."""
 

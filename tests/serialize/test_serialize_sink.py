@@ -14,30 +14,35 @@ from modelsize.serialize.base import CompressionOptions  # noqa: E402
 from modelsize.serialize.sink import CountingSink, counted, written_size  # noqa: E402
 
 
+def _reference(data: bytes, level: int = 3) -> int:
+    cobj = zstd.ZstdCompressor(level=level).compressobj(size=len(data))
+    return len(cobj.compress(data)) + len(cobj.flush())
+
+
 def test_counts_what_a_file_would_hold_and_tells_the_position(tmp_path):
     value = {"a": list(range(1000)), "b": os.urandom(5000)}
     path = tmp_path / "x.pkl"
     path.write_bytes(pickle.dumps(value, protocol=5))
     size, packed = counted(lambda f: pickle.dump(value, f, protocol=5), CompressionOptions())
     assert size == path.stat().st_size
-    assert packed.exact and packed.bytes == len(zstd.ZstdCompressor(level=3).compress(path.read_bytes()))
+    assert packed.exact and packed.bytes == _reference(path.read_bytes())
     sink = CountingSink()
     sink.write(b"abc")
     sink.write(memoryview(b"de"))
-    assert sink.tell() == 5 and sink.compressed() is None
+    assert sink.tell() == 5
 
 
-def test_over_the_exact_limit_compression_is_streamed_and_labelled():
+def test_compressed_size_is_exact_past_the_exact_limit_too():
     data = os.urandom(300) * 100
-    options = CompressionOptions(exact_limit=1000)
-    sink = CountingSink(options)
-    for i in range(0, len(data), 512):
-        sink.write(data[i : i + 512])
-    packed = sink.compressed()
-    assert sink.count == len(data)
-    assert not packed.exact and "over exact_limit" in packed.method
-    one_shot = len(zstd.ZstdCompressor(level=3).compress(data))
-    assert abs(packed.bytes - one_shot) / one_shot < 0.5  # same order: repetitive data compresses well
+
+    def write(f):
+        for i in range(0, len(data), 512):
+            f.write(data[i : i + 512])
+
+    size, packed = counted(write, CompressionOptions(exact_limit=1000, level=5))
+    assert size == len(data)
+    assert packed.exact and packed.bytes == _reference(data, level=5)
+    assert counted(write, CompressionOptions(enabled=False)) == (len(data), None)
 
 
 def test_written_size_for_writers_that_seek():
@@ -52,4 +57,4 @@ def test_written_size_for_writers_that_seek():
 
 def test_only_zstd_is_supported():
     with pytest.raises(OptionError, match="'codec' option must be 'zstd'"):
-        CountingSink(CompressionOptions(codec="gzip"))
+        counted(lambda f: f.write(b"x"), CompressionOptions(codec="gzip"))

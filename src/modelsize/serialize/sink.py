@@ -2,9 +2,12 @@
 
 Writers that accept a file object (``pickle.dump``, ``joblib.dump``, ``keras`` savers, …) write
 into a :class:`CountingSink`; the count equals the size of the file the same writer would
-produce, to the byte, without touching the disk or holding the bytes in memory. When asked, the
-sink also measures the zstd-compressed size of the same bytes (exact up to
-``CompressionOptions.exact_limit``).
+produce, to the byte, without touching the disk or holding the bytes in memory.
+
+Compressed sizes follow the project's one convention (:mod:`.compress`): a zstd frame told the
+content size up front, as the ``zstd`` tool does for a file. :func:`counted` therefore runs the
+writer twice when compression is asked — once to learn the size, once into a compressor whose
+output is only counted — so the result is exact at any size and nothing is buffered.
 
 Some writers need ``tell()`` (joblib aligns arrays to the file position), so the sink keeps
 the position; none of our writers seek backwards — a writer that does must use
@@ -17,35 +20,16 @@ import io
 from typing import Any, Callable
 
 from .base import CompressedSize, CompressionOptions
+from .compress import METHOD_EXACT, ByteCounter, _zstd, zstd_size
 
 
 class CountingSink(io.RawIOBase):
-    """Counts bytes written; optionally measures their zstd-compressed size as well.
+    """Counts bytes written and forwards them to ``forward`` (a compressor) when given."""
 
-    The compressed size is that of ``zstandard.ZstdCompressor(level).compress(file_bytes)``
-    — one frame over the whole file, exactly what compressing the written file gives. Up to
-    ``CompressionOptions.exact_limit`` bytes are kept to compress in one call at the end (zstd
-    picks its parameters from the total size, so streaming without knowing it can differ by a
-    few bytes); past the limit the sink switches to streaming and labels the result as not exact.
-    """
-
-    def __init__(self, compression: CompressionOptions | None = None) -> None:
+    def __init__(self, forward: Any = None) -> None:
         super().__init__()
         self.count = 0
-        self._compression = compression if compression is not None and compression.enabled else None
-        self._zstd: Any = None
-        self._chunks: list[bytes] | None = None
-        self._stream: Any = None
-        self._streamed = 0
-        if self._compression is not None:
-            if self._compression.codec != "zstd":
-                from ..core.errors import option_error
-
-                raise option_error("codec", "'zstd'", self._compression.codec)
-            from ..core.optional import require
-
-            self._zstd = require("zstandard", "measure compressed sizes")
-            self._chunks = []
+        self._forward = forward
 
     def writable(self) -> bool:
         return True
@@ -55,53 +39,39 @@ class CountingSink(io.RawIOBase):
 
     def write(self, data: Any) -> int:  # type: ignore[override]
         view = memoryview(data).cast("B")
-        n = view.nbytes
-        self.count += n
-        if self._compression is None or not n:
-            return n
-        if self._chunks is not None:
-            self._chunks.append(bytes(view))
-            if self.count > self._compression.exact_limit:
-                self._stream = self._zstd.ZstdCompressor(level=self._compression.level).compressobj()
-                for chunk in self._chunks:
-                    self._streamed += len(self._stream.compress(chunk))
-                self._chunks = None
-        else:
-            self._streamed += len(self._stream.compress(view))
-        return n
+        self.count += view.nbytes
+        if self._forward is not None and view.nbytes:
+            self._forward.write(view)
+        return view.nbytes
 
     def tell(self) -> int:
         return self.count
-
-    def compressed(self) -> CompressedSize | None:
-        """The compressed size of everything written so far (call once, after writing)."""
-        if self._compression is None:
-            return None
-        level = self._compression.level
-        if self._chunks is not None:
-            data = b"".join(self._chunks)
-            self._chunks = []
-            size = len(self._zstd.ZstdCompressor(level=level).compress(data))
-            return CompressedSize("zstd", level, size, exact=True, method="full stream")
-        self._streamed += len(self._stream.flush())
-        return CompressedSize("zstd", level, self._streamed, exact=False,
-                              method="streamed, size not pledged (over exact_limit)")
 
 
 def compressed_bytes(data: bytes, compression: CompressionOptions) -> CompressedSize | None:
     """zstd size of an in-memory serialization (``None`` when compression is off)."""
     if not compression.enabled:
         return None
-    sink = CountingSink(compression)
-    sink.write(data)
-    return sink.compressed()
+    zstd = _zstd(compression)
+    return CompressedSize(compression.codec, compression.level, zstd_size(data, compression.level, zstd),
+                          exact=True, method=METHOD_EXACT)
 
 
 def counted(write: Callable[[Any], Any], compression: CompressionOptions) -> tuple[int, CompressedSize | None]:
     """Run ``write(file_object)`` into a :class:`CountingSink`; return (bytes, compressed size)."""
-    sink = CountingSink(compression)
+    sink = CountingSink()
     write(sink)
-    return sink.count, sink.compressed()
+    if not compression.enabled:
+        return sink.count, None
+    zstd = _zstd(compression)
+    counter = ByteCounter()
+    compressor = zstd.ZstdCompressor(level=compression.level).stream_writer(
+        counter, size=sink.count, closefd=False, write_return_read=True)
+    second = CountingSink(compressor)
+    write(second)
+    compressor.close()  # zstd raises if the second run wrote a different number of bytes
+    packed = CompressedSize(compression.codec, compression.level, counter.count, exact=True, method=METHOD_EXACT)
+    return sink.count, packed
 
 
 def written_size(write: Callable[[Any], Any], compression: CompressionOptions) -> tuple[int, CompressedSize | None]:

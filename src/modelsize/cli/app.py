@@ -9,6 +9,7 @@ run or help is shown, so ``modelsize --help`` stays fast and imports no framewor
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -111,5 +112,11 @@ def _exit_status(code: object) -> int:
 
 
 def main() -> int:
-    """Console-script entry point (``modelsize``)."""
+    """Console-script entry point (``modelsize``).
+
+    TensorFlow's C++ logging writes info lines to stderr when a Keras model is converted; the
+    CLI quiets it (stderr is for our messages) unless the user set the variables themselves.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "3")
     return run(sys.argv[1:])

@@ -62,9 +62,42 @@ def measure_simple_nn(settings: DemoSettings) -> str:
     return "\n".join(lines)
 
 
+def _measure_target(target: str, settings: DemoSettings, seed_says: Callable[[object], str]) -> str:
+    """Resolve a ``module:factory`` target, measure it, and set the seed's own figure beside ours."""
+    from .. import inspect, render
+    from .targets import resolve
+
+    model = resolve(target).value
+    report = inspect(model, target=target)
+    table = render.table(report, depth=1, base=settings.base, width=settings.width, color=settings.color)
+    return "\n".join([table.rstrip(), "", seed_says(model).format(params=report.totals.params),
+                      f"Try it yourself: modelsize inspect {target}"])
+
+
+def measure_keras_cnn(settings: DemoSettings) -> str:
+    """The seed's Keras CNN: modelsize's count next to ``model.count_params()``."""
+    return _measure_target(
+        "modelsize.examples.seed_keras:seed_cnn", settings,
+        lambda m: f"The article prints model.count_params() = {m.count_params():,}; "
+                  "modelsize counts {params:,} parameters.",
+    )
+
+
+def measure_random_forest(settings: DemoSettings) -> str:
+    """The seed's random forest on iris: where its bytes go, and its joblib size."""
+    return _measure_target(
+        "modelsize.examples.seed_sklearn:seed_random_forest", settings,
+        lambda m: f"The article measures os.path.getsize of joblib.dump(model) for {len(m.estimators_)} trees; "
+                  "the formats table above gives that size without writing the file "
+                  "({params:,} learned numbers in the trees).",
+    )
+
+
 #: The tour, in order. Add a step here to extend ``modelsize demo``.
 STEPS: list[DemoStep] = [
     DemoStep("Measure the seed article's PyTorch SimpleNN (784 → 128 → 10)", measure_simple_nn),
+    DemoStep("Measure the seed article's Keras CNN", measure_keras_cnn),
+    DemoStep("Measure the seed article's random forest (100 trees on iris)", measure_random_forest),
 ]
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .compute.options import ComputeOptions
 from .core.errors import option_error
 from .core.report import Report
 from .serialize.base import CompressionOptions
@@ -16,12 +17,16 @@ def inspect(
     formats: bool = True,
     compression: CompressionOptions | bool = True,
     target: str | None = None,
+    inputs: Any = None,
+    compute: ComputeOptions | None = None,
 ) -> Report:
     """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
 
     ``formats`` adds the ``formats`` section: exact serialized size per format (computed
     without writing files). ``compression`` adds each format's zstd-compressed size (exact up
     to ``CompressionOptions.exact_limit`` bytes, a sampled estimate with an error bound above).
+    ``inputs`` (a spec such as ``"1x3x224x224"``, see :func:`modelsize.compute.profile`) or
+    ``compute`` adds the ``compute`` section: FLOPs, activation/training memory, KV cache …
     """
     if isinstance(compression, bool):
         compression = CompressionOptions(enabled=compression)
@@ -29,6 +34,8 @@ def inspect(
         raise option_error("compression", "a bool or a CompressionOptions", compression)
 
     if isinstance(obj, (str, os.PathLike)):
+        if inputs is not None or compute is not None:
+            raise option_error("inputs", "given with a live model (files are read, never run)", inputs)
         from .formats import registry as file_registry
 
         return file_registry.read(obj)
@@ -39,4 +46,8 @@ def inspect(
     report = adapter.to_report(obj, target=target)
     if formats:
         report = report.with_section("formats", adapter.format_sizes(obj, compression))
+    if inputs is not None or compute is not None:
+        from .compute import run as run_compute
+
+        report = report.with_section("compute", run_compute(obj, inputs, compute or ComputeOptions()))
     return report

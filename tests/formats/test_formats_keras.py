@@ -23,7 +23,7 @@ keras = pytest.importorskip("keras")
 
 
 def _model(lambda_layer: "keras.layers.Layer | None" = None) -> "keras.Model":
-    inp = keras.Input((8,))
+    inp = keras.Input((8,), name="input_layer")
     x = keras.layers.Dense(16, name="dense")(inp)
     x = keras.layers.BatchNormalization(name="bn")(x)
     if lambda_layer is not None:

@@ -155,10 +155,10 @@ def test_no_formats_section_no_formats_block() -> None:
 
 
 def test_notes_and_other_sections_are_listed(tiny_lm: Report) -> None:
-    report = tiny_lm.with_section("compute", {"flops": 123})
+    report = tiny_lm.with_section("custom", {"flops": 123})
     text = table(report, width=200)
     assert "• A note from the adapter." in text
-    assert "Also in this report (see --format json): compute." in text
+    assert "Also in this report (see --format json): custom." in text
 
 
 def test_file_source_header_and_any_framework() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ModelSizeError
+from . import compute_options
 from .options import SI, Depth, Format, base_for
 from .output import Output
 
@@ -19,6 +20,7 @@ Examples:
   modelsize inspect modelsize.examples.seed:teacher_model --depth 1 --si
   modelsize inspect my_project/models.py:build_model --format json > report.json
   modelsize inspect modelsize.examples.seed:simple_nn --format csv --no-formats
+  modelsize inspect modelsize.examples.seed:simple_nn --input 1x784 --backward --latency
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -43,16 +45,23 @@ def inspect_command(
         bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
     ] = False,
     si: SI = False,
+    inputs: compute_options.Inputs = None,
+    seq_len: compute_options.SeqLen = None,
+    backward: compute_options.Backward = False,
+    latency: compute_options.Latency = False,
+    measure: compute_options.Measure = False,
+    no_elementwise: compute_options.NoElementwise = False,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
-    from ..api import inspect as measure
+    from ..api import inspect as measure_
     from .targets import resolve
 
     out = Output()
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     try:
-        report = measure(resolved.value, formats=not no_formats, compression=not no_compress, target=target)
+        extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure, no_elementwise)
+        report = measure_(resolved.value, formats=not no_formats, compression=not no_compress, target=target, **extra)
     except ModelSizeError as exc:
         if target in str(exc):  # the message already names it (file readers do)
             raise

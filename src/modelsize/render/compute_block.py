@@ -37,6 +37,8 @@ def renderables(report: Report, depth: int, base: units.Base) -> list[Renderable
     if section is None:
         return []
     data: Mapping[str, Any] = section.to_dict() if hasattr(section, "to_dict") else section
+    if not isinstance(data, Mapping) or not isinstance(data.get("forward"), Mapping):
+        return []  # not a compute profile: the notes list it among the sections to read as JSON
     parts: list[RenderableType] = [_summary(data, base), _modules(data, depth, base)]
     training = data.get("training")
     if training:

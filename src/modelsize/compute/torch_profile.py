@@ -1,0 +1,385 @@
+"""Profile a ``torch.nn.Module`` on fake tensors: FLOPs per op and module, activation memory.
+
+The model is never run on real data here, and never touched: it is deep-copied with every
+parameter, buffer and tensor attribute swapped for a fake tensor (``FakeTensorMode``: shapes,
+dtypes and devices without storage), so a 7B-parameter model profiles in seconds and a few
+hundred MB. A ``TorchDispatchMode`` stacked on the fake mode sees every ATen op: it counts
+FLOPs (``flops.OpRules``), attributes them to the running modules (``tracker``), and traces
+storage lifetimes (``activations.MemoryLedger``).
+
+Two passes at most: an inference forward (copy in eval mode, no grad) for FLOPs, coverage and
+the forward peak; with ``backward=True`` a training step (train mode, grad on, forward +
+backward) for backward FLOPs, bytes saved for backward and the step's peak.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import ModelStateError
+from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace
+from .flops import COUNTED, OpRules, op_name
+from .inputs import InputSpec, make_tensors
+from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
+from .tracker import ModulePathTracker
+from .training_memory import StepTrace
+
+FORWARD = "forward"
+BACKWARD = "backward"
+
+
+@dataclass
+class _Tally:
+    """Op statistics and per-module FLOPs, by phase."""
+
+    ops: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # (phase, op) → [status, calls, macs, elem]
+    modules: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (phase, path) → [macs, elem]
+
+    def add(self, phase: str, op: str, status: str, macs: int, elem: int, parents: set[str]) -> None:
+        row = self.ops.setdefault((phase, op), [status, 0, 0, 0])
+        row[1] += 1
+        row[2] += macs
+        row[3] += elem
+        if macs or elem:
+            for path in parents:
+                acc = self.modules.setdefault((phase, path), [0, 0])
+                acc[0] += macs
+                acc[1] += elem
+
+    def totals(self, phase: str) -> PassTotals:
+        rows = [r for (p, _), r in self.ops.items() if p == phase]
+        return PassTotals(sum(r[2] for r in rows), sum(r[3] for r in rows))
+
+    def coverage(self, phase: str) -> Coverage:
+        stats = [OpStat(op, r[0], r[1], r[2], r[3]) for (p, op), r in self.ops.items() if p == phase]
+        stats.sort(key=lambda s: (s.status != COUNTED, -s.flops, -s.calls, s.op))
+        return Coverage(tuple(stats))
+
+    def module(self, phase: str, path: str) -> PassTotals:
+        macs, elem = self.modules.get((phase, path), (0, 0))
+        return PassTotals(macs, elem)
+
+
+def _dispatch_mode_class() -> type:
+    """Build the TorchDispatchMode subclass (torch is imported only when profiling)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    aten = torch.ops.aten
+    metadata_ops = {
+        aten.sym_size.default, aten.sym_stride.default, aten.sym_numel.default, aten.sym_storage_offset.default,
+        aten.size.default, aten.stride.default, aten.numel.default, aten.dim.default,
+        aten.storage_offset.default, aten.is_contiguous.default, aten.is_contiguous.memory_format,
+        aten.is_strides_like_format.default, aten.is_non_overlapping_and_dense.default,
+        torch.ops.prim.layout.default, torch.ops.prim.device.default,
+    }
+
+    class ProfileMode(TorchDispatchMode):
+        """Counts and attributes every op; traces output storages."""
+
+        def __init__(self, rules: OpRules, tracker: ModulePathTracker, ledger: MemoryLedger, tally: _Tally) -> None:
+            super().__init__()
+            self.rules, self.tracker, self.ledger, self.tally = rules, tracker, ledger, tally
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if func in metadata_ops or not hasattr(func, "overloadpacket"):
+                return func(*args, **kwargs)
+            kind, _ = self.rules.kind(func)
+            if kind == "unknown":
+                # As FlopCounterMode: an op we have no rule for may decompose into ops we have.
+                with self:
+                    out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            out = func(*args, **kwargs)
+            count = self.rules.count(func, args, kwargs, out)
+            phase = BACKWARD if torch._C._current_graph_task_id() != -1 else FORWARD
+            parents = set(self.tracker.parents)
+            self.tally.add(phase, op_name(func), count.status, count.macs, count.elementwise, parents)
+            leaves, _ = tree_flatten(out)
+            tensors = [t for t in leaves if isinstance(t, torch.Tensor) and t.layout == torch.strided]
+            self.ledger.track(tensors, parents)
+            self.ledger.transient(kernel_workspace(func, args, out), parents)
+            return out
+
+    return ProfileMode
+
+
+# --------------------------------------------------------------------------- fake copy
+
+
+def fake_copy(model: Any, fake_mode: Any) -> Any:
+    """A deep copy of ``model`` whose tensors are fake (no storage); the model is not touched.
+
+    Parameters, buffers and plain tensor attributes are pre-seeded in ``deepcopy``'s memo with
+    fake stand-ins, so no data is copied; tied weights stay tied (one memo entry per object).
+    Meta tensors become fake CPU tensors, so the CPU code paths run.
+    """
+    import torch
+
+    memo: dict[int, Any] = {}
+    with fake_mode:
+        for module in model.modules():
+            tensors = list(module._parameters.values()) + list(module._buffers.values())
+            tensors += [v for v in vars(module).values() if isinstance(v, torch.Tensor)]
+            for t in tensors:
+                if t is None or id(t) in memo:
+                    continue
+                memo[id(t)] = _fake_like(t, torch)
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception as exc:  # noqa: BLE001 - any failure of the user's objects to copy
+        raise ModelStateError(
+            f"The model could not be copied for profiling ({type(exc).__name__}: {exc}). modelsize "
+            "profiles a copy so the model itself is never modified; make the model deep-copyable."
+        ) from exc
+
+
+def _fake_like(t: Any, torch: Any) -> Any:
+    if t.is_quantized or t.layout != torch.strided:
+        raise ModelStateError(
+            f"The model holds a {'quantized' if t.is_quantized else str(t.layout)} tensor of shape "
+            f"{tuple(t.shape)}: its compute cannot be profiled on fake tensors. Profile the float model."
+        )
+    device = "cpu" if t.device.type == "meta" else t.device
+    fake = torch.empty_strided(tuple(t.shape), tuple(t.stride()), dtype=t.dtype, device=device)
+    if isinstance(t, torch.nn.Parameter):
+        return torch.nn.Parameter(fake, requires_grad=t.requires_grad)
+    return fake.requires_grad_(t.requires_grad) if t.requires_grad else fake
+
+
+def model_float_dtype(model: Any) -> str:
+    """The dtype of the first floating parameter (what unspecified float inputs become)."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return str(p.dtype).removeprefix("torch.")
+    return "float32"
+
+
+def _model_device(model: Any, torch: Any) -> Any:
+    for t in list(model.parameters()) + list(model.buffers()):
+        return torch.device("cpu") if t.device.type == "meta" else t.device
+    return torch.device("cpu")
+
+
+def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch: Any) -> tuple[list[Any], dict[str, Any]]:
+    if real is None:
+        with fake_mode:
+            return make_tensors(spec, torch, device)
+    args, kwargs = real
+
+    def conv(v: Any) -> Any:
+        return fake_mode.from_tensor(v) if isinstance(v, torch.Tensor) else v
+
+    return [conv(a) for a in args], {k: conv(v) for k, v in kwargs.items()}
+
+
+def _unique_storage_bytes(tensors: list[Any]) -> int:
+    seen: dict[int, int] = {}
+    for t in tensors:
+        s = t.untyped_storage()
+        seen[id(s)] = int(s.nbytes())
+    return sum(seen.values())
+
+
+def _first_grad_output(out: Any, torch: Any) -> Any:
+    from torch.utils._pytree import tree_flatten
+
+    if isinstance(out, Mapping) and "loss" in out and isinstance(out["loss"], torch.Tensor):
+        return out["loss"]
+    leaves, _ = tree_flatten(out)
+    for t in leaves:
+        if isinstance(t, torch.Tensor) and t.requires_grad and t.is_floating_point():
+            return t
+    return None
+
+
+# --------------------------------------------------------------------------- the passes
+
+
+@dataclass
+class TorchPasses:
+    """Everything the passes measured, before it becomes a ComputeProfile."""
+
+    tally: _Tally  #: inference forward
+    train_tally: _Tally  #: training step (forward in train mode + backward)
+    modules: dict[str, ModuleStats]
+    memory: MemoryStats
+    backward_ran: bool
+    trace: StepTrace | None = None  #: the training step, for the training-memory estimate
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Session:
+    """What both passes share: the fake mode, the fake copy, the op rules."""
+
+    torch: Any
+    fake_mode: Any
+    fmodel: Any
+    device: Any
+    spec: InputSpec
+    real: Any
+    rules: OpRules
+    mode_cls: type
+
+    @property
+    def params(self) -> list[Any]:
+        return list(self.fmodel.parameters())
+
+    @property
+    def weights(self) -> list[Any]:
+        return self.params + list(self.fmodel.buffers())
+
+    def start(self) -> tuple[list[Any], dict[str, Any], MemoryLedger, ModulePathTracker]:
+        """Fresh fake inputs, a ledger that ignores the weights and counts the inputs, a tracker."""
+        args, kwargs = _fake_inputs(self.spec, self.real, self.fake_mode, self.device, self.torch)
+        ledger = MemoryLedger()
+        ledger.ignore(self.weights)
+        ledger.track(_tensors(args, kwargs, self.torch), (), kind=INPUT)
+        return args, kwargs, ledger, ModulePathTracker(self.fmodel)
+
+
+@dataclass
+class _Inference:
+    tally: _Tally
+    peak: int
+    output_bytes: int
+    module_peak: dict[str, int]
+    calls: dict[str, int]
+
+
+@dataclass
+class _Training:
+    tally: _Tally
+    ran_backward: bool
+    saved_total: int
+    saved_per_module: dict[str, int]
+    peak: int
+    gradient_bytes: int
+    at_peak: dict[str, int]
+    at_end: dict[str, int]
+
+
+def _inference_pass(s: _Session) -> _Inference:
+    """Eval mode, no grad: FLOPs, coverage, the forward peak."""
+    torch = s.torch
+    s.fmodel.eval()
+    args, kwargs, ledger, tracker = s.start()
+    tally = _Tally()
+    with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.no_grad():
+        out = _call(s.fmodel, args, kwargs)
+        output_bytes = ledger.live_now().get("activation", 0)
+        del out
+    return _Inference(tally, ledger.peak, output_bytes, dict(ledger.module_peak), dict(tracker.calls))
+
+
+def _training_pass(s: _Session, notes: list[str]) -> _Training:
+    """Train mode, grad on: forward with saved-tensor hooks, then backward from the first output."""
+    torch = s.torch
+    s.fmodel.train()
+    args, kwargs, ledger, tracker = s.start()
+    saved = SavedTensors(ledger, parents=lambda: set(tracker.parents))
+    tally = _Tally()
+    ran = False
+    with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.enable_grad():
+        with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
+            out = _call(s.fmodel, args, kwargs)
+        root = _first_grad_output(out, torch)
+        if root is None:
+            notes.append("No output requires grad (no trainable parameters reached it): backward was not run.")
+        else:
+            _call(root.backward, [torch.ones_like(root)], {}, what="backward")
+            ran = True
+        del out, root
+    grads = [p.grad for p in s.params if p.grad is not None]
+    ledger.mark(grads, GRADIENT)
+    return _Training(
+        tally=tally, ran_backward=ran, saved_total=saved.total, saved_per_module=saved.per_module,
+        peak=ledger.peak, gradient_bytes=_unique_storage_bytes(grads), at_peak=ledger.at_peak(),
+        at_end=ledger.live_now(),
+    )
+
+
+def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: bool, backward: bool) -> TorchPasses:
+    """Run the inference pass (and the training step when ``backward``) on a fake copy."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+    session = _Session(torch, fake_mode, fake_copy(model, fake_mode), _model_device(model, torch), spec, real,
+                       OpRules(include_elementwise), _dispatch_mode_class())
+    notes: list[str] = []
+    inference = _inference_pass(session)
+    training = _training_pass(session, notes) if backward else None
+    ran = training is not None and training.ran_backward
+
+    modules: dict[str, ModuleStats] = {}
+    for path, mod in session.fmodel.named_modules():
+        if path not in inference.calls:
+            continue
+        modules[path] = ModuleStats(
+            path=path,
+            kind=type(mod).__name__,
+            calls=inference.calls[path],
+            forward=inference.tally.module(FORWARD, path),
+            backward=training.tally.module(BACKWARD, path) if ran else None,
+            activation_peak_bytes=inference.module_peak.get(path, 0),
+            saved_for_backward_bytes=training.saved_per_module.get(path, 0) if training else None,
+        )
+    params, weights = session.params, session.weights
+    memory = MemoryStats(
+        weights_bytes=_unique_storage_bytes(weights),
+        input_bytes=spec.nbytes,
+        forward_peak_bytes=inference.peak,
+        output_bytes=inference.output_bytes,
+        saved_for_backward_bytes=training.saved_total if training else None,
+        training_step_peak_bytes=training.peak if training else None,
+    )
+    trace = None
+    if ran:
+        trainable = [p for p in params if p.requires_grad]
+        trace = StepTrace(
+            weights_bytes=memory.weights_bytes,
+            param_bytes=_unique_storage_bytes(params),
+            trainable_param_bytes=_unique_storage_bytes(trainable),
+            trainable_numel=sum(p.numel() for p in trainable),
+            trainable_tensors=len(trainable),
+            largest_param_bytes=max((int(p.untyped_storage().nbytes()) for p in trainable), default=0),
+            param_element_size=max((p.element_size() for p in trainable if p.is_floating_point()), default=4),
+            gradient_bytes=training.gradient_bytes,
+            at_peak=training.at_peak,
+            at_end=training.at_end,
+        )
+    return TorchPasses(
+        tally=inference.tally,
+        train_tally=training.tally if training else _Tally(),
+        modules=modules,
+        memory=memory,
+        backward_ran=ran,
+        trace=trace,
+        notes=notes,
+    )
+
+
+def _tensors(args: list[Any], kwargs: dict[str, Any], torch: Any) -> list[Any]:
+    return [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
+
+
+def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward") -> Any:
+    """Run the user's forward (or backward); its failures become our error, naming the cause."""
+    try:
+        return fn(*args, **kwargs)
+    except ModelStateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code can raise anything
+        raise ModelStateError(
+            f"The model's {what} failed on fake inputs of the given shapes ({type(exc).__name__}: {exc}). "
+            "Check the input spec (shapes, dtypes, keyword names); code that reads tensor values "
+            "(data-dependent control flow, .item()) cannot be profiled on fake tensors."
+        ) from exc

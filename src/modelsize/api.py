@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .compute.options import ComputeOptions
 from .core.errors import option_error
 from .core.report import Report
 from .serialize.base import CompressionOptions
+
+if TYPE_CHECKING:  # the compute package loads only when a profile is asked for
+    from .compute.options import ComputeOptions
 
 
 def inspect(
@@ -18,7 +20,7 @@ def inspect(
     compression: CompressionOptions | bool = True,
     target: str | None = None,
     inputs: Any = None,
-    compute: ComputeOptions | None = None,
+    compute: "ComputeOptions | None" = None,
 ) -> Report:
     """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
 
@@ -47,7 +49,7 @@ def inspect(
     if formats:
         report = report.with_section("formats", adapter.format_sizes(obj, compression))
     if inputs is not None or compute is not None:
-        from .compute import run as run_compute
+        from .compute import ComputeOptions, run as run_compute  # noqa: F811 (lazy import)
 
         report = report.with_section("compute", run_compute(obj, inputs, compute or ComputeOptions()))
     return report

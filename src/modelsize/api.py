@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import option_error
@@ -21,6 +22,7 @@ def inspect(
     target: str | None = None,
     inputs: Any = None,
     compute: "ComputeOptions | None" = None,
+    input_shape: "Sequence[int] | None" = None,
 ) -> Report:
     """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
 
@@ -29,6 +31,8 @@ def inspect(
     to ``CompressionOptions.exact_limit`` bytes, a sampled estimate with an error bound above).
     ``inputs`` (a spec such as ``"1x3x224x224"``, see :func:`modelsize.compute.profile`) or
     ``compute`` adds the ``compute`` section: FLOPs, activation/training memory, KV cache …
+    ``input_shape`` (batch dimension excluded) builds a model whose weights are created lazily
+    (an unbuilt Keras model) before it is measured; building creates its weights.
     """
     if isinstance(compression, bool):
         compression = CompressionOptions(enabled=compression)
@@ -45,6 +49,12 @@ def inspect(
     from .adapters.registry import adapter_for
 
     adapter = adapter_for(obj)
+    if input_shape is not None:
+        build = getattr(adapter, "build", None)
+        if build is None:
+            raise option_error("input_shape", f"given only for models built from an input shape (Keras), "
+                               f"not a {adapter.name} model", input_shape)
+        obj = build(obj, input_shape)
     report = adapter.to_report(obj, target=target)
     if formats:
         report = report.with_section("formats", adapter.format_sizes(obj, compression))

@@ -45,6 +45,10 @@ class KerasAdapter:
         ensure_built(obj)
         return _report(obj, flavor, target)
 
+    def build(self, obj: Any, input_shape: Sequence[int]) -> Any:
+        """Build an unbuilt model for ``input_shape`` (see :func:`build_if_needed`)."""
+        return build_if_needed(obj, input_shape)
+
     def format_sizes(self, obj: Any, compression: CompressionOptions) -> list[FormatSize]:
         from ..serialize.keras_formats import format_sizes
 

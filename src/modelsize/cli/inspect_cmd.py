@@ -51,6 +51,11 @@ def inspect_command(
     latency: compute_options.Latency = False,
     measure: compute_options.Measure = False,
     no_elementwise: compute_options.NoElementwise = False,
+    input_shape: Annotated[
+        str | None,
+        typer.Option("--input-shape", metavar="D1,D2,…",
+                     help="Build an unbuilt Keras model for inputs of this shape (no batch dimension), e.g. 28,28,1."),
+    ] = None,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..api import inspect as measure_
@@ -61,7 +66,9 @@ def inspect_command(
     resolved = resolve(target)
     try:
         extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure, no_elementwise)
-        report = measure_(resolved.value, formats=not no_formats, compression=not no_compress, target=target, **extra)
+        shape = parse_shape(input_shape) if input_shape is not None else None
+        report = measure_(resolved.value, formats=not no_formats, compression=not no_compress, target=target,
+                          input_shape=shape, **extra)
     except ModelSizeError as exc:
         if target in str(exc):  # the message already names it (file readers do)
             raise
@@ -70,3 +77,17 @@ def inspect_command(
     if report.source.target is None:  # file readers do not know how the user named the file
         report = replace(report, source=replace(report.source, target=target))
     out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``"28,28,1"`` or ``"28x28x1"`` → ``(28, 28, 1)``; anything else is a usage error."""
+    from ..core.errors import option_error
+
+    parts = text.replace("x", ",").split(",")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise option_error("input-shape", "positive integers separated by commas, e.g. 28,28,1", text)
+    return shape

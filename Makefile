@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

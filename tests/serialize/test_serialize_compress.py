@@ -26,29 +26,10 @@ from modelsize.serialize.compress import (  # noqa: E402
 from modelsize.serialize.safetensors_size import plan_safetensors  # noqa: E402
 from modelsize.serialize.torch_formats import TorchSaveForm  # noqa: E402
 from modelsize.serialize.torch_save import plan_torch_save  # noqa: E402
+from torch_fixtures import SimpleNN, Tied, tiny_gpt2  # noqa: E402
 
 MiB = 1 << 20
 EXACT = CompressionOptions(exact_limit=1 << 40)
-
-
-class SimpleNN(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-
-class Tied(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.emb = nn.Embedding(100, 16)
-        self.head = nn.Linear(16, 100, bias=False)
-        self.head.weight = self.emb.weight
-
-
-def tiny_gpt2():
-    transformers = pytest.importorskip("transformers")
-    return transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000))
 
 
 def zstd_stream_size(data: bytes, level: int = 3) -> int:

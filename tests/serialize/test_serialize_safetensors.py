@@ -22,41 +22,7 @@ from modelsize.serialize.safetensors_size import (  # noqa: E402
     plan_safetensors,
     safetensors_size,
 )
-
-
-class SimpleNN(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-
-class Tied(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.emb = nn.Embedding(100, 16)
-        self.head = nn.Linear(16, 100, bias=False)
-        self.head.weight = self.emb.weight
-
-
-class Views(nn.Module):
-    """Buffers that view one storage (one complete, one partial) and a transposed buffer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        base = torch.randn(4, 8)
-        self.register_buffer("full", base)
-        self.register_buffer("part", base[:2])
-        self.register_buffer("transposed", torch.randn(3, 5).t())
-
-
-def tiny_gpt2(device=None):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000)
-    if device is None:
-        return transformers.GPT2LMHeadModel(config)
-    with torch.device(device):
-        return transformers.GPT2LMHeadModel(config)
+from torch_fixtures import SimpleNN, Tied, Views, tiny_gpt2  # noqa: E402
 
 
 def read(path) -> bytes:

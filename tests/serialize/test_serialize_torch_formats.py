@@ -18,42 +18,10 @@ from modelsize.core.errors import UnsupportedObjectError  # noqa: E402
 from modelsize.serialize.base import CompressionOptions  # noqa: E402
 from modelsize.serialize.torch_formats import format_sizes  # noqa: E402
 from modelsize.testing import report_schema, validate_json  # noqa: E402
+from torch_fixtures import SimpleNN, Tied, WithLambda, tiny_gpt2  # noqa: E402
 
 OFF = CompressionOptions(enabled=False)
 ON = CompressionOptions()
-
-
-class SimpleNN(nn.Module):
-    """The seed article's model: 784-128-10, 101,770 parameters."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-
-class Tied(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.emb = nn.Embedding(100, 16)
-        self.head = nn.Linear(16, 100, bias=False)
-        self.head.weight = self.emb.weight
-
-
-class WithLambda(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-        self.act = lambda x: x * 2
-
-
-def tiny_gpt2(device=None):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000)
-    if device is None:
-        return transformers.GPT2LMHeadModel(config)
-    with torch.device(device):
-        return transformers.GPT2LMHeadModel(config)
 
 
 def rows_by_format(rows):

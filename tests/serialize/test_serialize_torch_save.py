@@ -20,38 +20,9 @@ from modelsize.serialize.torch_save import (  # noqa: E402
     plan_torch_save,
     torch_save_size,
 )
+from torch_fixtures import SimpleNN, Tied, WithLambda, tiny_gpt2  # noqa: E402
 
 FILENAMES = ["model.pt", "m", "a_much_longer_checkpoint_name-epoch0001.pth", "x.tar.pt"]
-
-
-class SimpleNN(nn.Module):
-    """The seed article's model: 784-128-10, 101,770 parameters."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-
-class Tied(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.emb = nn.Embedding(100, 16)
-        self.head = nn.Linear(16, 100, bias=False)
-        self.head.weight = self.emb.weight
-
-
-class WithLambda(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-        self.act = lambda x: x * 2
-
-
-def tiny_gpt2():
-    transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=2, vocab_size=1000)
-    return transformers.GPT2LMHeadModel(config)
 
 
 def quantized_simple():

@@ -25,6 +25,8 @@ from .output import Output
 VERBS: dict[str, str] = {
     "inspect": "modelsize.cli.inspect_cmd",
     "demo": "modelsize.cli.demo_cmd",
+    "sweep": "modelsize.cli.sweep_cmd",
+    "shrink": "modelsize.cli.shrink_cmd",
 }
 
 

@@ -93,9 +93,17 @@ def measure_random_forest(settings: DemoSettings) -> str:
     )
 
 
+def shrink_simple_nn(settings: DemoSettings) -> str:
+    """Step: the SimpleNN shrunk by each technique, before/after (see ``shrink_cmd.demo_step``)."""
+    from .shrink_cmd import demo_step
+
+    return demo_step(settings)
+
+
 #: The tour, in order. Add a step here to extend ``modelsize demo``.
 STEPS: list[DemoStep] = [
     DemoStep("Measure the seed article's PyTorch SimpleNN (784 → 128 → 10)", measure_simple_nn),
+    DemoStep("Shrink the SimpleNN: pruning, quantization, distillation — size, accuracy, latency", shrink_simple_nn),
     DemoStep("Measure the seed article's Keras CNN", measure_keras_cnn),
     DemoStep("Measure the seed article's random forest (100 trees on iris)", measure_random_forest),
 ]

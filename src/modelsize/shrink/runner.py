@@ -1,0 +1,221 @@
+"""Run recipes on a model and measure both sides the same way.
+
+For the original and for each shrunk model: the Report (parameters, bytes in memory,
+sparsity), every saver's file written, measured, compressed and reloaded into a wiped model
+(outputs compared), the score on the evaluation data, the CPU latency and a check for
+simulated quantization. The original is measured once and never changed: every recipe works
+on its own copy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import UnsupportedObjectError, option_error
+from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
+from .data import ShrinkData
+from .result import ShrinkResult, Side
+from .savers import CHECK_SAMPLES, round_trip
+
+#: framework name -> "module:Class" of its backend, imported only when a model of it comes.
+BACKENDS: dict[str, str] = {
+    "pytorch": "modelsize.shrink.torch_backend:TorchBackend",
+}
+#: what "the saved model" is when a recipe names no format of its own
+DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to measure besides sizes, and where files go.
+
+    ``accuracy``: score both models on the evaluation split (needs one). ``latency``: time
+    ``latency_runs`` batch-1 forward passes after ``latency_warmup``. ``save_dir``: keep the
+    written files there (default: a temporary folder removed afterwards). ``threads``: CPU
+    threads for the whole run — training and timing — restored afterwards (``None``: as
+    configured; small models on a busy machine often run faster on 1).
+    """
+
+    accuracy: bool = True
+    latency: bool = True
+    latency_runs: int = 20
+    latency_warmup: int = 5
+    seed: int = 0
+    save_dir: str | Path | None = None
+    threads: int | None = None
+
+    def validate(self) -> None:
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise option_error("threads", "an integer >= 1 or None", self.threads)
+        for name in ("accuracy", "latency"):
+            if not isinstance(getattr(self, name), bool):
+                raise option_error(name, "True or False", getattr(self, name))
+        for name, low in (("latency_runs", 1), ("latency_warmup", 0), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise option_error(name, f"an integer >= {low}", value)
+
+
+def backend_for(model: Any) -> Backend:
+    """The backend whose framework ``model`` belongs to."""
+    for spec in BACKENDS.values():
+        module_name, _, cls_name = spec.partition(":")
+        backend = getattr(importlib.import_module(module_name), cls_name)()
+        if backend.can_handle(model):
+            return backend
+    raise UnsupportedObjectError(
+        f"modelsize shrink works on {', '.join(BACKENDS)} models. Got {type(model).__module__}.{type(model).__qualname__}.")
+
+
+def shrink(model: Any, recipe: Recipe, data: ShrinkData | None = None, *, metric: Any = None,
+           options: RunOptions = RunOptions(), example_input: Any = None) -> ShrinkResult:
+    """Apply ``recipe`` (or a :class:`~modelsize.shrink.base.Chain`) to a copy of ``model``
+    and measure the original and the result. See :func:`shrink_each`."""
+    return shrink_each(model, [recipe], data, metric=metric, options=options, example_input=example_input)[0]
+
+
+def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None = None, *, metric: Any = None,
+                options: RunOptions = RunOptions(), example_input: Any = None) -> list[ShrinkResult]:
+    """Apply each recipe to its own copy of ``model``; the original is measured once.
+
+    ``data``: train / validation / evaluation splits (:mod:`modelsize.shrink.data`).
+    ``metric(y_true, scores) -> float`` replaces accuracy. ``example_input``: inputs to check
+    reloaded files and time latency when there is no data (``options.accuracy=False``).
+    """
+    recipes = list(recipes)
+    backend = _validated(model, recipes, data, metric, options)
+    check_X = _check_inputs(data, example_input)
+    if check_X is None:
+        raise RecipeError(f"The {_names(recipes)} cannot be checked: reloading the saved files is verified on "
+                          "real inputs, and there is neither data nor an example_input.")
+    metric_name = getattr(metric, "__name__", "metric") if metric is not None else "accuracy"
+    base_context = ShrinkContext(backend, data, metric, options.seed, model, check_X[:8])
+    primary = DEFAULT_PRIMARY.get(backend.name, "")
+    with backend.threads(options.threads), tempfile.TemporaryDirectory(prefix="modelsize-shrink-") as tmp:
+        root = Path(options.save_dir) if options.save_dir is not None else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        before, _ = _side(backend, model, model, backend.default_savers(), primary, check_X, root / "original",
+                          base_context, options)
+        results = []
+        for index, recipe in enumerate(recipes, start=1):
+            work = backend.copy(model)
+            shrunk = recipe.apply(work, base_context)
+            savers = _merge_savers(backend.default_savers(), shrunk.savers)
+            folder = root / f"{index}-{'+'.join(techniques(recipe))}"
+            after, after_report = _side(backend, shrunk.model, model, savers, shrunk.primary or primary, check_X,
+                                        folder, base_context, options)
+            notes = list(shrunk.notes) + _notes(before, after, data, after_report.notes)
+            results.append(ShrinkResult(
+                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=before,
+                after=after, metric=metric_name if options.accuracy else None, details=shrunk.details,
+                notes=tuple(dict.fromkeys(notes)), data=data.describe() if data is not None else None,
+                model=shrunk.model, report=after_report, artifacts=shrunk.artifacts))
+    return results
+
+
+def _names(recipes: Sequence[Recipe]) -> str:
+    """``'prune' recipe`` or ``'prune', 'fp16' recipes`` for messages."""
+    names = ", ".join(repr(r.name) for r in recipes)
+    return f"{names} recipe{'s' if len(recipes) > 1 else ''}"
+
+
+def _validated(model: Any, recipes: list[Recipe], data: ShrinkData | None, metric: Any,
+               options: RunOptions) -> Backend:
+    """Check the run's arguments (when the work starts) and pick the model's backend."""
+    if not isinstance(options, RunOptions):
+        raise option_error("options", "a RunOptions", options)
+    options.validate()
+    if not recipes or not all(isinstance(r, Recipe) for r in recipes):
+        raise option_error("recipes", "a non-empty sequence of recipes", recipes)
+    if data is not None and not isinstance(data, ShrinkData):
+        raise option_error("data", "a ShrinkData (see modelsize.shrink.data) or None", type(data).__name__)
+    if metric is not None and not callable(metric):
+        raise option_error("metric", "a function metric(y_true, scores) -> float", metric)
+    backend = backend_for(model)
+    for recipe in recipes:
+        if recipe.framework != backend.name:
+            raise recipe_error(recipe.name, f"it works on {recipe.framework} models and this is a {backend.name} model")
+    if options.accuracy and (data is None or data.test is None or not len(data.test)):
+        raise RecipeError(
+            f"The {_names(recipes)} cannot be evaluated: accuracy was asked for but there is no evaluation data. "
+            "Pass data with an evaluation (test) split, or accuracy=False.")
+    return backend
+
+
+def _check_inputs(data: ShrinkData | None, example_input: Any) -> np.ndarray | None:
+    if data is not None:
+        for split in (data.test, data.val, data.train):
+            if split is not None and len(split):
+                return split.X[:CHECK_SAMPLES]
+    if example_input is None:
+        return None
+    array = example_input.detach().cpu().numpy() if hasattr(example_input, "detach") else np.asarray(example_input)
+    return array[:CHECK_SAMPLES]
+
+
+def _merge_savers(defaults: Sequence[Saver], own: Sequence[Saver]) -> tuple[Saver, ...]:
+    merged = {s.name: s for s in defaults}
+    merged.update({s.name: s for s in own})
+    return tuple(merged.values())
+
+
+def _params(recipe: Any) -> dict[str, Any]:
+    get = getattr(recipe, "get_params", None)
+    params = get() if callable(get) else {}
+    if "steps" in params:
+        params = {"steps": [{"name": s.name, **_params(s)} for s in params["steps"]]}
+    return params
+
+
+def _side(backend: Backend, model: Any, original: Any, savers: Sequence[Saver], primary: str, check_X: np.ndarray,
+          folder: Path, context: ShrinkContext, options: RunOptions) -> tuple[Side, Any]:
+    """Measure one model: report, files, score, latency, simulated quantization."""
+    report = backend.measure(model)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = tuple(round_trip(backend, saver, model, original, check_X, folder, "model") for saver in savers)
+    if not any(f.format == primary and f.bytes is not None for f in files):
+        primary = next((f.format for f in files if f.bytes is not None), primary)
+    score = context.score(model) if options.accuracy else None
+    latency = backend.latency_ns(model, check_X[:1], options.latency_runs, options.latency_warmup) \
+        if options.latency else None
+    simulated = _simulated(backend, model)
+    totals = report.totals
+    side = Side(params=totals.params, stored_bytes=totals.stored_bytes, dense_bytes=totals.dense_bytes,
+                sparsity=totals.sparsity, bytes_by_dtype=dict(totals.bytes_by_dtype), files=files, primary=primary,
+                score=score, latency=latency, simulated_quantization=simulated)
+    return side, report
+
+
+def _simulated(backend: Backend, model: Any) -> dict[str, Any] | None:
+    if backend.name != "pytorch":
+        return None
+    from .simulated import detect
+
+    found = detect(model)
+    out = found.to_dict()
+    out["message"] = found.message()
+    return out
+
+
+def _notes(before: Side, after: Side, data: ShrinkData | None, report_notes: Sequence[str]) -> list[str]:
+    notes = list(report_notes)
+    for f in after.files:
+        if f.bytes is not None and not f.reproduces:
+            notes.append(f"Reloading the {f.format} file did NOT reproduce the shrunk model's outputs "
+                         f"(max abs difference {f.max_abs_diff}).")
+    sim = after.simulated_quantization or {}
+    if sim.get("message"):
+        notes.append(str(sim["message"]))
+    classes = data.classes if data is not None else 0
+    if before.score is not None and classes > 1 and before.score < 1.5 / classes:
+        notes.append(f"The original model scores {before.score:.3f}, near chance for {classes} classes: it looks "
+                     "untrained, so score changes say little. Train it first (CLI: --train-epochs).")
+    return notes

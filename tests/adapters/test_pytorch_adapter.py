@@ -234,3 +234,26 @@ def test_lazy_parameters_are_noted_not_counted_as_zero():
     report = modelsize.inspect(model, formats=False)
     assert report.totals.params == 0
     assert any("uninitialised lazy parameter" in n for n in report.notes)
+
+
+def test_torchao_int8_weight_only_reports_inner_int8_bytes():
+    pytest.importorskip("torchao")
+    from torchao.quantization import Int8WeightOnlyConfig, quantize_
+
+    def make():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 32))
+        quantize_(model, Int8WeightOnlyConfig())
+        return model
+
+    report = check_adapter(make, snapshot=None, inspect_kwargs={"formats": False})
+    recs = records_by_path(report)
+    weight = recs["0.weight"]
+    assert weight.dtype == "int8" and weight.shape == (32, 64)
+    assert weight.stored_bytes == 32 * 64 and weight.bits == 8
+    assert weight.meta["logical_dtype"] == "float32"
+    assert recs["0.weight.scale"].role is Role.QUANT_SCALE and recs["0.weight.scale"].shape == (32, 1)
+    assert report.totals.params == 32 * 64 + 32  # the weight's logical elements, not its scales
+    assert report.root.find("0").attrs["quantized"] == "Int8Tensor"
+    sd_report = modelsize.inspect(make().state_dict(), formats=False)
+    assert records_by_path(sd_report)["0.weight"].stored_bytes == 32 * 64

@@ -163,3 +163,17 @@ def test_through_inspect(tmp_path):
     formats = {row["format"]: row for row in data["sections"]["formats"]}
     expected = size_of(lambda p: torch.save(model.state_dict(), p), tmp_path / "model.pt")
     assert formats["torch.save(state_dict)"]["bytes"] == expected
+
+
+def test_torchao_subclass_weights_sized_by_torch_save_and_refused_by_safetensors(tmp_path):
+    pytest.importorskip("torchao")
+    from torchao.quantization import Int8WeightOnlyConfig, quantize_
+
+    model = nn.Sequential(nn.Linear(64, 32))
+    quantize_(model, Int8WeightOnlyConfig())
+    rows = rows_by_format(format_sizes(model, CompressionOptions(enabled=False)))
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    assert rows["torch.save(state_dict)"].bytes == path.stat().st_size
+    assert rows["safetensors"].bytes is None
+    assert "tensor subclass" in rows["safetensors"].note

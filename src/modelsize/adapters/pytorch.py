@@ -82,7 +82,7 @@ def storage_key(tensor: Any) -> str:
     offset, shape, stride and dtype — so ``lm_head.weight`` and ``wte.weight`` match, while two
     different slices of one storage stay distinct records.
     """
-    if tensor.is_quantized or tensor.layout != _torch().strided:
+    if tensor.is_quantized or tensor.layout != _torch().strided or inner_tensors(tensor) is not None:
         return f"obj:{id(tensor)}"
     storage = tensor.untyped_storage()
     return (
@@ -93,6 +93,66 @@ def storage_key(tensor: Any) -> str:
 
 def _torch() -> Any:
     return optional.require("torch")
+
+
+def inner_tensors(tensor: Any) -> list[tuple[str, Any]] | None:
+    """The plain tensors inside a wrapper subclass (torchao's ``Int8Tensor`` …), else ``None``.
+
+    Such a tensor reports the logical dtype (float32) and shape of the weight it stands for,
+    while its bytes live in inner tensors (``qdata`` int8, ``scale``, ``zero_point``) named by
+    ``__tensor_flatten__``; nested wrappers are followed.
+    """
+    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+
+    if not is_traceable_wrapper_subclass(tensor):
+        return None
+    names, _context = tensor.__tensor_flatten__()
+    found: list[tuple[str, Any]] = []
+    for name in names:
+        inner = getattr(tensor, name)
+        nested = inner_tensors(inner)
+        if nested is None:
+            found.append((name, inner))
+        else:
+            found.extend((f"{name}.{sub}", t) for sub, t in nested)
+    return found
+
+
+def _inner_role(name: str) -> Role:
+    leaf = name.rsplit(".", 1)[-1].lower()
+    if "zero" in leaf or leaf in ("zp", "zeros"):
+        return Role.QUANT_ZERO_POINT
+    if "scale" in leaf:
+        return Role.QUANT_SCALE
+    return Role.PARAMETER
+
+
+def subclass_records(tensor: Any, path: str, trainable: bool | None, inner: list[tuple[str, Any]]) -> list[TensorRecord]:
+    """Records for a wrapper-subclass tensor: its data at the weight's logical shape, the rest apart.
+
+    The data record keeps the logical shape (so parameter counts stay those of the weight) with
+    the stored bytes and dtype of the inner data; its ``bits`` are stored bits per logical
+    element (4 for int4 packed two per byte). Scales and zero points get their own roles.
+    """
+    kind = type(tensor).__name__
+    data = [(n, t) for n, t in inner if _inner_role(n) is Role.PARAMETER]
+    rest = [(n, t) for n, t in inner if _inner_role(n) is not Role.PARAMETER]
+    numel = math.prod(tensor.shape)
+    stored = sum(_stored_bytes(t) for _, t in data)
+    dtype = dtype_name(max(data, key=lambda nt: _stored_bytes(nt[1]))[1].dtype) if data else dtype_name(tensor.dtype)
+    nnz = None
+    if len(data) == 1 and _has_data(data[0][1]) and data[0][1].numel() == numel:
+        nnz = _count_nonzero(data[0][1])
+    records = [TensorRecord(
+        path=path, shape=tuple(tensor.shape), dtype=dtype, role=Role.PARAMETER, trainable=trainable,
+        stored_bytes=stored, bits=(8.0 * stored / numel) if numel else None, nnz=nnz,
+        storage_key=f"obj:{id(tensor)}", device=str(tensor.device),
+        meta={"subclass": kind, "logical_dtype": dtype_name(tensor.dtype),
+              "inner": {n: [list(t.shape), dtype_name(t.dtype)] for n, t in data}},
+    )]
+    for name, t in rest:
+        records.append(tensor_record(t, f"{path}.{name}", _inner_role(name), False, nnz=None, of=path, subclass=kind))
+    return records
 
 
 def _has_data(tensor: Any) -> bool:
@@ -270,6 +330,9 @@ def _module_records(
             records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
                                          nnz=nnz, pruned=True, mask=join(path, f"{effective}_mask"),
                                          effective=join(path, effective)))
+        elif (inner := inner_tensors(param)) is not None:
+            records.extend(subclass_records(param, join(path, name), param.requires_grad, inner))
+            attrs["quantized"] = type(param).__name__
         else:
             records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
                                          nnz_memo=memo))
@@ -410,6 +473,9 @@ def _state_dict_report(state: Mapping[str, Any], target: str | None, torch: Any)
     notes: list[str] = []
     for path, tensor in items:
         role, meta = _state_dict_role(path, names)
+        if (inner := inner_tensors(tensor)) is not None:
+            records.extend(subclass_records(tensor, path, None, inner))
+            continue
         nnz: int | None | str = "count"
         if path.endswith("_orig") and f"{path[: -len('_orig')]}_mask" in names:
             mask = dict(items)[f"{path[: -len('_orig')]}_mask"]

@@ -222,6 +222,8 @@ def plan_safetensors(obj: Any, metadata: Mapping[str, str] | None = None, *,
     import torch
 
     user_metadata = _check_metadata(metadata)
+    from torch.utils._python_dispatch import is_traceable_wrapper_subclass
+
     if isinstance(obj, torch.nn.Module):
         tensors: dict[str, Any] = dict(obj.state_dict())
         dedupe = True if dedupe_shared is None else bool(dedupe_shared)
@@ -240,6 +242,10 @@ def plan_safetensors(obj: Any, metadata: Mapping[str, str] | None = None, *,
         if t.layout != torch.strided:
             raise UnsupportedObjectError(
                 f"safetensors stores only dense tensors; {name!r} is {t.layout}. Use .to_dense().")
+        if is_traceable_wrapper_subclass(t):
+            raise UnsupportedObjectError(
+                f"safetensors stores only plain tensors; {name!r} is a {type(t).__name__} (a tensor "
+                "subclass, e.g. torchao quantization). Save its inner tensors, or use torch.save.")
 
     dropped: dict[str, str] = {}
     if dedupe:

@@ -15,6 +15,7 @@ from .core.errors import (
 from .core.report import Report, Source
 from .core.tensors import Role, TensorRecord
 from .core.tree import Component
+from .factors.spec import Sweep
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "Report",
     "Role",
     "Source",
+    "Sweep",
     "TargetError",
     "TensorRecord",
     "UnsupportedObjectError",

@@ -27,10 +27,10 @@ class BoostingAdapter:
     name = "boosting"
 
     def can_handle(self, obj: Any) -> bool:
-        return _library(obj) is not None
+        return library_of(obj) is not None
 
     def to_report(self, obj: Any, target: str | None = None) -> Report:
-        library = _library(obj)
+        library = library_of(obj)
         if library is None:
             raise UnsupportedObjectError(
                 f"The boosting adapter measures XGBoost and LightGBM models. Got {type(obj).__name__}."
@@ -51,7 +51,7 @@ class BoostingAdapter:
     def format_sizes(self, obj: Any, compression: CompressionOptions) -> list[FormatSize]:
         from ..serialize.boosting_formats import format_sizes
 
-        library = _library(obj)
+        library = library_of(obj)
         if library is None:
             raise UnsupportedObjectError(
                 f"The boosting adapter measures XGBoost and LightGBM models. Got {type(obj).__name__}."
@@ -60,7 +60,7 @@ class BoostingAdapter:
         return format_sizes(obj, library, compression)
 
 
-def _library(obj: Any) -> str | None:
+def library_of(obj: Any) -> str | None:
     """``"xgboost"`` / ``"lightgbm"`` for their boosters and wrappers (without importing them)."""
     xgb = optional.loaded("xgboost")
     if xgb is not None and isinstance(obj, (xgb.Booster, xgb.XGBModel)):
@@ -87,7 +87,7 @@ def booster(obj: Any, library: str) -> Any:
 
 def component_for(obj: Any, name: str, path: str) -> Component:
     """Component for an XGBoost/LightGBM model, at ``path`` in a larger tree (or the root)."""
-    library = _library(obj)
+    library = library_of(obj)
     if library is None:
         raise UnsupportedObjectError(f"Not an XGBoost or LightGBM model: {type(obj).__name__}.")
     native = booster(obj, library)

@@ -34,10 +34,10 @@ class KerasAdapter:
     name = "keras"
 
     def can_handle(self, obj: Any) -> bool:
-        return _flavor(obj) is not None
+        return model_flavor(obj) is not None
 
     def to_report(self, obj: Any, target: str | None = None) -> Report:
-        flavor = _flavor(obj)
+        flavor = model_flavor(obj)
         if flavor is None:
             raise UnsupportedObjectError(
                 f"The Keras adapter measures Keras layers and models. Got {type(obj).__name__}."
@@ -52,7 +52,7 @@ class KerasAdapter:
     def format_sizes(self, obj: Any, compression: CompressionOptions) -> list[FormatSize]:
         from ..serialize.keras_formats import format_sizes
 
-        flavor = _flavor(obj)
+        flavor = model_flavor(obj)
         if flavor is None:
             raise UnsupportedObjectError(
                 f"The Keras adapter measures Keras layers and models. Got {type(obj).__name__}."
@@ -61,7 +61,7 @@ class KerasAdapter:
         return format_sizes(obj, flavor, compression)
 
 
-def _flavor(obj: Any) -> Flavor | None:
+def model_flavor(obj: Any) -> Flavor | None:
     """Recognise Keras objects without importing Keras (only modules already imported)."""
     keras3 = optional.loaded("keras")
     if keras3 is not None and not hasattr(keras3, "Layer"):  # an old Keras 2 ``keras`` package

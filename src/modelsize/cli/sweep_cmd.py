@@ -1,0 +1,263 @@
+"""``modelsize sweep run | show | export | plot``: factor sweeps from a YAML spec.
+
+``run`` trains and measures one model per setting of the spec's grid (locally with ``--jobs``
+worker processes, or on a Dask cluster with ``--cluster``), stores each trial in the SQLite
+store as it finishes, and prints the results and growth laws. Running it again skips every
+stored trial. ``show``, ``export`` and ``plot`` read the store; they take the spec file, the
+sweep's name or its id (the spec hash, or a prefix of it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..core.errors import option_error
+from .errors import usage_problem
+from .options import SI, Format, base_for
+from .output import Output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..factors.laws import LawFit
+    from ..factors.results import SweepResult
+    from ..factors.store import Store as SweepStore
+
+EXAMPLES_RUN = """\
+\b
+Examples:
+  modelsize sweep run forest.yaml
+  modelsize sweep run forest.yaml --jobs 2 --store results/sweeps.db
+  modelsize sweep run forest.yaml --cluster tcp://scheduler:8786
+  modelsize sweep run forest.yaml --format json > forest.json
+"""
+EXAMPLES_SHOW = """\
+\b
+Examples:
+  modelsize sweep show                 # every sweep in the store
+  modelsize sweep show forest.yaml     # one sweep's trials and laws
+  modelsize sweep show 3fa2c1 --format csv
+"""
+EXAMPLES_EXPORT = """\
+\b
+Examples:
+  modelsize sweep export forest.yaml > forest.csv
+  modelsize sweep export forest.yaml --format parquet --out forest.parquet
+"""
+EXAMPLES_PLOT = """\
+\b
+Examples:
+  modelsize sweep plot forest.yaml --out plots/
+  modelsize sweep plot forest.yaml --metric stored_bytes --metric score --no-html
+"""
+
+app = typer.Typer(
+    name="sweep",
+    help="Vary what drives model size: train, measure, store and fit growth laws.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+Store = Annotated[
+    str | None,
+    typer.Option("--store", metavar="PATH",
+                 help="SQLite store file (default: $MODELSIZE_SWEEP_STORE or ./modelsize-sweeps.db)."),
+]
+SweepRef = Annotated[
+    str,
+    typer.Argument(help="The sweep: its YAML spec file, its name, or its id (spec hash or a prefix).",
+                   metavar="SWEEP", show_default=False),
+]
+
+
+def _store_path(store: str | None) -> str:
+    from ..factors.store import default_path
+
+    return store or default_path()
+
+
+def _jobs(value: object) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise usage_problem(option_error("jobs", "an integer >= 1", value))
+    return int(text)
+
+
+def _load(ref: str, store_path: str) -> tuple["SweepStore", "SweepResult"]:
+    """The stored results a spec file, name or id refers to (a spec file: only its grid's trials)."""
+    from ..factors.spec import Sweep
+    from ..factors.store import Store as SweepStore
+
+    store = SweepStore(store_path)
+    path = Path(ref)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        sweep = Sweep.from_yaml(path)
+        spec_hash = sweep.spec_hash()
+        if store.count(spec_hash) == 0:
+            store.close()
+            raise option_error("sweep", f"a sweep with results in {store_path!r} (run 'modelsize sweep run {ref}' first)", ref)
+        return store, store.result(spec_hash, [t.key for t in sweep.trials()])
+    return store, store.result(store.find(ref))
+
+
+def _laws(result: "SweepResult") -> list["LawFit"]:
+    from ..factors.results import HEADLINE_METRICS
+
+    metrics = [m for m in HEADLINE_METRICS if m in result.numeric_metrics()]
+    return result.laws(metrics=metrics) if metrics and result.numeric_factors() else []
+
+
+def _print(out: Output, result: "SweepResult", fmt: str, si: bool) -> None:
+    from . import sweep_view
+
+    if fmt == "csv":
+        out.data(result.to_csv())
+        return
+    laws = _laws(result)
+    if fmt == "json":
+        out.data(sweep_view.json_text(result, laws))
+    else:
+        out.data(sweep_view.table(result, laws, base_for(si), out.width(), out.color()))
+
+
+@app.command("run", epilog=EXAMPLES_RUN)
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="The sweep's YAML spec file.", metavar="SPEC.yaml", show_default=False)],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", parser=_jobs, metavar="N",
+                                      help="Local worker processes (1: run in this process).")] = 1,
+    cluster: Annotated[str | None, typer.Option("--cluster", metavar="ADDR",
+                                                help="Run on a Dask cluster, e.g. tcp://host:8786 (instead of --jobs).")] = None,
+    store: Store = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed and timed-out trials again.")] = False,
+    fmt: Format = "table",
+    si: SI = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
+) -> None:
+    """Run a sweep: one trained and measured model per setting of the grid; stored trials are skipped."""
+    from ..factors.runners import Finished, Started
+    from ..factors.spec import Sweep
+    from . import sweep_view
+
+    out = Output()
+    sweep = Sweep.from_yaml(spec)
+    store_path = _store_path(store)
+    events = sweep.stream(jobs=jobs, cluster=cluster, store=store_path, retry_failed=retry_failed)
+    stored = 0
+    try:
+        for event in sweep_view.with_progress(events, show=not no_progress and sweep_view.stderr_is_terminal()):
+            if isinstance(event, Started):
+                stored = event.cached
+                where = f"{event.workers} worker(s), {event.backend}" if event.pending else "nothing to run"
+                out.hint(f"Sweep {event.spec_hash}: {event.total} trials, {event.cached} already stored "
+                         f"in {event.store} ({where}).")
+            elif isinstance(event, Finished):
+                out.hint(sweep_view.summary(event))
+                _print(out, event.result, fmt, si)
+    except KeyboardInterrupt:
+        out.error(f"Interrupted. Finished trials are stored in {store_path} ({stored} before this run); "
+                  f"run the same command again to finish the sweep.")
+        raise typer.Exit(130) from None
+
+
+@app.command("show", epilog=EXAMPLES_SHOW)
+def show_command(
+    sweep: Annotated[str | None, typer.Argument(help="A spec file, sweep name or id; none: list the store's sweeps.",
+                                                metavar="[SWEEP]", show_default=False)] = None,
+    store: Store = None,
+    fmt: Format = "table",
+    si: SI = False,
+) -> None:
+    """Show a stored sweep's trials and growth laws, or list the sweeps in the store."""
+    out = Output()
+    store_path = _store_path(store)
+    if sweep is None:
+        _list(out, store_path, fmt)
+        return
+    db, result = _load(sweep, store_path)
+    db.close()
+    _print(out, result, fmt, si)
+
+
+def _list(out: Output, store_path: str, fmt: str) -> None:
+    import csv
+    import io
+    import json
+    from dataclasses import asdict
+
+    from ..factors.store import Store as SweepStore
+
+    if not Path(store_path).exists():
+        out.hint(f"No sweep store at {store_path!r} yet: run 'modelsize sweep run SPEC.yaml' first.")
+        return
+    with SweepStore(store_path) as db:
+        infos = db.sweeps()
+    if fmt == "json":
+        out.data(json.dumps([asdict(i) for i in infos], indent=2))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["spec_hash", "name", "trials", "ok", "failed"])
+        writer.writerows([[i.spec_hash, i.name, i.trials, i.ok, i.failed] for i in infos])
+        out.data(buffer.getvalue())
+    else:
+        lines = [f"{'id':16}  {'trials':>6}  {'ok':>6}  {'failed':>6}  name"]
+        lines += [f"{i.spec_hash:16}  {i.trials:>6}  {i.ok:>6}  {i.failed:>6}  {i.name}" for i in infos]
+        out.data("\n".join(lines))
+
+
+def _export_format(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in ("csv", "parquet"):
+        raise usage_problem(option_error("format", "'csv' or 'parquet'", value))
+    return text
+
+
+@app.command("export", epilog=EXAMPLES_EXPORT)
+def export_command(
+    sweep: SweepRef,
+    fmt: Annotated[str, typer.Option("--format", "-f", parser=_export_format, metavar="[csv|parquet]",
+                                     help="csv (to stdout unless --out) or parquet (needs --out).")] = "csv",
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write to this file.")] = None,
+    store: Store = None,
+) -> None:
+    """Export a sweep's trials, one row each (factors, status, every metric), as CSV or Parquet."""
+    out = Output()
+    if fmt == "parquet" and out_path is None:
+        raise usage_problem(option_error("out", "a file path when --format is parquet (Parquet is binary)", None))
+    db, result = _load(sweep, _store_path(store))
+    db.close()
+    if fmt == "parquet":
+        result.to_parquet(out_path)
+        out.hint(f"Wrote {len(result.trials)} trials to {out_path}.")
+    elif out_path is not None:
+        result.to_csv(out_path)
+        out.hint(f"Wrote {len(result.trials)} trials to {out_path}.")
+    else:
+        out.data(result.to_csv())
+
+
+@app.command("plot", epilog=EXAMPLES_PLOT)
+def plot_command(
+    sweep: SweepRef,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the plots.")] = Path("sweep-plots"),
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME",
+                                                     help="A metric to plot (repeatable; default: the headline metrics).")] = None,
+    factor: Annotated[list[str] | None, typer.Option("--factor", metavar="NAME",
+                                                     help="A factor for the x-axis (repeatable; default: every factor).")] = None,
+    png: Annotated[bool, typer.Option("--png/--no-png", help="One PNG per metric and factor (matplotlib).")] = True,
+    html: Annotated[bool, typer.Option("--html/--no-html", help="One interactive HTML page (plotly, works offline).")] = True,
+    store: Store = None,
+) -> None:
+    """Plot a sweep's metrics against its factors, with the fitted growth laws."""
+    from ..factors import plots
+
+    out = Output()
+    db, result = _load(sweep, _store_path(store))
+    db.close()
+    if not result.ok:
+        raise option_error("sweep", "a sweep with at least one successful trial to plot", sweep)
+    written = plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
+    out.data("\n".join(str(p) for p in written))

@@ -25,7 +25,7 @@ from ..core.tree import Component
 from . import compute_block, labels
 
 #: Sections this table shows; others are listed by name (they are in the JSON output).
-_RENDERED_SECTIONS = frozenset({"formats", "file"})
+_RENDERED_SECTIONS = frozenset({"formats", "file", "compute"})
 
 _BASE_NOTE = {
     "iec": "Sizes in IEC units: 1 KiB = 1,024 bytes, 1 MiB = 1,024² bytes.",

@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "load_data": "modelsize.shrink.data",
     "MagnitudePrune": "modelsize.shrink.prune",
     "ChannelPrune": "modelsize.shrink.channels",
+    "HeadPrune": "modelsize.shrink.heads",
     "Cast": "modelsize.shrink.quantize",
     "Float16": "modelsize.shrink.quantize",
     "BFloat16": "modelsize.shrink.quantize",

@@ -27,6 +27,7 @@ VERBS: dict[str, str] = {
     "demo": "modelsize.cli.demo_cmd",
     "sweep": "modelsize.cli.sweep_cmd",
     "shrink": "modelsize.cli.shrink_cmd",
+    "study": "modelsize.cli.study_cmd",
 }
 
 

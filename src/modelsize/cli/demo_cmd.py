@@ -13,6 +13,7 @@ import typer
 
 from .options import SI, base_for
 from .output import Output
+from .shrink_classic_demo import demo_step as shrink_keras_and_forest
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,21 @@ def shrink_simple_nn(settings: DemoSettings) -> str:
     return demo_step(settings)
 
 
+def study_claims(settings: DemoSettings) -> str:
+    """Step: a few of the seed's claims measured and judged (see ``study_cmd.demo_step``)."""
+    from .study_cmd import demo_step
+
+    return demo_step(settings)
+
+
 #: The tour, in order. Add a step here to extend ``modelsize demo``.
 STEPS: list[DemoStep] = [
     DemoStep("Measure the seed article's PyTorch SimpleNN (784 → 128 → 10)", measure_simple_nn),
     DemoStep("Shrink the SimpleNN: pruning, quantization, distillation — size, accuracy, latency", shrink_simple_nn),
     DemoStep("Measure the seed article's Keras CNN", measure_keras_cnn),
     DemoStep("Measure the seed article's random forest (100 trees on iris)", measure_random_forest),
+    DemoStep("Shrink the Keras CNN (TFLite float32 / int8) and the random forest", shrink_keras_and_forest),
+    DemoStep("Test the seed's claims: ensembles, training-data size, precision", study_claims),
 ]
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)

@@ -1,0 +1,179 @@
+"""``modelsize study list | run``: the seed article's claims, each measured and judged.
+
+``run NAME|all`` runs a study's sweeps (stored in the sweep store like any sweep, so a second
+run reads them back), prints each claim's verdict with the number that decided it, and writes
+the report "What drives model size" (``index.html`` with the plots, PNGs, CSVs and JSON) into
+``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..core.errors import option_error
+from .errors import usage_problem
+from .output import Output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..factors.studies.run import StudyOutcome
+    from .demo_cmd import DemoSettings
+
+#: Where the report goes unless ``--out`` (or this variable) says otherwise.
+REPORT_ENV = "MODELSIZE_REPORT_DIR"
+DEFAULT_REPORT = "modelsize-report"
+#: The studies ``modelsize demo`` runs, on their tiny grids (about 10 s): the whole report is a
+#: ``modelsize study run all --quick`` away.
+DEMO_STUDIES = ("ensembles", "data_size", "precision")
+
+EXAMPLES_RUN = """\
+\b
+Examples:
+  modelsize study run all --quick                 # every study, about a minute on 2 cores
+  modelsize study run ensembles --out report/     # one study at full scale
+  modelsize study run precision --quick --format json
+"""
+
+app = typer.Typer(
+    name="study",
+    help="Test the seed article's claims about what drives model size: sweeps, laws, verdicts, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def report_dir(out: Path | None = None) -> Path:
+    """``--out``, else ``$MODELSIZE_REPORT_DIR``, else ``./modelsize-report``."""
+    return out if out is not None else Path(os.environ.get(REPORT_ENV) or DEFAULT_REPORT)
+
+
+def _study_name(value: object) -> str:
+    from ..factors.studies.registry import STUDIES
+
+    text = str(value).strip()
+    if text != "all" and text not in STUDIES:
+        raise usage_problem(option_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", value))
+    return text
+
+
+def _fmt(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in ("table", "json"):
+        raise usage_problem(option_error("format", "'table' or 'json'", value))
+    return text
+
+
+def _scale(value: object) -> str:
+    from ..factors.studies.base import SCALES
+
+    text = str(value).strip().lower()
+    if text not in SCALES:
+        raise usage_problem(option_error("scale", "one of " + ", ".join(SCALES), value))
+    return text
+
+
+@app.command("list")
+def list_command(
+    fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
+                                     help="table for people, json for programs.")] = "table",
+) -> None:
+    """List the studies and the seed claims each one tests."""
+    from ..factors.studies.registry import get, names
+
+    out = Output()
+    studies = [get(n) for n in names()]
+    if fmt == "json":
+        out.data(json.dumps([{"name": s.name, "title": s.title, "claims": [c.quote for c in s.claims],
+                              "thresholds": dict(s.thresholds)} for s in studies], indent=2))
+        return
+    width = max(len(s.name) for s in studies)
+    out.data("\n".join(f"{s.name:{width}}  {s.title} ({len(s.claims)} claim{'s' * (len(s.claims) != 1)})"
+                       for s in studies))
+
+
+def verdict_lines(outcomes: list["StudyOutcome"]) -> str:
+    """One block per claim: study, status, deciding figure, and the sentence the numbers made."""
+    lines = []
+    for o in outcomes:
+        lines.append(f"{o.study.name}: {o.status.upper()}  ({o.elapsed_s:.1f} s, "
+                     f"{sum(len(r.trials) for r in o.results.values())} trials, {o.failed} failed)")
+        if o.error:
+            lines.append(f"  {o.error}")
+        for v in o.verdicts:
+            value = "n/a" if v.value is None else f"{v.value:.4g}"
+            lines.append(f"  [{v.status}] {v.claim.key}: {v.figure} = {value}")
+            lines.append(f"      {v.sentence}")
+    return "\n".join(lines)
+
+
+def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: int = 1,
+                out: Output | None = None) -> tuple[list["StudyOutcome"], Path]:
+    """Run the named studies into ``store`` and write the report into ``out_dir``."""
+    from ..factors.store import Store, default_path
+    from ..factors.studies import run_study, select, write_outputs, write_report
+
+    sink = out or Output()
+    outcomes = []
+    with Store(store or default_path()) as db, warnings.catch_warnings():
+        # the penalized models stop at a loose tolerance on purpose (their size is the question)
+        warnings.filterwarnings("ignore", message=".*did not converge.*")
+        for study in select(name):
+            sink.progress(f"study {study.name} ({scale}) …")
+            outcome = run_study(study, scale, store=db, jobs=jobs,
+                                on_part=lambda part, s=study.name: sink.progress(f"  {s}: {part.label}"))
+            outcomes.append(write_outputs(outcome, out_dir))
+    return outcomes, write_report(outcomes, out_dir)
+
+
+@app.command("run", epilog=EXAMPLES_RUN)
+def run_command(
+    study: Annotated[str, typer.Argument(parser=_study_name, metavar="NAME|all",
+                                         help="A study from 'modelsize study list', or all.", show_default=False)],
+    quick: Annotated[bool, typer.Option("--quick",
+                                        help="Smaller grids (every study in about a minute on 2 cores).")] = False,
+    scale: Annotated[str | None, typer.Option("--scale", parser=_scale, metavar="[full|quick|tiny]",
+                                              help="Grid size; --quick is --scale quick.")] = None,
+    store: Annotated[str | None, typer.Option("--store", metavar="PATH",
+                                              help="SQLite sweep store (default: $MODELSIZE_SWEEP_STORE or "
+                                                   "./modelsize-sweeps.db).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
+                                                 help="Report folder (default: $MODELSIZE_REPORT_DIR or "
+                                                      "./modelsize-report).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N",
+                                      help="Local worker processes per sweep (1: run in this process).")] = 1,
+    fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
+                                     help="table for people, json for programs.")] = "table",
+) -> None:
+    """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""
+    out = Output()
+    chosen = scale or ("quick" if quick else "full")
+    outcomes, index = run_studies(study, chosen, store, report_dir(out_dir), jobs, out)
+    if fmt == "json":
+        out.data(json.dumps({"report": str(index), "studies": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+    else:
+        out.data(verdict_lines(outcomes))
+    out.hint(f"Report: {index}")
+
+
+def demo_step(settings: "DemoSettings") -> str:  # noqa: ARG001 - the text has no sizes to format
+    """``modelsize demo``'s step: a few quick studies, their verdicts, and where the report is."""
+    outcomes, index = _demo_run()
+    return "\n".join([verdict_lines(outcomes), "", f"Report with plots and evidence: {index} "
+                      f"(set {REPORT_ENV} to write it elsewhere)",
+                      "All seven studies, on larger grids: modelsize study run all --quick"])
+
+
+def _demo_run() -> tuple[list["StudyOutcome"], Path]:
+    """The demo's studies on tiny grids, in an in-memory store (the demo leaves no database behind)."""
+    from ..factors.studies import get, run_study, write_outputs, write_report
+
+    folder = report_dir()
+    outcomes = [write_outputs(run_study(get(name), "tiny"), folder) for name in DEMO_STUDIES]
+    return outcomes, write_report(outcomes, folder)

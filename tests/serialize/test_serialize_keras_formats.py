@@ -42,7 +42,11 @@ def test_keras_archive_size_equals_model_save(cnn, tmp_path):
     cnn.save(path)
     assert predicted.exact and predicted.method == "in-memory buffer"
     assert predicted.bytes == path.stat().st_size
-    assert predicted.compressed.bytes == zstd_size(path.read_bytes())
+    # metadata.json records the save time, so the compressed size is an estimate with a bound.
+    packed = predicted.compressed
+    assert not packed.exact and packed.error_bound == pytest.approx(kf.TIMESTAMP_ALLOWANCE / packed.bytes, rel=1e-2)
+    actual = zstd_size(path.read_bytes())
+    assert abs(packed.bytes - actual) <= packed.error_bound * actual + 1e-9
     # The archive holds the optimizer slots too: more than weights alone.
     assert predicted.bytes > kf.weights_h5_size(cnn, ON).bytes
 

@@ -23,10 +23,11 @@ import io
 import os
 import tempfile
 import warnings
+from dataclasses import replace
 from typing import Any, Callable
 
 from ..core.optional import require
-from .base import CompressionOptions, FormatSize
+from .base import CompressedSize, CompressionOptions, FormatSize
 from .sink import compressed_bytes, written_size
 
 #: Errors TensorFlow's converter and Keras savers raise for models they cannot handle.
@@ -50,17 +51,31 @@ def _file_size(write: Callable[[str], Any], filename: str, compression: Compress
     return len(data), compressed_bytes(data, compression)
 
 
+#: A .keras archive stores its save time (metadata.json "date_saved", 19 characters), so two saves
+#: of one model differ in those bytes: the file size is fixed, its compressed size can move by a
+#: few bytes. This allowance covers any change of those characters.
+TIMESTAMP_ALLOWANCE = 32
+
+
+def _timestamped(packed: CompressedSize | None) -> CompressedSize | None:
+    """The compressed size of an archive that embeds its save time: an estimate with its bound."""
+    if packed is None or not packed.bytes:
+        return packed
+    return replace(packed, exact=False, error_bound=TIMESTAMP_ALLOWANCE / packed.bytes)
+
+
 def keras_archive_size(model: Any, flavor: Any, compression: CompressionOptions) -> FormatSize:
-    """Size of ``model.save("model.keras")``."""
+    """Size of ``model.save("model.keras")`` (exact); its compressed size varies with the save time."""
     fmt = ".keras"
+    note = "the archive embeds its save time, so its compressed size varies by a few bytes between saves"
     try:
         if flavor.name == "keras3":
             from keras.src.saving import saving_lib
 
             size, packed = written_size(lambda f: _quiet(lambda: saving_lib.save_model(model, f)), compression)
-            return FormatSize(fmt, size, True, "in-memory buffer", packed)
+            return FormatSize(fmt, size, True, "in-memory buffer", _timestamped(packed), note if packed else None)
         size, packed = _file_size(model.save, "model.keras", compression)
-        return FormatSize(fmt, size, True, "temporary file", packed)
+        return FormatSize(fmt, size, True, "temporary file", _timestamped(packed), note if packed else None)
     except CONVERSION_ERRORS as exc:
         return FormatSize(fmt, None, False, "not available", note=f"saving failed: {type(exc).__name__}: {exc}"[:300])
 

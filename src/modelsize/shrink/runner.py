@@ -26,7 +26,11 @@ from .savers import CHECK_SAMPLES, round_trip
 
 #: framework name -> "module:Class" of its backend, imported only when a model of it comes.
 BACKENDS: dict[str, str] = {
+    "keras": "modelsize.shrink.keras_backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
     "pytorch": "modelsize.shrink.torch_backend:TorchBackend",
+    "boosting": "modelsize.shrink.boosting_backend:BoostingBackend",  # before sklearn: XGBClassifier is one
+    "sklearn": "modelsize.shrink.sklearn_backend:SklearnBackend",
+    "onnx": "modelsize.shrink.onnx_backend:OnnxBackend",
 }
 #: what "the saved model" is when a recipe names no format of its own
 DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}

@@ -29,6 +29,19 @@ RECIPES: dict[str, str] = {
     "int8-weight": "modelsize.shrink.quantize:WeightOnlyInt8",
     "int4-weight": "modelsize.shrink.int4:WeightOnlyInt4",
     "distill": "modelsize.shrink.distill:Distill",
+    "heads": "modelsize.shrink.heads:HeadPrune",
+    "tflite": "modelsize.shrink.keras_tflite:TFLiteConvert",
+    "tfmot-prune": "modelsize.shrink.keras_tfmot:TfmotPrune",
+    "tfmot-cluster": "modelsize.shrink.keras_tfmot:TfmotCluster",
+    "keras-distill": "modelsize.shrink.keras_distill:KerasDistill",
+    "ccp": "modelsize.shrink.sklearn_trees:CostComplexityPrune",
+    "smallest-forest": "modelsize.shrink.sklearn_trees:SmallestForest",
+    "float32": "modelsize.shrink.sklearn_float32:Float32Storage",
+    "select-k": "modelsize.shrink.sklearn_select:SelectK",
+    "forest-distill": "modelsize.shrink.sklearn_distill:ForestDistill",
+    "first-rounds": "modelsize.shrink.boosting_rounds:FirstRounds",
+    "onnx-dynamic": "modelsize.shrink.onnx_quantize:OnnxDynamicInt8",
+    "onnx-static": "modelsize.shrink.onnx_quantize:OnnxStaticInt8",
 }
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")

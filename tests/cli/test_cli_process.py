@@ -117,7 +117,7 @@ def test_json_through_a_pipe_is_pure_data() -> None:
 @needs_script
 def test_demo_shows_the_seed_models_with_their_own_figures(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    result = _run(str(MODELSIZE), "demo")
+    result = _run(str(MODELSIZE), "demo", timeout=600)  # a hang guard, not a speed check
     assert result.returncode == 0, result.stderr
     assert "Step 1/" in result.stdout and "SimpleNN" in result.stdout
     assert "101,770" in result.stdout

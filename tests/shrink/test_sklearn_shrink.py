@@ -118,6 +118,9 @@ def test_float32_onnx_stores_tree_thresholds_as_float32_and_predicts_the_same(fo
     labels = session.run(None, {"X": digits.test.X.astype(np.float32)})[0]
     assert float(np.mean(labels == forest.predict(digits.test.X))) >= 0.99
     assert result.after.score == pytest.approx(float(np.mean(labels == digits.test.y)))
+    # Tree numbers live in node attributes, which the ONNX reader does not count: unknown, never 0.
+    assert result.after.params is None and result.after.stored_bytes is None
+    assert result.before.params > 0
 
 
 def test_float32_native_halves_a_linear_model_and_keeps_predicting(digits, tmp_path):

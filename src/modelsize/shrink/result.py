@@ -20,11 +20,11 @@ from .savers import RoundTrip
 
 @dataclass(frozen=True)
 class Side:
-    """One model (original or shrunk), measured."""
+    """One model (original or shrunk), measured. ``None``: the measurement could not count it."""
 
-    params: int
-    stored_bytes: int
-    dense_bytes: int
+    params: int | None
+    stored_bytes: int | None
+    dense_bytes: int | None
     sparsity: float | None
     bytes_by_dtype: Mapping[str, int]
     files: tuple[RoundTrip, ...]

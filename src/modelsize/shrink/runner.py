@@ -192,7 +192,12 @@ def _side(backend: Backend, model: Any, original: Any, savers: Sequence[Saver], 
         if options.latency else None
     simulated = _simulated(backend, model)
     totals = report.totals
-    side = Side(params=totals.params, stored_bytes=totals.stored_bytes, dense_bytes=totals.dense_bytes,
+    # A measurement that found no tensors at all (e.g. an ONNX file whose numbers are node
+    # attributes) has not counted the model: its parameters and bytes are unknown, never 0.
+    counted = totals.tensors > 0
+    side = Side(params=totals.params if counted else None,
+                stored_bytes=totals.stored_bytes if counted else None,
+                dense_bytes=totals.dense_bytes if counted else None,
                 sparsity=totals.sparsity, bytes_by_dtype=dict(totals.bytes_by_dtype), files=files, primary=primary,
                 score=score, latency=latency, simulated_quantization=simulated)
     return side, report

@@ -95,8 +95,8 @@ class Float32Storage(RecipeBase):
         notes = []
         if not load_proto(exported).graph.initializer:
             notes.append("The exported numbers are ONNX node attributes (e.g. TreeEnsemble thresholds), not "
-                         "initializers: the ONNX reader counts no parameter tensors, so params and in-memory bytes "
-                         "show 0 — the file size is the measure.")
+                         "initializers: the ONNX reader finds no parameter tensors, so params and in-memory bytes "
+                         "are not counted (n/a) — the file size is the measure.")
         if thresholds.size:
             moved = int(np.count_nonzero(thresholds.astype(np.float32).astype(np.float64) != thresholds))
             details.update(thresholds=int(thresholds.size), thresholds_changed_by_float32=moved)

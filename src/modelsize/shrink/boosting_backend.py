@@ -21,7 +21,7 @@ import numpy as np
 from ..adapters.boosting import booster, library_of
 from ..core.errors import UnsupportedObjectError
 from ..core.optional import require
-from .classic_common import binary_to_two_columns, class_scores, time_calls
+from .classic_common import binary_to_two_columns, class_scores, limited_threads, time_calls
 from .sklearn_backend import JoblibSaver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,12 +134,8 @@ class BoostingBackend:
         """OpenMP pools limited to ``count`` threads (threadpoolctl), restored afterwards."""
         previous, self._threads = self._threads, count
         try:
-            if count is None:
+            with limited_threads(count, "limit the boosting libraries' threads"):
                 yield
-            else:
-                threadpoolctl = require("threadpoolctl", "limit the boosting libraries' threads")
-                with threadpoolctl.threadpool_limits(limits=count):
-                    yield
         finally:
             self._threads = previous
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..compute.latency import percentile
+from ..core.optional import require
 
 
 def time_calls(call: Callable[[], Any], runs: int, warmup: int, *, batch: int = 1, threads: int | None = None,
@@ -90,3 +92,14 @@ def choose_within_drop(candidates: Sequence[Candidate], reference: float, max_dr
     if not ok:
         return None
     return min(ok, key=lambda c: (c.size, -c.score))
+
+
+@contextmanager
+def limited_threads(count: int | None, purpose: str) -> Iterator[None]:
+    """BLAS/OpenMP pools limited to ``count`` threads (threadpoolctl) inside the block; ``None``: as is."""
+    if count is None:
+        yield
+        return
+    threadpoolctl = require("threadpoolctl", purpose)
+    with threadpoolctl.threadpool_limits(limits=count):
+        yield

@@ -21,7 +21,7 @@ import numpy as np
 from ..core import optional
 from ..core.errors import ModelStateError
 from ..core.optional import require
-from .classic_common import class_scores, time_calls
+from .classic_common import class_scores, limited_threads, time_calls
 from .onnx_model import OnnxModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -149,12 +149,8 @@ class SklearnBackend:
         """BLAS/OpenMP pools limited to ``count`` threads (threadpoolctl), restored afterwards."""
         previous, self._threads = self._threads, count
         try:
-            if count is None:
+            with limited_threads(count, "limit scikit-learn's threads"):
                 yield
-            else:
-                threadpoolctl = require("threadpoolctl", "limit scikit-learn's threads")
-                with threadpoolctl.threadpool_limits(limits=count):
-                    yield
         finally:
             self._threads = previous
 

@@ -64,15 +64,19 @@ def _sizes(result: Any) -> tuple[float, float, float, float]:
     return dense, csr[-1] / csr[0], packed[-1] / packed[0], sparsity[-1]
 
 
+def _size_status(dense: float, csr: float, packed: float, th: Mapping[str, float]) -> str:
+    """Supported if dense bytes move; depends if only sparse or compressed bytes fall; else not."""
+    if dense > th["unchanged_tolerance"]:
+        return SUPPORTED
+    if min(csr, packed) <= 1 - th["min_fall"]:
+        return DEPENDS
+    return NOT_SUPPORTED
+
+
 def _l1(results: Mapping[str, Any], th: Mapping[str, float]) -> Verdict:
     dense, csr, packed, sparsity = _sizes(results["l1"])
-    tol, fall = th["unchanged_tolerance"], th["min_fall"]
-    if dense > tol:
-        status = SUPPORTED
-    elif min(csr, packed) <= 1 - fall:
-        status = DEPENDS
-    else:
-        status = NOT_SUPPORTED
+    fall = th["min_fall"]
+    status = _size_status(dense, csr, packed, th)
     sentence = (f"From the weakest to the strongest L1 penalty, sparsity reaches {sparsity:.1%}; the dense stored bytes "
                 f"change by at most {pct(dense)}, while the coefficients stored as CSR take ×{csr:.2f} and the "
                 f"zstd-compressed pickle ×{packed:.2f} the bytes (size falls only if the model is stored sparse or "
@@ -83,13 +87,7 @@ def _l1(results: Mapping[str, Any], th: Mapping[str, float]) -> Verdict:
 
 def _l2(results: Mapping[str, Any], th: Mapping[str, float]) -> Verdict:
     dense, csr, packed, sparsity = _sizes(results["l2"])
-    tol, fall = th["unchanged_tolerance"], th["min_fall"]
-    if dense > tol:
-        status = SUPPORTED
-    elif min(csr, packed) <= 1 - fall:
-        status = DEPENDS
-    else:
-        status = NOT_SUPPORTED
+    status = _size_status(dense, csr, packed, th)
     sentence = (f"An L2 penalty (weight decay) from weakest to strongest changes the stored bytes by at most "
                 f"{pct(dense)}, the CSR bytes ×{csr:.2f} and the compressed bytes ×{packed:.2f}; sparsity "
                 f"{sparsity:.1%}. It shrinks the weights' values, not the model.")

@@ -53,7 +53,7 @@ def latency_us(model, x, runs: int) -> float:
 
 def accuracy(model, X, y) -> float:
     from modelsize.shrink.evaluate import accuracy as acc
-    from modelsize.shrink.evaluate import predict_torch
+    from modelsize.shrink.torch.evaluate import predict_torch
 
     return acc(y, predict_torch(model, X))
 
@@ -71,7 +71,7 @@ def main() -> None:
     from modelsize.examples.seed import simple_nn, student_model, teacher_model
     from modelsize.shrink import Distill, RunOptions, parse_recipe, shrink, shrink_each
     from modelsize.shrink.data import mnist5k
-    from modelsize.shrink.train import FitOptions, fit
+    from modelsize.shrink.torch.train import FitOptions, fit
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)

@@ -78,9 +78,9 @@ def keras_section(args: argparse.Namespace, folder: Path) -> None:
     from modelsize.shrink.base import ShrinkContext
     from modelsize.shrink.classic_common import time_calls
     from modelsize.shrink.data import mnist5k
-    from modelsize.shrink.keras_backend import KerasBackend
-    from modelsize.shrink.keras_tfmot import run_seed_recipe
-    from modelsize.shrink.keras_train import clone, fit_classifier, predict, quiet
+    from modelsize.shrink.keras.backend import KerasBackend
+    from modelsize.shrink.keras.tfmot import run_seed_recipe
+    from modelsize.shrink.keras.train import clone, fit_classifier, predict, quiet
 
     data = mnist5k(seed=0).reshaped((28, 28, 1))
     X, y = data.test.X, data.test.y

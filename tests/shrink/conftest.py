@@ -17,7 +17,7 @@ pytest.importorskip("mlxtend")
 from shrink_helpers import SmallCNN, seeded, single_thread  # noqa: E402
 
 from modelsize.shrink import data as shrink_data  # noqa: E402
-from modelsize.shrink.train import FitOptions, fit  # noqa: E402
+from modelsize.shrink.torch.train import FitOptions, fit  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -26,7 +26,7 @@ from modelsize.shrink import (
     shrink,
 )
 from modelsize.shrink import layouts
-from modelsize.shrink.savers import StructuredSaver
+from modelsize.shrink.torch.savers import StructuredSaver
 
 
 def _file(folder: Path, suffix: str) -> Path:

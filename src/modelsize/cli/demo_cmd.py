@@ -7,30 +7,13 @@ The tour is a list of :class:`DemoStep`; later features add their step to :data:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import typer
 
 from .options import SI, base_for
 from .output import Output
+from .demo_types import DemoSettings, DemoStep
 from .shrink_classic_demo import demo_step as shrink_keras_and_forest
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """What every step may honour."""
-
-    base: str = "iec"
-    width: int = 100
-    color: bool = False
-
-
-@dataclass(frozen=True)
-class DemoStep:
-    """One section of the tour: a title and a function that returns the text to show."""
-
-    title: str
-    run: Callable[[DemoSettings], str]
 
 
 def measure_simple_nn(settings: DemoSettings) -> str:

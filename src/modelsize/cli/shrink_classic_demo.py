@@ -34,7 +34,7 @@ def keras_part(settings: Any) -> str:
     from ..examples.seed_keras import seed_cnn
     from ..shrink import data as shrink_data
     from ..shrink import spec
-    from ..shrink.keras_train import fit_classifier
+    from ..shrink.keras.train import fit_classifier
     from ..shrink.runner import RunOptions, shrink_each
 
     images = shrink_data.mnist5k(seed=0).reshaped((28, 28, 1))

@@ -22,7 +22,7 @@ from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..factors.studies.run import StudyOutcome
-    from .demo_cmd import DemoSettings
+    from .demo_types import DemoSettings
 
 #: Where the report goes unless ``--out`` (or this variable) says otherwise.
 REPORT_ENV = "MODELSIZE_REPORT_DIR"

@@ -12,7 +12,7 @@ from .laws import LawFit, fit_law
 from .results import SweepResult
 from .spec import Sweep, TrialSpec
 from .store import Store
-from .trial import TrialResult
+from .types import TrialResult
 
 __all__ = [
     "Data",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import option_error
 from ..core.optional import require
 from .grid import NON_AXIS
-from .trial import TrialResult
+from .types import TrialResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .laws import LawFit

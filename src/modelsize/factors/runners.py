@@ -17,9 +17,11 @@ from typing import Any, Union
 
 from .backends import backend_for
 from .results import SweepResult
-from .spec import Sweep, TrialSpec
+from .types import SweepLike as Sweep
+from .types import TrialSpec
 from .store import Store
-from .trial import TrialResult, execute_trial
+from .trial import execute_trial
+from .types import TrialResult
 
 
 @dataclass(frozen=True)

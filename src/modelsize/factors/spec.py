@@ -22,7 +22,6 @@ name, its grid and the timeout: adding values to the grid reuses every trial alr
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from . import grid as _grid
 from . import refs
 from .config import FitConfig, MeasureConfig
 from .datasets import DatasetSpec
+from .types import TrialSpec, _canonical
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import SweepResult
@@ -44,19 +44,6 @@ ENGINE_VERSION = 1
 
 SCORES = ("accuracy", "balanced_accuracy", "f1_macro", "r2", "mse", "rmse", "mae")
 YAML_KEYS = ("name", "model", "factory", "params", "dataset", "grid", "fit", "score", "seed", "measure", "post", "extra")
-
-
-@dataclass(frozen=True)
-class TrialSpec:
-    """One setting of the factors: its key in the store, the values, the seed it runs with."""
-
-    key: str
-    factors: Mapping[str, Any]
-    seed: int
-
-    @staticmethod
-    def key_for(factors: Mapping[str, Any]) -> str:
-        return hashlib.sha256(_canonical(dict(factors)).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -250,7 +237,3 @@ class Sweep:
             if isinstance(event, Finished):
                 return event.result
         raise AssertionError("the sweep ended without a result")  # pragma: no cover
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidFileError, OptionError, option_error
-from .trial import TrialResult
+from .types import TrialResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import SweepResult
-    from .spec import Sweep
+    from .types import SweepLike as Sweep
 
 SCHEMA_VERSION = "1"
 #: Default store file of the CLI (overridden by ``--store`` or ``MODELSIZE_SWEEP_STORE``).
@@ -172,7 +172,7 @@ class Store:
         from .results import SweepResult
 
         from .grid import product
-        from .spec import TrialSpec
+        from .types import TrialSpec
 
         spec = self.spec(spec_hash)
         grid = spec.get("grid", {})

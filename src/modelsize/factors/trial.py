@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,45 +32,16 @@ from ..core import optional
 from . import datasets, refs, transforms
 from .grid import route
 from .measure import formats, latency, report_of, scorer, size_metrics
-from .spec import Sweep, TrialSpec
 from .timeout import TrialTimeout, time_limit
 from .training import framework, train
+from .types import SweepLike as Sweep
+from .types import TrialResult, TrialSpec
 
 STATUSES = ("ok", "failed", "timeout")
 #: Constructor arguments a factory may take that the sweep fills from the data.
 INJECTED = ("n_features", "n_outputs", "n_classes", "input_shape", "task")
 _FRAMEWORKS = ("torch", "keras", "tf_keras", "tensorflow")
 _GLOBAL_RNG = threading.RLock()
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """What one trial produced. Plain data: it travels back from workers and into SQLite."""
-
-    key: str
-    factors: Mapping[str, Any]
-    seed: int
-    status: str
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    traceback: str | None = None
-    started: float = 0.0  #: Unix time the trial started
-    duration_s: float = 0.0  #: the whole trial: data, build, train, measure
-    worker: str = ""  #: host:pid:thread that ran it
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["factors"] = dict(self.factors)
-        out["metrics"] = dict(self.metrics)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrialResult":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def execute_trial(sweep: Sweep, trial: TrialSpec) -> TrialResult:

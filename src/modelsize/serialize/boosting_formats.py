@@ -20,13 +20,12 @@ from typing import Any
 
 from ..core.optional import require
 from .base import CompressionOptions, FormatSize
+from .boosting_native import booster
 from .sink import compressed_bytes
 from .sklearn_formats import CONVERSION_ERRORS, joblib_size, pickle_size
 
 
 def _booster(obj: Any, library: str) -> Any:
-    from ..adapters.boosting import booster
-
     return booster(obj, library)
 
 

@@ -9,24 +9,24 @@ recipe may change it in place) and returns a :class:`Shrunk`: the shrunk model, 
 that write it in the technique's own format, and JSON-ready details (sparsity reached, the
 channel → parameter ratio, the alone-trained student's accuracy …). A :class:`Chain` runs
 recipes one after another. Nothing here knows a framework: a recipe names the framework it
-works on, and the runner picks the matching :class:`Backend` (PyTorch now; Keras and
-scikit-learn backends plug in the same way).
+works on, and the runner picks the matching :class:`Backend` (one per framework subpackage:
+PyTorch, Keras, scikit-learn, XGBoost/LightGBM, ONNX; see :mod:`modelsize.shrink.runner`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, ContextManager, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..core.errors import ModelSizeError, OptionError
+from .protocols import Backend, Metric, Saver
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from ..core.report import Report
-    from .data import ShrinkData, Split
+    from .data import ShrinkData
 
 
 class RecipeError(ModelSizeError, ValueError):
@@ -86,8 +86,6 @@ def check_names(recipe: str, name: str, value: Any) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- context and outcome
 
-Metric = Callable[["np.ndarray", "np.ndarray"], float]
-
 
 @dataclass(frozen=True)
 class ShrinkContext:
@@ -142,57 +140,6 @@ class Shrunk:
 
 
 # --------------------------------------------------------------------------- protocols
-
-
-@runtime_checkable
-class Saver(Protocol):
-    """Writes a model to one file and reads it back (the round trip the result checks)."""
-
-    #: label in the report, e.g. ``"sparse bitmask (safetensors)"``
-    name: str
-    #: file name suffix, e.g. ``".safetensors"``
-    suffix: str
-    #: what the loader fills: ``"shrunk"`` (a copy of the shrunk model with every value wiped)
-    #: or ``"original"`` (the original architecture: the file must carry the new shapes)
-    loads_into: str
-
-    def check(self, model: Any) -> str | None:
-        """Why this model cannot be written in this format, or ``None`` when it can."""
-        ...
-
-    def save(self, model: Any, path: Any) -> None: ...
-
-    def load(self, path: Any, like: Any) -> Any:
-        """Read the file into ``like`` (a wiped model of the right architecture) and return it."""
-        ...
-
-
-class Backend(Protocol):
-    """Everything the runner needs from a framework: copy, run, measure, time, save."""
-
-    name: str
-
-    def can_handle(self, model: Any) -> bool: ...
-
-    def copy(self, model: Any) -> Any: ...
-
-    def wiped_copy(self, model: Any) -> Any:
-        """A copy whose values are all overwritten (NaN), so a load that misses one shows."""
-        ...
-
-    def predict(self, model: Any, X: "np.ndarray") -> "np.ndarray": ...
-
-    def latency_ns(self, model: Any, x: "np.ndarray", runs: int, warmup: int) -> dict[str, Any]: ...
-
-    def measure(self, model: Any) -> "Report": ...
-
-    def default_savers(self) -> tuple[Saver, ...]: ...
-
-    def threads(self, count: int | None) -> ContextManager[None]:
-        """Run with ``count`` threads (``None``: as configured); restored afterwards."""
-        ...
-
-    def fit(self, model: Any, train: "Split", val: "Split | None", epochs: int, seed: int) -> dict[str, Any]: ...
 
 
 @runtime_checkable

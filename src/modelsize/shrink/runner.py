@@ -26,11 +26,11 @@ from .savers import CHECK_SAMPLES, round_trip
 
 #: framework name -> "module:Class" of its backend, imported only when a model of it comes.
 BACKENDS: dict[str, str] = {
-    "keras": "modelsize.shrink.keras_backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
-    "pytorch": "modelsize.shrink.torch_backend:TorchBackend",
-    "boosting": "modelsize.shrink.boosting_backend:BoostingBackend",  # before sklearn: XGBClassifier is one
-    "sklearn": "modelsize.shrink.sklearn_backend:SklearnBackend",
-    "onnx": "modelsize.shrink.onnx_backend:OnnxBackend",
+    "keras": "modelsize.shrink.keras.backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
+    "pytorch": "modelsize.shrink.torch.backend:TorchBackend",
+    "boosting": "modelsize.shrink.boosting.backend:BoostingBackend",  # before sklearn: XGBClassifier is one
+    "sklearn": "modelsize.shrink.sklearn.backend:SklearnBackend",
+    "onnx": "modelsize.shrink.onnx.backend:OnnxBackend",
 }
 #: what "the saved model" is when a recipe names no format of its own
 DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
@@ -204,14 +204,7 @@ def _side(backend: Backend, model: Any, original: Any, savers: Sequence[Saver], 
 
 
 def _simulated(backend: Backend, model: Any) -> dict[str, Any] | None:
-    if backend.name != "pytorch":
-        return None
-    from .simulated import detect
-
-    found = detect(model)
-    out = found.to_dict()
-    out["message"] = found.message()
-    return out
+    return backend.simulated_quantization(model)
 
 
 def _notes(before: Side, after: Side, data: ShrinkData | None, report_notes: Sequence[str]) -> list[str]:

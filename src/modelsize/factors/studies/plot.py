@@ -12,7 +12,7 @@ from .base import PlotSpec
 from .verdict import MissingEvidence, law, series
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .run import StudyOutcome
+    from .outcome import StudyOutcome
 
 
 def study_png(outcome: "StudyOutcome", plot: PlotSpec, path: str | os.PathLike[str]) -> Path | None:

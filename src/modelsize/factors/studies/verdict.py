@@ -15,7 +15,7 @@ from typing import Any
 
 from ..laws import LawFit, fit_law, number
 from ..results import SweepResult
-from ..trial import TrialResult
+from ..types import TrialResult
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED
 
 

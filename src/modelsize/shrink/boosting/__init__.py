@@ -1,0 +1,1 @@
+"""XGBoost and LightGBM shrinking: the booster backend and keeping the first boosting rounds."""

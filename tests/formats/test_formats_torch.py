@@ -264,3 +264,63 @@ def test_fuzz_only_our_errors_escape(fuzz_seeds: dict[str, bytes], tmp_path_fact
     path = tmp_path_factory.getbasetemp() / "mutant.pt"
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(TorchReader().read, path)
+
+
+def _flattened_lstm() -> "torch.nn.LSTM":
+    """An LSTM whose weights are views at different offsets of one flat buffer (the cuDNN layout)."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(10, 20, num_layers=2)
+    flat = torch.cat([p.detach().reshape(-1) for p in lstm.parameters()])
+    offset = 0
+    for name, p in list(lstm.named_parameters()):
+        n = p.numel()
+        view = torch.as_strided(flat, p.shape, p.stride(), offset)
+        setattr(lstm, name, torch.nn.Parameter(view))
+        offset += n
+    return lstm
+
+
+def test_views_of_one_storage_are_distinct_tensors(tmp_path: Path) -> None:
+    lstm = _flattened_lstm()
+    sd = lstm.state_dict()
+    assert len({t.untyped_storage().data_ptr() for t in sd.values()}) == 1
+    live = modelsize.inspect(lstm).totals
+    path = tmp_path / "lstm.pt"
+    torch.save(sd, path)
+    totals = modelsize.inspect(path).totals
+    expected = sum(p.numel() for p in lstm.parameters())
+    assert expected == 80 * 10 + 80 * 20 * 3 + 80 * 4  # 5,920: nothing collapsed
+    assert live.params == totals.params == expected
+    assert totals.shared == () and live.shared == ()
+    assert totals.stored_bytes == totals.dense_bytes == expected * 4
+    with zipfile.ZipFile(path) as zf:
+        assert sum(i.file_size for i in zf.infolist() if "/data/" in i.filename) == expected * 4
+
+
+def test_a_view_inside_another_tensor_counts_once(tmp_path: Path) -> None:
+    w = torch.randn(6, 4)
+    obj = {"w": w, "row": w[2], "col": w[:, 1], "t": w.t()}
+    path = tmp_path / "views.pt"
+    torch.save(obj, path)
+    totals = modelsize.inspect(path).totals
+    assert totals.params == 24 and totals.stored_bytes == 96
+    assert {g.owner: set(g.aliases) for g in totals.shared} == {"w": {"row", "col", "t"}}
+
+
+def test_a_view_saved_with_its_whole_storage_says_why_stored_exceeds_dense(tmp_path: Path) -> None:
+    path = tmp_path / "slice.pt"
+    torch.save({"head": torch.arange(100, dtype=torch.float32)[:10]}, path)
+    report = modelsize.inspect(path)
+    assert report.totals.params == 10
+    assert report.totals.stored_bytes == 400 and report.totals.dense_bytes == 40
+    assert any("outside every tensor's range" in n for n in report.notes)
+
+
+def test_live_flattened_lstm_and_containment() -> None:
+    lstm = _flattened_lstm()
+    assert modelsize.inspect(lstm).totals.params == 5_920
+    tied = torch.nn.Module()
+    tied.w = torch.nn.Parameter(torch.randn(5, 3))
+    tied.row = torch.nn.Parameter(tied.w.data[1])  # a parameter inside another's bytes
+    totals = modelsize.inspect(tied).totals
+    assert totals.params == 15 and totals.params_per_reference == 18

@@ -324,3 +324,46 @@ def test_live_flattened_lstm_and_containment() -> None:
     tied.row = torch.nn.Parameter(tied.w.data[1])  # a parameter inside another's bytes
     totals = modelsize.inspect(tied).totals
     assert totals.params == 15 and totals.params_per_reference == 18
+
+
+class _Scripted(torch.nn.Module):
+    """Buffers whose names no rule would guess, a frozen parameter, a plain tensor attribute, an empty buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(4, 2)
+        self.fc.bias.requires_grad_(False)
+        self.register_buffer("pos_ids", torch.arange(16))
+        self.register_buffer("empty", torch.empty(0))
+        self.table = torch.ones(5)  # an attribute: neither parameter nor buffer
+        self.scale = 2.0
+
+    def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        return self.fc(self.bn(self.conv(x)).mean((2, 3))) * self.scale + self.table.sum()
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_parameters_and_buffers_match_jit_load(tmp_path: Path, how: str) -> None:
+    net = _Scripted().eval()
+    sm = torch.jit.script(net) if how == "script" else torch.jit.trace(net, torch.randn(1, 3, 6, 6))
+    path = tmp_path / f"{how}.pt"
+    torch.jit.save(sm, str(path))
+    report = modelsize.inspect(path)
+    check_report(report)
+    loaded = torch.jit.load(str(path))
+    recs = {r.path: r for r in report.root.iter_tensors()}
+    params = {n: p for n, p in loaded.named_parameters()}
+    buffers = {n: b for n, b in loaded.named_buffers()}
+    assert {p for p, r in recs.items() if r.role is Role.PARAMETER} == set(params)
+    assert {p for p, r in recs.items() if r.role is Role.BUFFER} == set(buffers)
+    assert {p: r.trainable for p, r in recs.items() if r.role is Role.PARAMETER} == {
+        n: p.requires_grad for n, p in params.items()}
+    t = report.totals
+    assert t.params == sum(p.numel() for p in params.values()) == sum(p.numel() for p in net.parameters())
+    assert t.buffers == sum(b.numel() for b in buffers.values())
+    assert (t.trainable_params, t.non_trainable_params) == (128, 2)
+    assert report.sections["pytorch"]["format"] == "torchscript"
+    if how == "script":
+        assert recs["table"].role is Role.OTHER

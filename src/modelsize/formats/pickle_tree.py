@@ -68,6 +68,7 @@ class Attribution:
     encoding: int = 0  #: extra bytes protocols 0-2 spend encoding array bytes as text
     state_bytes: int = 0  #: opcodes attributed to a named component's own state
     root_span: int = 0  #: bytes of the opcodes that build the root object
+    classes: dict[str, str] = field(default_factory=dict)  #: path → "module.Class" of each object
 
     @property
     def attributed(self) -> int:
@@ -109,6 +110,8 @@ class _Walker:
                 return 0
             self.seen_nodes.add(id(v))
             self.out.kinds[path] = kind_of(v)
+            if isinstance(v, Obj) and hasattr(v.cls, "module"):
+                self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
             if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
                 role = Role.OPTIMIZER_STATE
             named = sum(self.visit(r, p, depth + 1, rl) for p, r, rl in self.children(v, path, role))

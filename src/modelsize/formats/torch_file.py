@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..core import dtypes
 from ..core.report import Report
-from ..core.tensors import TensorRecord
+from ..core.tensors import Role, TensorRecord
 from ..core.totals import canonical_keys, span_key
 from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Scanner, Stream
@@ -231,13 +232,58 @@ class Checkpoint:
     root_kind: str
 
 
-def _records(result: Any, resolver: _Resolver) -> tuple[list[TensorRecord], dict[str, str], list[str]]:
-    """Records with each storage's bytes attributed once, and notes on bytes no tensor uses."""
+_SCRIPT_CLASS = re.compile(r"^class (\w+)\(Module\):\n  __parameters__ = \[([^\]]*)\]\n  __buffers__ = \[([^\]]*)\]",
+                           re.M)
+_NAME = re.compile(r'"([^"]*)"')
+#: Bytes of TorchScript code read to find each class's parameter and buffer names.
+MAX_CODE_BYTES = 64_000_000
+
+
+def script_members(zf: zipfile.ZipFile, archive: str) -> dict[str, tuple[set[str], set[str]]]:
+    """``"__torch__.pkg.Class"`` → (parameter names, buffer names) from a TorchScript archive's code.
+
+    ``torch.jit.save`` writes each module class as Python-like source with ``__parameters__``
+    and ``__buffers__`` lists: the same split ``torch.jit.load(...).named_parameters()`` and
+    ``named_buffers()`` give. The code is read as text, never run.
+    """
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    budget = MAX_CODE_BYTES
+    for info in zf.infolist():
+        name = info.filename
+        if not (name.startswith(archive + "code/") and name.endswith(".py")) or info.file_size > budget:
+            continue
+        budget -= info.file_size
+        module = name[len(archive) + 5:-3].replace("/", ".")
+        text = zf.read(info).decode("utf-8", "replace")
+        for m in _SCRIPT_CLASS.finditer(text):
+            out[f"{module}.{m[1]}"] = (set(_NAME.findall(m[2])), set(_NAME.findall(m[3])))
+    return out
+
+
+def _records(result: Any, resolver: _Resolver,
+             script: dict[str, tuple[set[str], set[str]]] | None = None,
+             ) -> tuple[list[TensorRecord], dict[str, str], list[str]]:
+    """Records with each storage's bytes attributed once, and notes on bytes no tensor uses.
+
+    ``script`` (a TorchScript archive's class members) decides parameter, buffer or plain
+    tensor attribute for every tensor held by a scripted module.
+    """
     att = attribute(result, state_records=False, data_in_stream=False, role_fn=torch_role)
     records = []
     for rec in att.records:
         trainable = rec.meta.get("requires_grad") if rec.meta.get("parameter") else None
-        records.append(rec.with_(trainable=trainable, device=rec.meta.get("device")))
+        rec = rec.with_(trainable=trainable, device=rec.meta.get("device"))
+        owner, _, attr = rec.path.rpartition(".")
+        members = script.get(att.classes.get(owner, "")) if script else None
+        if members is not None:
+            if attr in members[0]:
+                rec = rec.with_(role=Role.PARAMETER, trainable=bool(rec.meta.get("requires_grad")))
+            elif attr in members[1]:
+                rec = rec.with_(role=Role.BUFFER, trainable=None)
+            else:  # a tensor attribute: neither a parameter nor a buffer to torch.jit.load
+                rec = rec.with_(role=Role.OTHER, trainable=None,
+                                meta={**rec.meta, "torchscript": "attribute, not a parameter or buffer"})
+        records.append(rec)
     records, notes = _attribute_storage_bytes(records, resolver)
     return records, att.kinds, notes
 
@@ -325,11 +371,12 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
             raise invalid(path, FORMAT, f"data.pkl: {exc}") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise invalid(path, FORMAT, f"data.pkl cannot be read from the archive ({exc})") from None
+        script = script_members(zf, archive) if any(i.filename.startswith(archive + "code/") for i in infos) else None
         data_entries = [i for i in infos if i.filename.startswith(archive + "data/")]
         tensor_bytes = sum(i.compress_size for i in data_entries)
         pickle_bytes = pkl[0].compress_size
-    records, kinds, byte_notes = _records(result, resolver)
-    section = _section(result, resolver, "zip", archive.rstrip("/"))
+    records, kinds, byte_notes = _records(result, resolver, script)
+    section = _section(result, resolver, "torchscript" if script is not None else "zip", archive.rstrip("/"))
     notes = _notes(section) + byte_notes
     unused = sorted(set(sizes) - set(resolver.storages))
     if unused:

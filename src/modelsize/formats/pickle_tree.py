@@ -33,6 +33,10 @@ _MODULE_DICTS = frozenset({"_parameters", "_buffers", "_modules"})
 
 
 def _segment(key: Any) -> str:
+    if isinstance(key, bytes):  # a Python 2 str key: text, as pickle.load(encoding='latin1') gives it
+        text = key.decode("latin-1")
+        if text.isprintable():
+            key = text
     if isinstance(key, str):
         return key if key else "''"
     if isinstance(key, (int, float)) and not isinstance(key, bool):
@@ -156,9 +160,11 @@ class _Walker:
         meta.update(arr.meta)
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
+        # a NumPy scalar (a learning rate, an epoch count) is a setting, not a learned tensor
+        role = Role.METADATA if arr.meta.get("scalar") else self.role_fn(path, role)
         self.out.records.append(TensorRecord(
             path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
-            role=self.role_fn(path, role), stored_bytes=arr.nbytes, storage_key=key, meta=meta,
+            role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,
         ))
         if not first or not self.data_in_stream:
             return 0

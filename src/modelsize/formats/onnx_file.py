@@ -101,6 +101,8 @@ WEIGHT_SLOTS: dict[str, dict[int, str]] = {
 #: Inputs that are running statistics (buffers), scales and zero points.
 OTHER_SLOTS: dict[str, dict[int, Role]] = {
     "BatchNormalization": {3: Role.BUFFER, 4: Role.BUFFER},
+    # initial hidden / cell states: zeros the exporter writes for h0, c0 — state, not weights
+    "LSTM": {5: Role.BUFFER, 6: Role.BUFFER}, "GRU": {5: Role.BUFFER}, "RNN": {5: Role.BUFFER},
     "DequantizeLinear": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT},
     "QuantizeLinear": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT},
     "QLinearConv": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT, 4: Role.QUANT_SCALE, 5: Role.QUANT_ZERO_POINT,
@@ -109,7 +111,8 @@ OTHER_SLOTS: dict[str, dict[int, Role]] = {
                       5: Role.QUANT_ZERO_POINT, 6: Role.QUANT_SCALE, 7: Role.QUANT_ZERO_POINT},
 }
 _FLOATS = {1, 10, 11, 16, 17, 18, 19, 20, 23}
-_INDEX_INTS = {6, 7, 12, 13}  #: int32/int64/uint32/uint64: shapes, axes, indices
+_INDEX_INTS = {6, 7, 12, 13}
+_BROADCASTS = frozenset({"Expand", "Tile"})  #: int32/int64/uint32/uint64: shapes, axes, indices
 
 
 def _role(tensor: Any, name: str, slots: set[tuple[str, int]], constant: bool) -> Role:
@@ -128,6 +131,8 @@ def _role(tensor: Any, name: str, slots: set[tuple[str, int]], constant: bool) -
     if tensor.data_type in _INDEX_INTS:
         return Role.METADATA
     if constant:
+        if slots and {op for op, _ in slots} <= _BROADCASTS:
+            return Role.BUFFER  # a fill value broadcast to a runtime shape (an RNN's zero h0/c0), not a weight
         return Role.PARAMETER if tensor.data_type in _FLOATS and len(tensor.dims) >= 2 else Role.BUFFER
     return role_for_name(name)
 

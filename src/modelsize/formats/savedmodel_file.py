@@ -96,8 +96,9 @@ def _role(entry: BundleEntry, var: _Var | None) -> Role:
         return Role.METADATA
     if ".OPTIMIZER_SLOT" in parts or (var is not None and var.slot) or _OPTIMIZER_PARTS & set(parts[:-2]):
         return Role.OPTIMIZER_STATE
-    if parts[0] == "save_counter" or (entry.dtype.startswith(("int", "uint")) and entry.numel <= 1):
-        return Role.METADATA  # counters (save_counter, step) are bookkeeping, not weights
+    wide_int = entry.dtype in ("int32", "int64", "uint32", "uint64")
+    if parts[0] == "save_counter" or (wide_int and (entry.numel <= 1 or (var is not None and not var.trainable))):
+        return Role.METADATA  # counters and RNG seed states (Keras SeedGenerator) are bookkeeping, not weights
     return Role.PARAMETER
 
 

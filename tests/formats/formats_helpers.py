@@ -83,3 +83,23 @@ def run_limited(code: str, limit_mib: int = 1024, timeout: float = 120) -> str:
                          timeout=timeout, env=env, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
+
+
+def check_file_invariants(report: Any) -> None:
+    """What every file reader promises, whatever wrote the file.
+
+    * dense >= stored, unless a note says why (a view saved with its whole storage);
+    * params <= the elements of the unique tensors read;
+    * no tensor is shown shared with itself, and no alias is listed twice.
+    """
+    from modelsize.core.totals import unique_records
+
+    totals = report.totals
+    if totals.dense_bytes < totals.stored_bytes:
+        assert any("stored bytes exceed" in n or "dense" in n for n in report.notes), (
+            totals.dense_bytes, totals.stored_bytes, report.notes)
+    unique, _ = unique_records(report.root.iter_tensors())
+    assert totals.params <= sum(r.numel for r in unique), (totals.params, sum(r.numel for r in unique))
+    for group in totals.shared:
+        assert group.owner not in group.aliases, group
+        assert len(set(group.aliases)) == len(group.aliases), group

@@ -198,3 +198,21 @@ def test_fuzz_only_our_errors_escape(fuzz_seed: tuple[bytes, Path], data: st.Dat
     seed, path = fuzz_seed
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(GGUFReader().read, path)
+
+
+def test_vocab_only_file_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "ggml-vocab-llama.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_tokenizer_model("llama")
+    w.add_token_list([f"tok{i}" for i in range(300)])
+    w.add_token_scores([0.0] * 300)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    report = modelsize.inspect(path)
+    check_report(report)
+    lib = gguf.GGUFReader(str(path))
+    assert len(lib.tensors) == 0 and report.totals.params == 0 and report.totals.tensors == 0
+    assert any("holds no tensors" in n and "300 tokens" in n for n in report.notes)
+    assert report.sections["gguf"]["kv_count"] == len([k for k in lib.fields if not k.startswith("GGUF.")])

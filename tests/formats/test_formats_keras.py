@@ -57,8 +57,10 @@ def test_weights_match_the_model(saved: tuple, which: str) -> None:
     check_report(report)
     recs = {r.path: r for r in report.root.iter_tensors() if r.role is not Role.OPTIMIZER_STATE}
     assert {p: (r.shape, r.dtype) for p, r in recs.items()} == _weights(model)
-    assert report.totals.params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert recs["bn.moving_mean"].role is Role.BUFFER and recs["bn.gamma"].trainable is True
+    assert report.totals.params == model.count_params()  # moving statistics count, as Keras counts them
+    assert report.totals.trainable_params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert recs["bn.moving_mean"].role is Role.PARAMETER and recs["bn.moving_mean"].trainable is False
+    assert recs["bn.gamma"].trainable is True
     opt = [r for r in report.root.iter_tensors() if r.role is Role.OPTIMIZER_STATE]
     assert sorted(r.shape for r in opt) == sorted(tuple(v.shape) for v in model.optimizer.variables)
     assert [c.name for c in report.root.children][:5] == ["input_layer", "dense", "bn", "drop", "head"]
@@ -115,3 +117,49 @@ def test_fuzz_only_our_errors_escape(saved: tuple, tmp_path_factory: pytest.Temp
     path = tmp_path_factory.getbasetemp() / f"mutant.{which}"
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors((KerasReader() if which == "keras" else H5Reader()).read, path)
+
+
+def _bn_model() -> "keras.Model":
+    """BatchNormalization(scale=False) as in InceptionV3, center=False, a frozen layer, a trained optimizer."""
+    inp = keras.Input((8, 8, 3), name="img")
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(inp)
+    x = keras.layers.BatchNormalization(scale=False, name="bn_noscale")(x)
+    x = keras.layers.BatchNormalization(center=False, name="bn_nocenter")(x)
+    x = keras.layers.Dropout(0.2, name="drop")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(3, name="head")(x)
+    model = keras.Model(inp, out, name="inception_like")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.random.rand(4, 8, 8, 3), np.random.rand(4, 3), verbose=0, epochs=1)
+    return model
+
+
+def test_batchnorm_scale_false_same_counts_in_every_keras_format(tmp_path: Path) -> None:
+    model = _bn_model()
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    assert (model.count_params(), trainable, non_trainable) == (147, 131, 16)
+    opt_bytes = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.optimizer.variables)
+    paths = {"keras": tmp_path / "m.keras", "weights": tmp_path / "m.weights.h5", "h5": tmp_path / "m.h5"}
+    model.save(paths["keras"])
+    model.save_weights(paths["weights"])
+    model.save(paths["h5"])  # legacy full model, with the optimizer's state
+    live = modelsize.inspect(model).totals
+    assert (live.params, live.trainable_params, live.non_trainable_params) == (147, 131, 16)
+    for which, path in paths.items():
+        report = modelsize.inspect(path)
+        check_report(report)
+        t = report.totals
+        assert (t.params, t.trainable_params, t.non_trainable_params) == (147, 131, 16), which
+        assert t.bytes_by_role["parameter"] == live.bytes_by_role["parameter"] == 147 * 4, which
+        assert t.bytes_by_role["optimizer_state"] == opt_bytes, which
+        recs = {r.path: r for r in report.root.iter_tensors()}
+        assert recs["bn_noscale.moving_mean" if which != "weights" else "batch_normalization.moving_mean"].trainable \
+            is False
+        if which != "weights":  # named from the config: no moving mean reported as a trainable beta
+            assert [n for n in recs if n.startswith("bn_noscale.")] == [
+                "bn_noscale.beta", "bn_noscale.moving_mean", "bn_noscale.moving_variance"]
+            assert [n for n in recs if n.startswith("bn_nocenter.")] == [
+                "bn_nocenter.gamma", "bn_nocenter.moving_mean", "bn_nocenter.moving_variance"]
+    weights = modelsize.inspect(paths["weights"])
+    assert any("weights-only file has no model config" in n for n in weights.notes)

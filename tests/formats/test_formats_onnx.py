@@ -59,7 +59,7 @@ def test_initializers_grouped_by_node(tmp_path: Path) -> None:
     assert report.root.find("/fc/Add").kind == "Add"
     assert by_name["spare"][0].path == "spare"  # feeds no node: kept on the graph
     const = report.root.find("const").tensors[0]
-    assert const.role is Role.BUFFER and const.shape == (5,)
+    assert const.role is Role.METADATA and const.shape == (5,)  # an int64 shape constant is no weight
     assert report.totals.stored_bytes == sum(a.nbytes for a in lib.values()) + 5 * 8  # tied weight counted once
     section = report.sections["onnx"]
     assert section["op_counts"] == {"MatMul": 2, "Cast": 1, "Add": 1, "Constant": 1}
@@ -161,3 +161,121 @@ def test_fuzz_only_our_errors_escape(fuzz_seed: tuple[bytes, Path], data: st.Dat
     seed, path = fuzz_seed
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(OnnxReader().read, path)
+
+
+def _if_model() -> "onnx.ModelProto":
+    """An If whose two branches each hold an initializer named 'w', with different shapes and values."""
+    def branch(name: str, shape: tuple[int, int]) -> "onnx.GraphProto":
+        w = numpy_helper.from_array(np.full(shape, 1.0 if name == "then" else 2.0, np.float32), "w")
+        node = helper.make_node("MatMul", ["X", "w"], [f"{name}_out"], name=f"{name}_mm")
+        return helper.make_graph([node], name, [], [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT,
+                                                                                 [2, shape[1]])], [w])
+
+    outer_w = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    nodes = [
+        helper.make_node("MatMul", ["X", "w"], ["Y"], name="outer_mm"),
+        helper.make_node("If", ["cond"], ["Z"], name="branch", then_branch=branch("then", (4, 3)),
+                         else_branch=branch("else", (4, 5))),
+    ]
+    graph = helper.make_graph(nodes, "torch_jit", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 4]),
+                                                   helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                              [helper.make_tensor_value_info("Z", TensorProto.FLOAT, [2, "n"])], [outer_w])
+    return helper.make_model(graph)
+
+
+def _all_onnx_tensors(model: "onnx.ModelProto") -> list[np.ndarray]:
+    """The library's view: initializers and Constant values of every graph and subgraph."""
+    out: list[np.ndarray] = []
+    stack = [model.graph]
+    while stack:
+        g = stack.pop()
+        out.extend(numpy_helper.to_array(t) for t in g.initializer)
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.TENSOR:
+                    out.append(numpy_helper.to_array(attr.t))
+                elif attr.type == onnx.AttributeProto.GRAPH:
+                    stack.append(attr.g)
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    stack.extend(attr.graphs)
+    return out
+
+
+def test_same_name_in_subgraphs_is_not_the_same_tensor(tmp_path: Path) -> None:
+    path = tmp_path / "if.onnx"
+    model = _if_model()
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    report = modelsize.inspect(path)
+    check_report(report)
+    lib = _all_onnx_tensors(model)
+    assert report.totals.params == sum(a.size for a in lib) == 16 + 12 + 20
+    assert report.totals.stored_bytes == sum(a.nbytes for a in lib)
+    assert report.totals.shared == ()
+    assert report.root.kind == "onnx" and report.root.attrs["graph_name"] == "torch_jit"
+    shapes = {r.path: r.shape for r in report.root.iter_tensors()}
+    assert shapes["branch.then_branch.then_mm.w"] == (4, 3)
+    assert shapes["branch.else_branch.else_mm.w"] == (4, 5)
+
+
+def test_outer_value_read_inside_a_subgraph_is_shared_once(tmp_path: Path) -> None:
+    w = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    body = helper.make_graph([helper.make_node("MatMul", ["X", "w"], ["o"], name="inner_mm")], "then", [],
+                             [helper.make_tensor_value_info("o", TensorProto.FLOAT, None)])
+    other = helper.make_graph([helper.make_node("Identity", ["X"], ["p"])], "else", [],
+                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)])
+    nodes = [helper.make_node("MatMul", ["X", "w"], ["Y"], name="outer_mm"),
+             helper.make_node("If", ["cond"], ["Z"], name="branch", then_branch=body, else_branch=other)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [4, 4]),
+                                           helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                              [helper.make_tensor_value_info("Z", TensorProto.FLOAT, None)], [w])
+    path = tmp_path / "outer.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    report = modelsize.inspect(path)
+    assert report.totals.params == 16 and report.totals.params_per_reference == 32
+    assert [(g.owner, g.aliases) for g in report.totals.shared] == [("outer_mm.w", ("branch.then_branch.inner_mm.w",))]
+
+
+def _constant_weight_model() -> "onnx.ModelProto":
+    """Weights held in Constant nodes, as TF/Paddle exports write them: Conv W/B, MatMul B, a shape."""
+    rng = np.random.default_rng(0)
+
+    def const(name: str, arr: np.ndarray) -> "onnx.NodeProto":
+        return helper.make_node("Constant", [], [name], name=f"Constant_{name}", value=numpy_helper.from_array(arr))
+
+    nodes = [
+        const("k", rng.random((8, 3, 3, 3)).astype(np.float32)),
+        const("kb", rng.random(8).astype(np.float32)),
+        helper.make_node("Conv", ["X", "k", "kb"], ["c"], name="Conv_12"),
+        const("shape", np.array([1, -1], np.int64)),
+        helper.make_node("Reshape", ["c", "shape"], ["f"], name="Reshape_13"),
+        const("fc", rng.random((8 * 4 * 4, 10)).astype(np.float32)),
+        helper.make_node("MatMul", ["f", "fc"], ["m"], name="MatMul_14"),
+        const("fb", rng.random(10).astype(np.float32)),
+        helper.make_node("Add", ["m", "fb"], ["Y"], name="Add_15"),
+    ]
+    graph = helper.make_graph(nodes, "paddle_graph", [helper.make_tensor_value_info("X", TensorProto.FLOAT,
+                                                                                   [1, 3, 6, 6])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 10])])
+    return helper.make_model(graph)
+
+
+def test_constant_node_weights_are_parameters_under_their_consumer(tmp_path: Path) -> None:
+    path = tmp_path / "const.onnx"
+    model = _constant_weight_model()
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    report = modelsize.inspect(path)
+    check_report(report)
+    conv = report.root.find("Conv_12")
+    assert conv.kind == "Conv" and [(t.name, t.role, t.shape) for t in conv.tensors] == [
+        ("weight", Role.PARAMETER, (8, 3, 3, 3)), ("bias", Role.PARAMETER, (8,))]
+    assert report.root.find("MatMul_14").tensors[0].role is Role.PARAMETER
+    shape = report.root.find("Reshape_13").tensors[0]
+    assert shape.role is Role.METADATA
+    bias = report.root.find("Add_15").tensors[0]  # a 1-d float feeding Add: not a known weight slot
+    assert bias.role is Role.BUFFER
+    assert report.totals.params == 8 * 27 + 8 + 128 * 10
+    lib = _all_onnx_tensors(model)
+    assert report.totals.stored_bytes == sum(a.nbytes for a in lib)
+    assert report.root.find("Constant_k") is None  # no flat Constant rows: each weight sits under its consumer

@@ -39,8 +39,8 @@ def _expected(obj: object, prefix: str = "") -> dict[str, np.ndarray]:
     if isinstance(obj, dict):
         for k, v in obj.items():
             out.update(_expected(v, f"{prefix}.{k}" if prefix else k))
-    elif isinstance(obj, (np.ndarray, np.generic)):
-        out[prefix] = np.asarray(obj)
+    elif isinstance(obj, np.ndarray):  # NumPy scalars (np.float64(2.5)) are metadata, not arrays
+        out[prefix] = obj
     return out
 
 

@@ -134,3 +134,27 @@ def test_fuzz_only_our_errors_escape(models: dict[str, Path], tmp_path_factory: 
     path = tmp_path_factory.getbasetemp() / "mutant.tflite"
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(TFLiteReader().read, path)
+
+
+def test_shape_constants_are_metadata_and_no_tensor_is_shared_with_itself(tmp_path: Path) -> None:
+    c = tf.constant(np.arange(4, dtype=np.float32).reshape(1, 4))
+    w = tf.constant(np.random.default_rng(0).random((4, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+    def f(x: "tf.Tensor") -> tuple:
+        y = tf.concat([c, x, c], axis=0)  # one operator reads the same constant twice
+        return tf.reshape(y, [1, 12]), tf.matmul(x, w)  # reshape's target shape is an int32 constant
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    path = tmp_path / "shapes.tflite"
+    path.write_bytes(conv.convert())
+    report = modelsize.inspect(path)
+    check_report(report)
+    recs = list(report.root.iter_tensors())
+    lib = _constants(path)  # constants and (zero-filled) activations, by name
+    names = {r.path.split(".", 1)[1]: r for r in recs}
+    assert set(names) == {"MatMul", "concat/values_0", "arith.constant"} and set(names) <= set(lib)
+    assert lib["arith.constant"]["dtype"] == "int32" and names["arith.constant"].role is Role.METADATA
+    assert report.totals.params == lib["MatMul"]["shape"][0] * 4 + 4 == 20
+    assert report.totals.shared == ()  # the constant concat reads twice is one reference, not shared with itself
+    assert len(recs) == len({r.path for r in recs}) == 3

@@ -264,3 +264,106 @@ def test_fuzz_only_our_errors_escape(fuzz_seeds: dict[str, bytes], tmp_path_fact
     path = tmp_path_factory.getbasetemp() / "mutant.pt"
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(TorchReader().read, path)
+
+
+def _flattened_lstm() -> "torch.nn.LSTM":
+    """An LSTM whose weights are views at different offsets of one flat buffer (the cuDNN layout)."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(10, 20, num_layers=2)
+    flat = torch.cat([p.detach().reshape(-1) for p in lstm.parameters()])
+    offset = 0
+    for name, p in list(lstm.named_parameters()):
+        n = p.numel()
+        view = torch.as_strided(flat, p.shape, p.stride(), offset)
+        setattr(lstm, name, torch.nn.Parameter(view))
+        offset += n
+    return lstm
+
+
+def test_views_of_one_storage_are_distinct_tensors(tmp_path: Path) -> None:
+    lstm = _flattened_lstm()
+    sd = lstm.state_dict()
+    assert len({t.untyped_storage().data_ptr() for t in sd.values()}) == 1
+    live = modelsize.inspect(lstm).totals
+    path = tmp_path / "lstm.pt"
+    torch.save(sd, path)
+    totals = modelsize.inspect(path).totals
+    expected = sum(p.numel() for p in lstm.parameters())
+    assert expected == 80 * 10 + 80 * 20 * 3 + 80 * 4  # 5,920: nothing collapsed
+    assert live.params == totals.params == expected
+    assert totals.shared == () and live.shared == ()
+    assert totals.stored_bytes == totals.dense_bytes == expected * 4
+    with zipfile.ZipFile(path) as zf:
+        assert sum(i.file_size for i in zf.infolist() if "/data/" in i.filename) == expected * 4
+
+
+def test_a_view_inside_another_tensor_counts_once(tmp_path: Path) -> None:
+    w = torch.randn(6, 4)
+    obj = {"w": w, "row": w[2], "col": w[:, 1], "t": w.t()}
+    path = tmp_path / "views.pt"
+    torch.save(obj, path)
+    totals = modelsize.inspect(path).totals
+    assert totals.params == 24 and totals.stored_bytes == 96
+    assert {g.owner: set(g.aliases) for g in totals.shared} == {"w": {"row", "col", "t"}}
+
+
+def test_a_view_saved_with_its_whole_storage_says_why_stored_exceeds_dense(tmp_path: Path) -> None:
+    path = tmp_path / "slice.pt"
+    torch.save({"head": torch.arange(100, dtype=torch.float32)[:10]}, path)
+    report = modelsize.inspect(path)
+    assert report.totals.params == 10
+    assert report.totals.stored_bytes == 400 and report.totals.dense_bytes == 40
+    assert any("outside every tensor's range" in n for n in report.notes)
+
+
+def test_live_flattened_lstm_and_containment() -> None:
+    lstm = _flattened_lstm()
+    assert modelsize.inspect(lstm).totals.params == 5_920
+    tied = torch.nn.Module()
+    tied.w = torch.nn.Parameter(torch.randn(5, 3))
+    tied.row = torch.nn.Parameter(tied.w.data[1])  # a parameter inside another's bytes
+    totals = modelsize.inspect(tied).totals
+    assert totals.params == 15 and totals.params_per_reference == 18
+
+
+class _Scripted(torch.nn.Module):
+    """Buffers whose names no rule would guess, a frozen parameter, a plain tensor attribute, an empty buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(4, 2)
+        self.fc.bias.requires_grad_(False)
+        self.register_buffer("pos_ids", torch.arange(16))
+        self.register_buffer("empty", torch.empty(0))
+        self.table = torch.ones(5)  # an attribute: neither parameter nor buffer
+        self.scale = 2.0
+
+    def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        return self.fc(self.bn(self.conv(x)).mean((2, 3))) * self.scale + self.table.sum()
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+def test_torchscript_parameters_and_buffers_match_jit_load(tmp_path: Path, how: str) -> None:
+    net = _Scripted().eval()
+    sm = torch.jit.script(net) if how == "script" else torch.jit.trace(net, torch.randn(1, 3, 6, 6))
+    path = tmp_path / f"{how}.pt"
+    torch.jit.save(sm, str(path))
+    report = modelsize.inspect(path)
+    check_report(report)
+    loaded = torch.jit.load(str(path))
+    recs = {r.path: r for r in report.root.iter_tensors()}
+    params = {n: p for n, p in loaded.named_parameters()}
+    buffers = {n: b for n, b in loaded.named_buffers()}
+    assert {p for p, r in recs.items() if r.role is Role.PARAMETER} == set(params)
+    assert {p for p, r in recs.items() if r.role is Role.BUFFER} == set(buffers)
+    assert {p: r.trainable for p, r in recs.items() if r.role is Role.PARAMETER} == {
+        n: p.requires_grad for n, p in params.items()}
+    t = report.totals
+    assert t.params == sum(p.numel() for p in params.values()) == sum(p.numel() for p in net.parameters())
+    assert t.buffers == sum(b.numel() for b in buffers.values())
+    assert (t.trainable_params, t.non_trainable_params) == (128, 2)
+    assert report.sections["pytorch"]["format"] == "torchscript"
+    if how == "script":
+        assert recs["table"].role is Role.OTHER

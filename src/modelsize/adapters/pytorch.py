@@ -26,6 +26,7 @@ from ..core.errors import UnsupportedObjectError
 from ..core.report import Report, Source
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, from_flat, join
+from ..core.totals import span_key
 from ..serialize.base import CompressionOptions, FormatSize
 
 #: Buffer names PyTorch modules use for statistics: role BUFFER when only a state dict is known.
@@ -76,19 +77,20 @@ def dtype_name(dtype: Any) -> str:
 
 
 def storage_key(tensor: Any) -> str:
-    """Equal for tensors that are the same view of the same storage (tied weights).
+    """Equal for tensors on the same bytes of the same storage: identity is (storage, byte range).
 
-    Based on the storage's identity (``_cdata``, valid on every device including meta), the
-    offset, shape, stride and dtype — so ``lm_head.weight`` and ``wte.weight`` match, while two
-    different slices of one storage stay distinct records.
+    Based on the storage's identity (``_cdata``, valid on every device including meta) and the
+    bytes the view spans, so ``lm_head.weight`` and ``wte.weight`` match, the gates of a
+    cuDNN-flattened LSTM (views at different offsets of one buffer) stay distinct, and a view
+    inside another tensor's bytes counts once (:func:`modelsize.core.totals.canonical_keys`).
     """
     if tensor.is_quantized or tensor.layout != _torch().strided or inner_tensors(tensor) is not None:
         return f"obj:{id(tensor)}"
-    storage = tensor.untyped_storage()
-    return (
-        f"torch:{storage._cdata}:{tensor.storage_offset()}:"
-        f"{tuple(tensor.shape)}:{tuple(tensor.stride())}:{dtype_name(tensor.dtype)}"
-    )
+    if tensor.numel() == 0:
+        return f"obj:{id(tensor)}"
+    size = tensor.element_size()
+    extent = 1 + sum((d - 1) * abs(s) for d, s in zip(tensor.shape, tensor.stride()))
+    return span_key(f"torch:{tensor.untyped_storage()._cdata}", tensor.storage_offset() * size, extent * size)
 
 
 def _torch() -> Any:

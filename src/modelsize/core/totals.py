@@ -7,6 +7,7 @@ tied weight (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``) is counte
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
@@ -57,15 +58,68 @@ class Totals:
         return out
 
 
+#: A storage key of the form ``<storage>@<first byte>+<byte count>`` names a byte range.
+_SPAN = re.compile(r"^(?P<storage>.+)@(?P<start>\d+)\+(?P<length>\d+)$")
+
+
+def span_key(storage: str, start: int, nbytes: int) -> str:
+    """Storage key for ``nbytes`` bytes at ``start`` in ``storage`` (see :func:`canonical_keys`)."""
+    return f"{storage}@{start}+{nbytes}"
+
+
+def canonical_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Map each byte-range key to the key of the widest range on the same storage that contains it.
+
+    Identity is (storage, byte range), not storage alone: an LSTM whose weights are views at
+    different offsets of one flat buffer (the cuDNN layout) holds distinct tensors, while a view
+    lying inside another tensor's bytes (``w`` and ``w[0]``) is counted once. Ranges that only
+    partly overlap keep their own keys (their elements are not the same tensor).
+    """
+    by_storage: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    out: dict[str, str] = {}
+    for key in keys:
+        m = _SPAN.match(key)
+        if m is None or key in out:
+            out.setdefault(key, key)
+            continue
+        out[key] = key
+        start, length = int(m["start"]), int(m["length"])
+        if length:
+            by_storage[m["storage"]].append((start, -(start + length), key))
+    for spans in by_storage.values():
+        if len(spans) < 2:
+            continue
+        spans.sort()  # by start, widest first
+        cover_end, cover_key = -1, ""
+        for start, neg_end, key in spans:
+            end = -neg_end
+            if end <= cover_end:
+                out[key] = cover_key
+            else:
+                cover_end, cover_key = end, key
+    return out
+
+
 def unique_records(records: Iterable[TensorRecord]) -> tuple[list[TensorRecord], dict[str, list[str]]]:
-    """First record per storage key (in order), and key -> every path that references it."""
-    first: dict[str, TensorRecord] = {}
+    """First record per storage identity (in order), and key -> every path that references it.
+
+    A record whose byte range lies inside another's counts under the wider one's key.
+    """
+    recs = list(records)
+    canon = canonical_keys({rec.storage_key or f"path:{rec.path}" for rec in recs})
+    chosen: dict[str, TensorRecord] = {}
     refs: dict[str, list[str]] = defaultdict(list)
-    for rec in records:
-        key = rec.storage_key or f"path:{rec.path}"
+    order: list[str] = []
+    for rec in recs:
+        own = rec.storage_key or f"path:{rec.path}"
+        key = canon[own]
+        if key not in refs:
+            order.append(key)
         refs[key].append(rec.path)
-        first.setdefault(key, rec)
-    return list(first.values()), dict(refs)
+        prev = chosen.get(key)
+        if prev is None or (own == key and (prev.storage_key or f"path:{prev.path}") != key):
+            chosen[key] = rec  # the record holding the widest range is the one counted
+    return [chosen[k] for k in order], dict(refs)
 
 
 def compute(records: Iterable[TensorRecord]) -> Totals:
@@ -104,7 +158,8 @@ def compute(records: Iterable[TensorRecord]) -> Totals:
             buffer_bytes += nbytes
 
     per_reference = sum(r.numel for r in all_records if r.role is Role.PARAMETER)
-    by_key = {rec.storage_key or f"path:{rec.path}": rec for rec in unique}
+    canon = canonical_keys({rec.storage_key or f"path:{rec.path}" for rec in unique})
+    by_key = {canon[rec.storage_key or f"path:{rec.path}"]: rec for rec in unique}
     shared = tuple(
         SharedGroup(
             owner=paths[0],

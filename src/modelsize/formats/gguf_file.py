@@ -369,10 +369,17 @@ def read_gguf(path: Path) -> Report:
     })
     arch = h.metadata.get("general.architecture")
     kind = arch if isinstance(arch, str) else "gguf"
+    notes = list(h.notes)
+    if not h.tensors:
+        tokens = h.metadata.get("tokenizer.ggml.tokens")
+        vocab = f" and a vocabulary of {tokens.length} tokens" if isinstance(tokens, _Array) else ""
+        notes.append(f"This GGUF file holds no tensors, only {len(h.metadata)} metadata keys{vocab} "
+                     "(a vocab-only file, as llama.cpp's tests and tokenizer tools write): 0 parameters is "
+                     "what it contains, not a reading error.")
     return build_report(
         path, FORMAT, records, framework="gguf", object_type=kind, kinds={"": kind},
         sections={"file": file_section(FORMAT, [layout]), "gguf": _section(h)},
-        notes=h.notes,
+        notes=notes,
     )
 
 

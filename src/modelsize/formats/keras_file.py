@@ -38,8 +38,10 @@ VAR_NAMES: dict[str, tuple[str, ...]] = {
     "LayerNormalization": ("gamma", "beta"),
     "Embedding": ("embeddings",),
 }
-#: Variables that are running statistics (buffers), not trained parameters.
+#: Variables that are running statistics: non-trainable parameters, as ``count_params()`` counts them.
 NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
+#: Layers whose variables depend on ``scale``/``center`` flags in their config.
+_NORMS = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization", "SyncBatchNormalization"})
 _ERRORS = (OSError, KeyError, ValueError, RuntimeError, TypeError, AttributeError, IndexError)
 
 
@@ -150,6 +152,38 @@ def _translate(parts: list[str], config: dict[str, Any]) -> tuple[str, dict[str,
     return ".".join(out), layer
 
 
+def var_names(class_name: str, cfg: dict[str, Any] | None, count: int | None = None) -> tuple[str, ...]:
+    """Names of a layer's saved variables in order, from its class and config.
+
+    Keras writes only ``vars/0``, ``vars/1`` …; which is which depends on the config: a
+    ``BatchNormalization(scale=False)`` (InceptionV3) saves beta, moving_mean, moving_variance.
+    Without a config (a bare ``.weights.h5``) a BatchNormalization's last two variables are
+    still its moving statistics; the names of the others are then not known.
+    """
+    cfg = cfg if isinstance(cfg, dict) else None
+    if class_name in _NORMS:
+        if cfg is not None:
+            names = (("gamma",) if cfg.get("scale", True) else ()) + (("beta",) if cfg.get("center", True) else ())
+        elif count is not None:
+            trained = count - 2 if class_name != "LayerNormalization" else count
+            names = ("gamma", "beta") if trained == 2 else tuple(f"scale_or_offset_{i}" for i in range(trained))
+        else:
+            names = ("gamma", "beta")
+        return names + (("moving_mean", "moving_variance") if "BatchNormalization" in class_name else ())
+    names = VAR_NAMES.get(class_name, ())
+    if cfg is not None and cfg.get("use_bias") is False and names and names[-1] == "bias":
+        names = names[:-1]
+    return names
+
+
+def _class_from_group(group: str) -> str | None:
+    base = re.sub(r"_\d+$", "", group)
+    for cls in list(VAR_NAMES) + ["GroupNormalization"]:
+        if _snake(cls) == base:
+            return cls
+    return None
+
+
 def _dataset_record(ds: Any, path: str, role: Role, trainable: bool | None, key: str) -> TensorRecord:
     shape = tuple(int(d) for d in ds.shape)
     dt = ds.dtype
@@ -162,12 +196,21 @@ def _dataset_record(ds: Any, path: str, role: Role, trainable: bool | None, key:
 
 
 def _keras3_records(h5: Any, config: dict[str, Any]) -> list[TensorRecord]:
-    """``model.weights.h5`` of a ``.keras`` archive: ``layers/<name>/…/vars/<i>``, ``optimizer/vars/<i>``."""
+    """``model.weights.h5`` of a ``.keras`` archive, or a bare ``.weights.h5`` (``config`` empty).
+
+    Layout: ``layers/<name>/…/vars/<i>`` and ``optimizer/vars/<i>``. Variable names come from
+    the layer's class and config (:func:`var_names`), never from a fixed position list.
+    """
     frozen = _trainable(config)
     records: list[TensorRecord] = []
     datasets: list[tuple[str, Any]] = []
     h5.visititems(lambda name, obj: datasets.append((name, obj)) if hasattr(obj, "shape") else None)
     datasets.sort(key=lambda item: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in item[0].split("/")])
+    counts: dict[str, int] = {}
+    for name, _ in datasets:
+        parts = name.split("/")
+        if len(parts) >= 2 and parts[-2] == "vars":
+            counts["/".join(parts[:-1])] = counts.get("/".join(parts[:-1]), 0) + 1
     for name, ds in datasets:
         parts = name.split("/")
         if len(parts) < 2 or parts[-2] != "vars" or not parts[-1].isdigit():
@@ -180,11 +223,17 @@ def _keras3_records(h5: Any, config: dict[str, Any]) -> list[TensorRecord]:
             continue
         layer_path, layer = _translate(owner, config)
         layer_path = layer_path or "model"
-        names = VAR_NAMES.get(str(layer.get("class_name")) if layer else "", ())
+        if layer is not None:
+            cls, cfg = str(layer.get("class_name")), layer.get("config")
+        else:  # no config: the group name says the class (``batch_normalization_3``)
+            cls, cfg = (_class_from_group(owner[-1]) if owner else None) or "", None
+        names = var_names(cls, cfg, counts.get("/".join(parts[:-1])))
         var = names[index] if index < len(names) else parts[-1]
-        role = Role.BUFFER if var in NON_TRAINABLE else Role.PARAMETER
-        trainable = None if role is Role.BUFFER else (False if layer_path in frozen else True)
-        records.append(_dataset_record(ds, f"{layer_path}.{var}", role, trainable, f"h5:{name}"))
+        if var in NON_TRAINABLE or any(layer_path == f or layer_path.startswith(f + ".") for f in frozen):
+            trainable: bool | None = False
+        else:
+            trainable = True if (layer is not None or cls) else None
+        records.append(_dataset_record(ds, f"{layer_path}.{var}", Role.PARAMETER, trainable, f"h5:{name}"))
     return records
 
 
@@ -198,9 +247,8 @@ def _legacy_records(h5: Any, config: dict[str, Any]) -> list[TensorRecord]:
         for wname in _names(group.attrs.get("weight_names", [])):
             ds = group[wname]
             short = re.sub(r":\d+$", "", wname.split("/")[-1])
-            role = Role.BUFFER if short in NON_TRAINABLE else Role.PARAMETER
-            trainable = None if role is Role.BUFFER else (layer not in frozen)
-            records.append(_dataset_record(ds, f"{layer}.{short}", role, trainable, f"h5:{ds.name}"))
+            trainable = short not in NON_TRAINABLE and layer not in frozen
+            records.append(_dataset_record(ds, f"{layer}.{short}", Role.PARAMETER, trainable, f"h5:{ds.name}"))
     if "optimizer_weights" in h5:
         opt = h5["optimizer_weights"]
         names = _names(opt.attrs.get("weight_names", []))
@@ -246,9 +294,9 @@ def _tree(path: Path, records: list[TensorRecord], config: dict[str, Any]) -> Co
 
 
 def _report(path: Path, records: list[TensorRecord], config: dict[str, Any], layout: FileLayout,
-            extra: dict[str, Any]) -> Report:
+            extra: dict[str, Any], notes: list[str] | None = None) -> Report:
     security = _security(config)
-    notes = []
+    notes = list(notes or [])
     if security["lambda_layers"]:
         notes.append(
             f"Lambda layers {security['lambda_layers'][:5]} hold Python bytecode that keras would run on load "
@@ -314,6 +362,9 @@ def read_h5(path: Path) -> Report:
             if "model_weights" in h5 or "layer_names" in h5.attrs:
                 records = _legacy_records(h5, config)
                 kind = "legacy"
+            elif isinstance(h5.get("layers"), h5py.Group):  # Keras 3 ``model.save_weights`` (.weights.h5)
+                records = _keras3_records(h5, config)
+                kind = "keras3 weights"
             else:
                 records = _generic_records(h5)
                 kind = "hdf5"
@@ -325,7 +376,11 @@ def read_h5(path: Path) -> Report:
     data = sum(int(r.meta.get("storage_bytes", 0)) for r in records)
     layout = FileLayout(path.name, size, {"tensor_data": min(data, size)})
     layout.split["hdf5_structure"] = size - layout.split["tensor_data"]
-    return _report(path, records, config, layout, {"format": kind, "keras_version": version})
+    notes = []
+    if kind == "keras3 weights":
+        notes.append("A weights-only file has no model config: variable names and trainability come from each "
+                     "layer's class (its group name); layers frozen with trainable=False cannot be told apart.")
+    return _report(path, records, config, layout, {"format": kind, "keras_version": version}, notes)
 
 
 class KerasReader:

@@ -88,7 +88,56 @@ def _external_info(ctx: _Ctx, tensor: Any, dense: int) -> tuple[int, str]:
     return length, span_key(location, offset, length, f"{location}:{_text(tensor.name)}")
 
 
-def _record(ctx: _Ctx, tensor: Any, path: str, role: Role | None = None) -> TensorRecord:
+#: Inputs that hold a layer's weights, by op: slot → the name shown in the tree.
+WEIGHT_SLOTS: dict[str, dict[int, str]] = {
+    "Conv": {1: "weight", 2: "bias"}, "ConvTranspose": {1: "weight", 2: "bias"},
+    "Gemm": {1: "weight", 2: "bias"}, "MatMul": {1: "weight"}, "MatMulInteger": {1: "weight"},
+    "LSTM": {1: "W", 2: "R", 3: "B"}, "GRU": {1: "W", 2: "R", 3: "B"}, "RNN": {1: "W", 2: "R", 3: "B"},
+    "BatchNormalization": {1: "scale", 2: "bias"}, "InstanceNormalization": {1: "scale", 2: "bias"},
+    "LayerNormalization": {1: "scale", 2: "bias"}, "GroupNormalization": {1: "scale", 2: "bias"},
+    "Gather": {0: "weight"}, "PRelu": {1: "slope"}, "QLinearConv": {3: "weight", 8: "bias"},
+    "QLinearMatMul": {3: "weight"}, "ConvInteger": {1: "weight"},
+}
+#: Inputs that are running statistics (buffers), scales and zero points.
+OTHER_SLOTS: dict[str, dict[int, Role]] = {
+    "BatchNormalization": {3: Role.BUFFER, 4: Role.BUFFER},
+    # initial hidden / cell states: zeros the exporter writes for h0, c0 — state, not weights
+    "LSTM": {5: Role.BUFFER, 6: Role.BUFFER}, "GRU": {5: Role.BUFFER}, "RNN": {5: Role.BUFFER},
+    "DequantizeLinear": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT},
+    "QuantizeLinear": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT},
+    "QLinearConv": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT, 4: Role.QUANT_SCALE, 5: Role.QUANT_ZERO_POINT,
+                    6: Role.QUANT_SCALE, 7: Role.QUANT_ZERO_POINT},
+    "QLinearMatMul": {1: Role.QUANT_SCALE, 2: Role.QUANT_ZERO_POINT, 4: Role.QUANT_SCALE,
+                      5: Role.QUANT_ZERO_POINT, 6: Role.QUANT_SCALE, 7: Role.QUANT_ZERO_POINT},
+}
+_FLOATS = {1, 10, 11, 16, 17, 18, 19, 20, 23}
+_INDEX_INTS = {6, 7, 12, 13}
+_BROADCASTS = frozenset({"Expand", "Tile"})  #: int32/int64/uint32/uint64: shapes, axes, indices
+
+
+def _role(tensor: Any, name: str, slots: set[tuple[str, int]], constant: bool) -> Role:
+    """Role of an initializer or Constant value from the inputs it feeds and its type.
+
+    A weight slot (Conv W/B, Gemm/MatMul B, LSTM W/R/B …) makes a parameter; so does a float
+    Constant of two or more dimensions (weights frozen into Constant nodes by TF, Paddle and
+    some PyTorch exports). 32/64-bit integers elsewhere are shapes and indices (metadata).
+    """
+    for op, i in slots:
+        if i in WEIGHT_SLOTS.get(op, {}):
+            return Role.PARAMETER
+        other = OTHER_SLOTS.get(op, {}).get(i)
+        if other is not None:
+            return other
+    if tensor.data_type in _INDEX_INTS:
+        return Role.METADATA
+    if constant:
+        if slots and {op for op, _ in slots} <= _BROADCASTS:
+            return Role.BUFFER  # a fill value broadcast to a runtime shape (an RNN's zero h0/c0), not a weight
+        return Role.PARAMETER if tensor.data_type in _FLOATS and len(tensor.dims) >= 2 else Role.BUFFER
+    return role_for_name(name)
+
+
+def _record(ctx: _Ctx, tensor: Any, path: str, role: Role, key: str) -> TensorRecord:
     dims = list(tensor.dims)
     name = _text(tensor.name)
     if any(d < 0 for d in dims):
@@ -109,55 +158,118 @@ def _record(ctx: _Ctx, tensor: Any, path: str, role: Role | None = None) -> Tens
         else:
             nbytes = dense
         ctx.inline_bytes += nbytes
-        key = f"inline:{name or path}"
     if bits is None:
         bits = nbytes * 8 / numel if numel else 0.0
     return TensorRecord(
         path=path, shape=tuple(dims), dtype=dtype, bits=bits,
-        role=role or role_for_name(name), stored_bytes=nbytes, storage_key=key, meta=meta,
+        role=role, stored_bytes=nbytes, storage_key=key, meta=meta,
     )
 
 
-def _graph(ctx: _Ctx, graph: Any, path: str, name: str, kind: str) -> Component:
-    """One graph as a component: a child per node that holds tensors, unused initializers on itself."""
-    inits = {_text(t.name): t for t in graph.initializer}
-    ctx.initializers += len(inits)
-    records: dict[str, TensorRecord] = {}
-    used: set[str] = set()
-    children: list[Component] = []
+class _Value:
+    """An initializer or Constant output visible in a graph's scope; recorded at its first consumer."""
+
+    def __init__(self, tensor: Any, key: str, constant: bool, node: str | None = None) -> None:
+        self.tensor = tensor
+        self.key = key  #: scoped identity: the same name in another subgraph is another tensor
+        self.constant = constant
+        self.node = node  #: the Constant node that produces it
+        self.record: TensorRecord | None = None
+        self.slots: set[tuple[str, int]] = set()
+
+
+def _consumers(graph: Any) -> dict[str, set[tuple[str, int]]]:
+    """Input name → (op type, slot) of every node that reads it in this graph and its subgraphs."""
+    out: dict[str, set[tuple[str, int]]] = {}
+    stack = [graph]
+    while stack:
+        g = stack.pop()
+        for node in g.node:
+            op = _text(node.op_type)
+            for i, x in enumerate(node.input):
+                out.setdefault(_text(x), set()).add((op, i))
+            for attr in node.attribute:
+                if attr.type == 5:
+                    stack.append(attr.g)
+                elif attr.type == 10:
+                    stack.extend(attr.graphs)
+    return out
+
+
+def _graph(ctx: _Ctx, graph: Any, path: str, name: str, kind: str,
+           outer: dict[str, _Value] | None = None) -> Component:
+    """One graph as a component: a child per node that holds tensors, unused initializers on itself.
+
+    Names are scoped: an initializer or Constant of a subgraph (``If``/``Loop``/``Scan`` body)
+    shadows the outer one of the same name and never shares storage with it; an outer value
+    read inside a subgraph is the same tensor, shown at each consumer and counted once.
+    """
+    scope_id = path or "<main>"
+    consumers = _consumers(graph)
+    own: dict[str, _Value] = {}
+    for t in graph.initializer:
+        n = _text(t.name)
+        own[n] = _Value(t, f"inline:{scope_id}/{n}", constant=False)
+        own[n].slots = consumers.get(n, set())
+    ctx.initializers += len(graph.initializer)
     names: Counter = Counter()
+    cnames: list[str] = []
+    for i, node in enumerate(graph.node):
+        base = _text(node.name) or f"{_text(node.op_type)}_{i}"
+        names[base] += 1
+        cnames.append(base if names[base] == 1 else f"{base}#{names[base]}")
+        if _text(node.op_type) == "Constant":
+            for attr in node.attribute:
+                if attr.type == 4 and node.output:  # TENSOR
+                    out_name = _text(node.output[0])
+                    v = _Value(attr.t, f"const:{join(path, cnames[-1])}", constant=True, node=cnames[-1])
+                    v.slots = consumers.get(out_name, set())
+                    own[out_name] = v
+    scope = {**(outer or {}), **own}
+    children: list[Component] = []
     for i, node in enumerate(graph.node):
         ctx.nodes += 1
         op_type, domain = _text(node.op_type), _text(node.domain)
         ctx.ops[f"{domain}::{op_type}" if domain not in ("", "ai.onnx") else op_type] += 1
-        base = _text(node.name) or f"{op_type}_{i}"
-        names[base] += 1
-        cname = base if names[base] == 1 else f"{base}#{names[base]}"
+        cname = cnames[i]
         cpath = join(path, cname)
         tensors: list[TensorRecord] = []
-        for inp in dict.fromkeys(_text(x) for x in node.input):
-            if inp in inits:
-                used.add(inp)
-                if inp not in records:
-                    records[inp] = _record(ctx, inits[inp], join(cpath, inp))
-                    tensors.append(records[inp])
-                else:  # shared initializer: same storage, visible at each consumer
-                    tensors.append(records[inp].with_(path=join(cpath, inp), meta={**records[inp].meta,
-                                                                                  "same_as": records[inp].path}))
+        for slot, inp in enumerate(_text(x) for x in node.input):
+            value = scope.get(inp)
+            if value is None or any(r.meta.get("onnx_input") == inp for r in tensors):
+                continue
+            label = WEIGHT_SLOTS.get(op_type, {}).get(slot) if value.constant else None
+            rpath = join(cpath, label or inp)
+            if value.record is None:
+                role = _role(value.tensor, inp, value.slots, value.constant)
+                rec = _record(ctx, value.tensor, rpath, role, value.key)
+                value.record = rec.with_(meta={**rec.meta, "onnx_input": inp,
+                                               **({"constant_node": value.node} if value.node else {})})
+                tensors.append(value.record)
+            else:  # shared: same storage, visible at each consumer
+                tensors.append(value.record.with_(path=rpath, meta={**value.record.meta,
+                                                                     "same_as": value.record.path}))
         subgraphs: list[Component] = []
         for attr in node.attribute:
             aname = _text(attr.name)
-            if attr.type == 4 and op_type == "Constant":  # TENSOR
-                tensors.append(_record(ctx, attr.t, join(cpath, aname), Role.BUFFER))
-            elif attr.type == 5:  # GRAPH
-                subgraphs.append(_graph(ctx, attr.g, join(cpath, aname), aname, "Graph"))
+            if attr.type == 5:  # GRAPH
+                subgraphs.append(_graph(ctx, attr.g, join(cpath, aname), aname, "Graph", scope))
             elif attr.type == 10:  # GRAPHS
                 for j, g in enumerate(attr.graphs):
-                    subgraphs.append(_graph(ctx, g, join(cpath, f"{aname}[{j}]"), f"{aname}[{j}]", "Graph"))
+                    subgraphs.append(_graph(ctx, g, join(cpath, f"{aname}[{j}]"), f"{aname}[{j}]", "Graph", scope))
+        if op_type == "Constant" and node.output:
+            value = own.get(_text(node.output[0]))
+            if value is not None and value.record is None and not value.slots:  # read by no node (a graph output)
+                role = _role(value.tensor, value.node or "", value.slots, True)
+                value.record = _record(ctx, value.tensor, join(cpath, "value"), role, value.key)
+                tensors.append(value.record)
         if tensors or subgraphs:
             children.append(Component(name=cname, kind=op_type, path=cpath, tensors=tuple(tensors),
                                       children=tuple(subgraphs), attrs={"domain": domain} if domain else {}))
-    unused = [_record(ctx, t, join(path, n)) for n, t in inits.items() if n not in used]
+    unused = []
+    for n, v in own.items():
+        if v.record is None and not v.constant:
+            unused.append(_record(ctx, v.tensor, join(path, n), _role(v.tensor, n, v.slots, False), v.key))
     if unused:
         ctx.notes.append(f"{len(unused)} initializers in graph {_text(graph.name)!r} feed no node "
                          "(graph inputs or unused).")
@@ -183,7 +295,9 @@ def read_onnx(path: Path) -> Report:
     root = _graph(ctx, model.graph, "", path.name, "ModelProto")
     producer = " ".join(_text(p) for p in (model.producer_name, model.producer_version) if p)
     graph_name = _text(model.graph.name)
-    root = root.with_(kind=graph_name or "onnx", attrs={"producer": producer} if producer else {})
+    # the root's kind is the format; the producer's graph name is an attribute, not a kind
+    attrs = {k: v for k, v in (("producer", producer), ("graph_name", graph_name)) if v}
+    root = root.with_(kind="onnx", attrs=attrs)
     section = {
         "ir_version": model.ir_version,
         "opset": {(_text(o.domain) or "ai.onnx"): o.version for o in model.opset_import},

@@ -22,6 +22,8 @@ _DTYPE_SPEC = re.compile(r"^[<>|=]?[A-Za-z]\d{0,9}$")
 
 def _np_dtype(scanner: Any, func: Global, args: Ref) -> Value:
     spec = scalar(args.value.items[0]) if isinstance(args.value, Seq) and args.value.items else None
+    if isinstance(spec, bytes):  # Python 2 wrote the spec as a byte string ('f8')
+        spec = spec.decode("latin-1")
     if not isinstance(spec, str):
         return DType(spec="?")
     dt = DType(spec=spec)

@@ -33,6 +33,10 @@ _MODULE_DICTS = frozenset({"_parameters", "_buffers", "_modules"})
 
 
 def _segment(key: Any) -> str:
+    if isinstance(key, bytes):  # a Python 2 str key: text, as pickle.load(encoding='latin1') gives it
+        text = key.decode("latin-1")
+        if text.isprintable():
+            key = text
     if isinstance(key, str):
         return key if key else "''"
     if isinstance(key, (int, float)) and not isinstance(key, bool):
@@ -68,6 +72,7 @@ class Attribution:
     encoding: int = 0  #: extra bytes protocols 0-2 spend encoding array bytes as text
     state_bytes: int = 0  #: opcodes attributed to a named component's own state
     root_span: int = 0  #: bytes of the opcodes that build the root object
+    classes: dict[str, str] = field(default_factory=dict)  #: path → "module.Class" of each object
 
     @property
     def attributed(self) -> int:
@@ -109,6 +114,8 @@ class _Walker:
                 return 0
             self.seen_nodes.add(id(v))
             self.out.kinds[path] = kind_of(v)
+            if isinstance(v, Obj) and hasattr(v.cls, "module"):
+                self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
             if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
                 role = Role.OPTIMIZER_STATE
             named = sum(self.visit(r, p, depth + 1, rl) for p, r, rl in self.children(v, path, role))
@@ -153,9 +160,11 @@ class _Walker:
         meta.update(arr.meta)
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
+        # a NumPy scalar (a learning rate, an epoch count) is a setting, not a learned tensor
+        role = Role.METADATA if arr.meta.get("scalar") else self.role_fn(path, role)
         self.out.records.append(TensorRecord(
             path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
-            role=self.role_fn(path, role), stored_bytes=arr.nbytes, storage_key=key, meta=meta,
+            role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,
         ))
         if not first or not self.data_in_stream:
             return 0

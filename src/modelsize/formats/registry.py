@@ -17,6 +17,7 @@ from ..core.report import Report
 #: Order matters: specific magic numbers before extension-only guesses.
 READERS: list[str] = [
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
+    "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
     "modelsize.formats.tflite_file:TFLiteReader",
     "modelsize.formats.torch_file:TorchReader",
@@ -26,6 +27,7 @@ READERS: list[str] = [
     "modelsize.formats.safetensors_file:SafetensorsIndexReader",
     "modelsize.formats.safetensors_file:SafetensorsReader",
     "modelsize.formats.onnx_file:OnnxReader",
+    "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ]
 

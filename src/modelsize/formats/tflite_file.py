@@ -209,7 +209,7 @@ def _read(path: Path, mm: Any) -> Report:
             names[base] += 1
             cpath = join(sg_path, base)
             recs = []
-            for ti in op.ints(1, "i", 4, "operator inputs"):
+            for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # MUL(x, x) reads x once
                 if ti < 0:
                     continue  # optional input left out
                 if ti >= len(infos):
@@ -302,7 +302,7 @@ def _records(info: dict[str, Any], cpath: str, key: tuple[int, int], seen: dict[
     meta: dict[str, Any] = {"tflite_index": info["index"], "buffer": info["buffer"]}
     out = []
     rec = TensorRecord(path=tpath, shape=info["shape"], dtype=dtype, bits=bits or (nbytes * 8 / numel if numel else 0),
-                       role=Role.PARAMETER, stored_bytes=nbytes, nnz=nnz, storage_key=f"buffer:{info['buffer']}",
+                       role=constant_role(info), stored_bytes=nbytes, nnz=nnz, storage_key=f"buffer:{info['buffer']}",
                        meta=meta)
     out.append(rec)
     seen[key] = rec
@@ -317,6 +317,18 @@ def _records(info: dict[str, Any], cpath: str, key: tuple[int, int], seen: dict[
             out.append(TensorRecord(path=f"{tpath}:zero_point", shape=(m,), dtype="int64",
                                     role=Role.QUANT_ZERO_POINT, stored_bytes=8 * m, meta={"in": "flatbuffer"}))
     return out
+
+
+def constant_role(info: dict[str, Any]) -> Role:
+    """A constant's role: 32/64-bit integers without quantization are shapes, axes and indices.
+
+    The converter writes RESHAPE's target shape, PAD's paddings, GATHER's indices … as int32
+    or int64 constants; they are metadata, not weights. An int32 *with* quantization
+    parameters is a quantized bias and stays a parameter.
+    """
+    if info["type"] in ("INT32", "INT64", "UINT32", "UINT64") and not info["quant"]:
+        return Role.METADATA
+    return Role.PARAMETER
 
 
 def _nnz(mm: Any, start: int, nbytes: int, numel: int, np_dtype: str | None, type_name: str) -> int | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from typing import Any
 
 from ..core import dtypes
 from ..core.report import Report
-from ..core.tensors import TensorRecord
+from ..core.tensors import Role, TensorRecord
+from ..core.totals import canonical_keys, span_key
 from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Scanner, Stream
 from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_tuple, scalar
@@ -116,14 +118,20 @@ def _tensor(scanner: Scanner, storage: StorageInfo, offset: Any, size: Ref, stri
                 f"a tensor of shape {list(shape)} at offset {offset} reads past its storage {storage.key!r} "
                 f"of {elem} elements"
             )
-    meta: dict[str, Any] = {"storage": storage.key, "storage_offset": offset, "device": storage.location}
-    if numel * bits / 8 < storage.nbytes:
+    extent = 1 + sum((d - 1) * s for d, s in zip(shape, strides)) if strides is not None and len(strides) == len(
+        shape) else numel
+    start = int(offset * bits) // 8
+    span = -(-int(extent * bits) // 8) if numel else 0
+    meta: dict[str, Any] = {"storage": storage.key, "storage_offset": offset, "device": storage.location,
+                            "byte_range": [start, start + span]}
+    if span < storage.nbytes:
         meta["view_of_storage_bytes"] = storage.nbytes
     if requires_grad is True:
         meta["requires_grad"] = True
     meta.update(extra or {})
-    arr = Array(dtype, shape, bits / 8, storage.nbytes, None, "torch", storage_key=f"{prefix}{storage.key}",
-                meta=meta)
+    # identity is (storage, byte range): views at different offsets of one flat buffer are different tensors
+    key = span_key(f"{prefix}{storage.key}", start, span) if span else f"{prefix}{storage.key}#empty{len(scanner.arrays)}"
+    arr = Array(dtype, shape, bits / 8, span, None, "torch", storage_key=key, meta=meta)
     return Obj(cls=Global("torch", "Tensor"), how="tensor", array=scanner.new_array(arr))
 
 
@@ -224,13 +232,100 @@ class Checkpoint:
     root_kind: str
 
 
-def _records(result: Any) -> tuple[list[TensorRecord], dict[str, str]]:
+_SCRIPT_CLASS = re.compile(r"^class (\w+)\(Module\):\n  __parameters__ = \[([^\]]*)\]\n  __buffers__ = \[([^\]]*)\]",
+                           re.M)
+_NAME = re.compile(r'"([^"]*)"')
+#: Bytes of TorchScript code read to find each class's parameter and buffer names.
+MAX_CODE_BYTES = 64_000_000
+
+
+def script_members(zf: zipfile.ZipFile, archive: str) -> dict[str, tuple[set[str], set[str]]]:
+    """``"__torch__.pkg.Class"`` → (parameter names, buffer names) from a TorchScript archive's code.
+
+    ``torch.jit.save`` writes each module class as Python-like source with ``__parameters__``
+    and ``__buffers__`` lists: the same split ``torch.jit.load(...).named_parameters()`` and
+    ``named_buffers()`` give. The code is read as text, never run.
+    """
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    budget = MAX_CODE_BYTES
+    for info in zf.infolist():
+        name = info.filename
+        if not (name.startswith(archive + "code/") and name.endswith(".py")) or info.file_size > budget:
+            continue
+        budget -= info.file_size
+        module = name[len(archive) + 5:-3].replace("/", ".")
+        text = zf.read(info).decode("utf-8", "replace")
+        for m in _SCRIPT_CLASS.finditer(text):
+            out[f"{module}.{m[1]}"] = (set(_NAME.findall(m[2])), set(_NAME.findall(m[3])))
+    return out
+
+
+def _records(result: Any, resolver: _Resolver,
+             script: dict[str, tuple[set[str], set[str]]] | None = None,
+             ) -> tuple[list[TensorRecord], dict[str, str], list[str]]:
+    """Records with each storage's bytes attributed once, and notes on bytes no tensor uses.
+
+    ``script`` (a TorchScript archive's class members) decides parameter, buffer or plain
+    tensor attribute for every tensor held by a scripted module.
+    """
     att = attribute(result, state_records=False, data_in_stream=False, role_fn=torch_role)
     records = []
     for rec in att.records:
         trainable = rec.meta.get("requires_grad") if rec.meta.get("parameter") else None
-        records.append(rec.with_(trainable=trainable, device=rec.meta.get("device")))
-    return records, att.kinds
+        rec = rec.with_(trainable=trainable, device=rec.meta.get("device"))
+        owner, _, attr = rec.path.rpartition(".")
+        members = script.get(att.classes.get(owner, "")) if script else None
+        if members is not None:
+            if attr in members[0]:
+                rec = rec.with_(role=Role.PARAMETER, trainable=bool(rec.meta.get("requires_grad")))
+            elif attr in members[1]:
+                rec = rec.with_(role=Role.BUFFER, trainable=None)
+            else:  # a tensor attribute: neither a parameter nor a buffer to torch.jit.load
+                rec = rec.with_(role=Role.OTHER, trainable=None,
+                                meta={**rec.meta, "torchscript": "attribute, not a parameter or buffer"})
+        records.append(rec)
+    records, notes = _attribute_storage_bytes(records, resolver)
+    return records, att.kinds, notes
+
+
+def _attribute_storage_bytes(records: list[TensorRecord], resolver: _Resolver) -> tuple[list[TensorRecord], list[str]]:
+    """Give a storage's bytes beyond its tensors' ranges to the first tensor on it, with a note.
+
+    ``torch.save(big[:10])`` writes the whole storage: the file holds more bytes than the
+    tensors span, so that tensor's stored bytes exceed its dense bytes and the notes say why.
+    """
+    canon = canonical_keys({r.storage_key for r in records if r.storage_key})
+    covered: dict[str, list[tuple[int, int]]] = {}
+    first: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        sk = rec.meta.get("storage")
+        if sk is None or "byte_range" not in rec.meta or canon.get(rec.storage_key) != rec.storage_key:
+            continue
+        covered.setdefault(sk, []).append(tuple(rec.meta["byte_range"]))
+        first.setdefault(sk, i)
+    extra_total = 0
+    out = list(records)
+    for sk, ranges in covered.items():
+        info = resolver.storages.get(sk)
+        if info is None:
+            continue
+        union, end = 0, -1
+        for a, b in sorted(ranges):
+            if b > end:
+                union += b - max(a, end) if a < end else b - a
+                end = b
+        extra = info.nbytes - union
+        if extra > 0:
+            i = first[sk]
+            out[i] = out[i].with_(stored_bytes=int(out[i].stored_bytes or 0) + extra,
+                                  meta={**out[i].meta, "includes_unused_storage_bytes": extra})
+            extra_total += extra
+    notes = []
+    if extra_total:
+        notes.append(f"{extra_total} bytes of saved storages lie outside every tensor's range (a view saved "
+                     "with its whole storage); they are counted in the stored bytes of the first tensor on "
+                     "that storage, so its stored bytes exceed its dense bytes.")
+    return out, notes
 
 
 def _section(result: Any, resolver: _Resolver, kind: str, archive: str | None) -> dict[str, Any]:
@@ -276,12 +371,13 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
             raise invalid(path, FORMAT, f"data.pkl: {exc}") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise invalid(path, FORMAT, f"data.pkl cannot be read from the archive ({exc})") from None
+        script = script_members(zf, archive) if any(i.filename.startswith(archive + "code/") for i in infos) else None
         data_entries = [i for i in infos if i.filename.startswith(archive + "data/")]
         tensor_bytes = sum(i.compress_size for i in data_entries)
         pickle_bytes = pkl[0].compress_size
-    records, kinds = _records(result)
-    section = _section(result, resolver, "zip", archive.rstrip("/"))
-    notes = _notes(section)
+    records, kinds, byte_notes = _records(result, resolver, script)
+    section = _section(result, resolver, "torchscript" if script is not None else "zip", archive.rstrip("/"))
+    notes = _notes(section) + byte_notes
     unused = sorted(set(sizes) - set(resolver.storages))
     if unused:
         notes.append(f"{len(unused)} storages in the archive are referenced by no tensor (e.g. {unused[0]!r}).")
@@ -325,13 +421,11 @@ def read_legacy(path: Path, prefix: str = "") -> Checkpoint:
                 data_bytes += nbytes
                 pos += 8 + nbytes
         header_bytes = pos - data_bytes - pickle_bytes
-    records, kinds = _records(result)
-    records = [r.with_(stored_bytes=resolver.storages[r.meta["storage"]].nbytes) if "storage" in r.meta else r
-               for r in records]
+    records, kinds, byte_notes = _records(result, resolver)
     section = _section(result, resolver, "legacy", None)
     layout = FileLayout(path.name, size, {"tensor_data": data_bytes, "pickle": pickle_bytes,
                                           "headers": header_bytes})
-    return Checkpoint(records, kinds, layout, section, _notes(section), kind_of(result.root.value))
+    return Checkpoint(records, kinds, layout, section, _notes(section) + byte_notes, kind_of(result.root.value))
 
 
 def read_checkpoint(path: Path, prefix: str = "") -> Checkpoint:

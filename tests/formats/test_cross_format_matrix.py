@@ -1,0 +1,226 @@
+"""One model, one count: every file format a framework writes, read back, gives the live numbers.
+
+For each model the live adapter's params, trainable / non-trainable split and bytes per role
+are the reference. Each format either matches exactly or differs in a documented way that the
+test states and checks (a state dict records no ``requires_grad``; ONNX and TFLite exports
+fold BatchNorm; a Keras export leaves the optimizer out). Every report also passes the file
+invariants (:func:`formats_helpers.check_file_invariants`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import modelsize
+from modelsize.testing import check_report
+
+from formats_helpers import check_file_invariants
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _numbers(report: modelsize.Report) -> dict[str, Any]:
+    t = report.totals
+    return {"params": t.params, "trainable": t.trainable_params, "non_trainable": t.non_trainable_params,
+            "unknown": t.trainability_unknown_params, "roles": {k: v for k, v in t.bytes_by_role.items() if v}}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    report = modelsize.inspect(path)
+    check_report(report)
+    check_file_invariants(report)
+    return _numbers(report)
+
+
+# --------------------------------------------------------------------------------------------- PyTorch
+
+
+torch = pytest.importorskip("torch")
+
+
+class GPT(torch.nn.Module):
+    """GPT-2-like: token + position embeddings, a transformer block, a head tied to the embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wte = torch.nn.Embedding(50, 16)
+        self.wpe = torch.nn.Embedding(8, 16)
+        self.block = torch.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        self.ln = torch.nn.LayerNorm(16)
+        self.head = torch.nn.Linear(16, 50, bias=False)
+        self.head.weight = self.wte.weight
+
+    def forward(self, x: Any) -> Any:
+        return self.head(self.ln(self.block(self.wte(x) + self.wpe(torch.arange(x.shape[1])))))
+
+
+class LSTMNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(6, 8, num_layers=2, batch_first=True)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.lstm(x)[0][:, -1])
+
+
+def _torch_models() -> dict[str, tuple[Any, Any]]:
+    torch.manual_seed(0)
+    return {
+        "mlp": (torch.nn.Sequential(torch.nn.Linear(10, 20), torch.nn.ReLU(), torch.nn.Linear(20, 5)),
+                torch.randn(2, 10)),
+        "cnn_bn": (torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                       torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3)), torch.randn(2, 3, 8, 8)),
+        "lstm": (LSTMNet(), torch.randn(2, 5, 6)),
+        "gpt2_tied": (GPT(), torch.randint(0, 50, (2, 8))),
+    }
+
+
+def _onnx_float_elements(path: Path) -> int:
+    """The onnx library's count: float initializers and Constant values of the main graph, by unique name."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    seen: dict[str, int] = {}
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT:
+            seen[init.name] = int(np.prod(init.dims))
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type == onnx.TensorProto.FLOAT:
+                seen[f"{node.name}:{attr.name}"] = numpy_helper.to_array(attr.t).size
+    return sum(seen.values())
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn_bn", "lstm", "gpt2_tied"])
+def test_pytorch_every_format(name: str, tmp_path: Path) -> None:
+    from safetensors.torch import save_model
+
+    model, example = _torch_models()[name]
+    model.eval()
+    live = _numbers(modelsize.inspect(model))
+    assert live["unknown"] == 0 and live["trainable"] == live["params"]
+    # the module itself, pickled, and TorchScript record requires_grad: exact
+    torch.save(model, tmp_path / "full.pt")
+    assert _read(tmp_path / "full.pt") == live
+    script = torch.jit.script(model) if name == "lstm" else torch.jit.trace(model, example, check_trace=False)
+    torch.jit.save(script, str(tmp_path / "script.pt"))
+    assert _read(tmp_path / "script.pt") == live
+    # state dicts (zip, legacy) and safetensors store no requires_grad: same numbers, trainability unknown
+    no_grad = {**live, "trainable": 0, "unknown": live["params"]}
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    assert _read(tmp_path / "sd.pt") == no_grad
+    torch.save(model.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    assert _read(tmp_path / "legacy.pt") == no_grad
+    save_model(model, str(tmp_path / "m.safetensors"))
+    assert _read(tmp_path / "m.safetensors") == no_grad
+    # ONNX: the file's own weights, which the exporter may fold or copy (documented below)
+    torch.onnx.export(model, (example,), str(tmp_path / "m.onnx"), dynamo=False)
+    onnx_numbers = _read(tmp_path / "m.onnx")
+    from modelsize.core.totals import unique_records
+
+    floats = unique_records(modelsize.inspect(tmp_path / "m.onnx").root.iter_tensors())[0]
+    assert sum(r.numel for r in floats if r.dtype == "float32") == _onnx_float_elements(tmp_path / "m.onnx")
+    if name in ("mlp", "lstm"):
+        assert onnx_numbers["params"] == live["params"]  # LSTM: W, R, B regrouped, same count; h0/c0 are buffers
+    elif name == "cnn_bn":  # eval-mode BatchNorm folded into the conv: its weight and bias and buffers are gone
+        assert onnx_numbers["params"] == live["params"] - 2 * 4 and "buffer" not in onnx_numbers["roles"]
+    else:  # the exporter writes a transposed copy of the tied head and merges identical LayerNorm vectors
+        assert onnx_numbers["params"] != live["params"]
+
+
+# ----------------------------------------------------------------------------------------------- Keras
+
+
+def _keras_models() -> dict[str, Any]:
+    keras = pytest.importorskip("keras")
+
+    def cnn() -> Any:
+        inp = keras.Input((16, 16, 3))
+        x = keras.layers.Conv2D(8, 3, use_bias=False)(inp)
+        x = keras.layers.BatchNormalization(scale=False)(x)
+        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.Conv2D(8, 3)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        return keras.Model(inp, keras.layers.Dense(4)(x), name="cnn_bn")
+
+    def effnet() -> Any:
+        """EfficientNet's MBConv in small: stem, depthwise conv, squeeze-excite, projection, all with BN."""
+        inp = keras.Input((16, 16, 3))
+        x = keras.layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inp)
+        x = keras.layers.Activation("swish")(keras.layers.BatchNormalization()(x))
+        d = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+        d = keras.layers.Activation("swish")(keras.layers.BatchNormalization()(d))
+        se = keras.layers.GlobalAveragePooling2D(keepdims=True)(d)
+        se = keras.layers.Conv2D(2, 1, activation="swish")(se)
+        se = keras.layers.Conv2D(8, 1, activation="sigmoid")(se)
+        x = keras.layers.Conv2D(8, 1, use_bias=False)(keras.layers.Multiply()([d, se]))
+        x = keras.layers.GlobalAveragePooling2D()(keras.layers.BatchNormalization()(x))
+        return keras.Model(inp, keras.layers.Dense(5)(keras.layers.Dropout(0.2)(x)), name="effnet_like")
+
+    return {"cnn_bn": cnn, "effnet_like": effnet}
+
+
+@pytest.mark.parametrize("name", ["cnn_bn", "effnet_like"])
+def test_keras_every_format(name: str, tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+    model = _keras_models()[name]()
+    model.compile("adam", "mse")
+    model.optimizer.build(model.trainable_variables)  # the optimizer's slots exist, as after training
+    live = _numbers(modelsize.inspect(model))
+    assert live["params"] == model.count_params()
+    # the live model also holds RNG seed state (metadata) that no file stores
+    stored_live = {**live, "roles": {k: v for k, v in live["roles"].items() if k != "metadata"}}
+    model.save(tmp_path / "m.keras")
+    model.save_weights(tmp_path / "m.weights.h5")
+    model.save(tmp_path / "m.h5")
+    for fname in ("m.keras", "m.weights.h5", "m.h5"):
+        assert _read(tmp_path / fname) == stored_live, fname
+    # SavedModel export: the weights without the optimizer; the object graph is metadata
+    model.export(str(tmp_path / "sm"), verbose=False)
+    sm = _read(tmp_path / "sm")
+    assert {k: sm[k] for k in ("params", "trainable", "non_trainable", "unknown")} == {
+        k: live[k] for k in ("params", "trainable", "non_trainable", "unknown")}
+    assert sm["roles"]["parameter"] == live["roles"]["parameter"] and "optimizer_state" not in sm["roles"]
+    # TFLite: the converter folds BatchNorm into the convolutions (moving statistics and beta disappear)
+    (tmp_path / "m.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    tfl = _read(tmp_path / "m.tflite")
+    bn = sum(int(np.prod(w.shape)) for layer in model.layers if type(layer).__name__ == "BatchNormalization"
+             for w in layer.weights)
+    assert tfl["params"] < live["params"] and tfl["unknown"] == tfl["params"]
+    channels = sum(int(layer.moving_mean.shape[0]) for layer in model.layers
+                   if type(layer).__name__ == "BatchNormalization")
+    assert tfl["params"] <= live["params"] - bn + channels  # a folded BN leaves at most one bias per channel
+
+
+# --------------------------------------------------------------------------------------------- sklearn
+
+
+def test_sklearn_forest_pickle_and_joblib(tmp_path: Path) -> None:
+    joblib = pytest.importorskip("joblib")
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    forest = RandomForestClassifier(5, max_depth=4, random_state=0).fit(X, (X[:, 0] > 0.5).astype(int))
+    live = _numbers(modelsize.inspect(forest))
+    with (tmp_path / "f.pkl").open("wb") as fh:
+        pickle.dump(forest, fh)
+    joblib.dump(forest, tmp_path / "f.joblib")
+    pkl, jbl = _read(tmp_path / "f.pkl"), _read(tmp_path / "f.joblib")
+    assert {k: pkl[k] for k in ("params", "unknown")} == {k: jbl[k] for k in ("params", "unknown")}
+    assert pkl["roles"]["parameter"] == jbl["roles"]["parameter"]
+    # Documented difference: the pickle reader knows no scikit-learn semantics. It shows each tree's
+    # node records as one structured array (one element per node, where the live adapter counts the
+    # node's threshold: the same number) and counts the classes_ arrays and each tree's n_classes
+    # array as parameters (the live adapter: metadata).
+    classes = forest.classes_.size + sum(e.classes_.size for e in forest.estimators_)
+    assert pkl["params"] == live["params"] + classes + len(forest.estimators_) == 62

@@ -21,7 +21,7 @@ from ..core.report import Report
 from ._common import FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Stream, scan
 from .pickle_values import Global, Obj
-from .pickle_tree import attribute, globals_section, kind_of
+from .pickle_tree import attribute, globals_section, kind_of, security_notes
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
                              ".lzma", ".lz4", ".zst", ".zlib"})
@@ -154,12 +154,7 @@ def read_pickle(path: Path) -> Report:
             "object_state": att.state_bytes,
             "trailing": trailing,
         })
-    notes = []
-    if sec["dangerous"]:
-        notes.append(
-            f"Loading this file would import {', '.join(sec['dangerous'][:5])}, which can run arbitrary "
-            "code. modelsize did not load it; do not load it unless you trust its source."
-        )
+    notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes)
     if trailing:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
     root_kind = kind_of(result.root.value)

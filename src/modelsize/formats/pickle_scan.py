@@ -45,7 +45,8 @@ MAX_NESTED = 8
 MAX_STACK = 1 << 20  #: values on the stack at once
 MAX_MARKS = 1 << 16  #: open MARKs
 MAX_MEMO = 1 << 21  #: memo entries
-MAX_VALUES = 1 << 22  #: symbolic values created in one stream (each costs ~150 bytes)
+MAX_VALUES = 1 << 21  #: symbolic values created in one stream (each costs ~150 bytes)
+MAX_OPCODES = 1 << 24  #: opcodes in one stream (~2 million a second: about 8 s at most)
 #: Embedded pickles (``pickle.loads(b"...")``) larger than this are flagged but not scanned.
 MAX_NESTED_BYTES = 64 << 20
 #: Callables that unpickle a bytes argument: their payload is scanned as a pickle of its own.
@@ -232,6 +233,8 @@ class Scanner:
             self.pos = s.pos
             code = s.read(1)[0]
             ops += 1
+            if ops > MAX_OPCODES:
+                raise ScanError(f"the stream has more than {MAX_OPCODES} opcodes (at offset {self.pos})")
             handler = _HANDLERS.get(code)
             if handler is None:
                 raise ScanError(f"byte 0x{code:02x} at offset {self.pos} is not a pickle opcode")

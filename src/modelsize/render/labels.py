@@ -27,9 +27,23 @@ def relative(path: str, prefix: str) -> str:
     return path
 
 
+#: At most this many "shared →" lines per row; the rest are counted in one line.
+MAX_SHARED_NOTES = 5
+
+
 def shared_notes(records: list[TensorRecord], owners: Mapping[str, str], prefix: str) -> list[str]:
-    """``weight shared → transformer.wte.weight`` for each aliased tensor among ``records``."""
-    return [f"{relative(r.path, prefix)} shared → {owners[r.path]}" for r in records if r.path in owners]
+    """``weight shared → transformer.wte.weight`` for each aliased tensor among ``records`` (the first few)."""
+    shared = [r for r in records if r.path in owners]
+    out = [f"{relative(r.path, prefix)} shared → {owners[r.path]}" for r in shared[:MAX_SHARED_NOTES]]
+    if len(shared) > MAX_SHARED_NOTES:
+        out.append(f"+{len(shared) - MAX_SHARED_NOTES:,} more shared tensors")
+    return out
+
+
+def alias_list(aliases: list[str] | tuple[str, ...], limit: int = MAX_SHARED_NOTES) -> str:
+    """``a, b, c and 1,995 more``: a shared tensor's aliases, the first few named."""
+    named = ", ".join(aliases[:limit])
+    return named if len(aliases) <= limit else f"{named} and {len(aliases) - limit:,} more"
 
 
 def role_label(role: str) -> str:

@@ -114,3 +114,20 @@ def section_items(value: Any) -> list[dict[str, Any]]:
         return []
     items = value if isinstance(value, (list, tuple)) else [value]
     return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+
+
+def security_warning(report: Any) -> str | None:
+    """One line for stderr when loading the inspected file could import code: verdict and the worst names.
+
+    ``None`` for a 'safe' verdict or a report without one (formats that hold no code).
+    """
+    for name in ("pickle", "pytorch"):
+        sec = report.sections.get(name)
+        if not isinstance(sec, Mapping) or sec.get("verdict") not in ("dangerous", "unknown"):
+            continue
+        listed = sec.get(sec["verdict"]) or []
+        more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""
+        what = "can run arbitrary code" if sec["verdict"] == "dangerous" else "are outside the allowlist"
+        return (f"Security verdict: {sec['verdict']}. Loading this file would import {', '.join(listed[:3])}{more}, "
+                f"which {what}; modelsize did not load it (see SECURITY.md).")
+    return None

@@ -122,6 +122,20 @@ def _torch_zip(folder: Path, cmd: str) -> Path:
     return path
 
 
+def _torch_zip_bomb(folder: Path, cmd: str) -> Path:
+    """data.pkl deflated from 300 MB (one BINBYTES8 payload of zeros) to a few hundred KB."""
+    path = folder / "bomb.pt"
+    payload = 300 << 20
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("archive/data.pkl", "w", force_zip64=True) as fh:
+            fh.write(b"\x80\x04\x8e" + struct.pack("<Q", payload))
+            zeros = bytes(1 << 20)
+            for _ in range(300):
+                fh.write(zeros)
+            fh.write(b".")
+    return path
+
+
 def _joblib_gz(folder: Path, cmd: str) -> Path:
     return _write(folder, "evil.joblib", gzip.compress(_global_call("subprocess", "getoutput", _uni(cmd))))
 
@@ -380,6 +394,7 @@ def cases() -> list[Case]:
         Case("mark_flood", _mark_flood, 1, "MARKs are open"),
         Case("deep_tuple_key", _deep_key, 1, "nests too deeply"),
         Case("xz_bomb", _xz_bomb, 1, "decompresses to more than"),
+        Case("torch_zip_bomb", _torch_zip_bomb, 1, "data.pkl expands from"),
         Case("tflite_shared_operators", _tflite("ops"), 0, None, note="slots point at a table already read"),
         Case("tflite_shared_quantization", _tflite("quant"), 0, None, note="slots point at a table already read"),
         Case("onnx_200k_flat_nodes", _onnx_flat, 0, None, fmt="table"),

@@ -53,6 +53,19 @@ def require_regular(path: str | os.PathLike[str]) -> None:
     )
 
 
+#: A compressed member is read up to this many bytes, or RATIO × its compressed size if larger.
+MAX_EXPANDED = 256 << 20
+MAX_EXPANSION_RATIO = 100
+
+
+def check_expansion(path: str | os.PathLike[str], fmt: str, what: str, compressed: int, expanded: int) -> None:
+    """Refuse a compressed member that claims to expand past the limit (a decompression bomb)."""
+    cap = max(MAX_EXPANDED, MAX_EXPANSION_RATIO * compressed)
+    if expanded > cap:
+        raise invalid(path, fmt, f"{what} expands from {compressed} to {expanded} bytes, past the {cap}-byte limit "
+                      f"(the larger of {MAX_EXPANDED} bytes and {MAX_EXPANSION_RATIO}x the compressed size)")
+
+
 def outside_notes(folder: Path, files: Iterable[Path]) -> list[str]:
     """A note naming each file read from outside ``folder`` once links are resolved."""
     root = folder.resolve()

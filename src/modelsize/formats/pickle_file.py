@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..core.report import Report
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import MAX_EXPANDED, MAX_EXPANSION_RATIO, FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Stream, scan
 from .pickle_values import Global, Obj
 from .pickle_tree import attribute, globals_section, kind_of, security_notes
@@ -43,8 +43,8 @@ _CODECS = (
 _CHUNK = 1 << 20
 #: A compressed stream is read up to this many decompressed bytes, or RATIO × its compressed size if
 #: larger: a 150 KB file cannot make the scanner chew through a gigabyte (a decompression bomb).
-MAX_DECOMPRESSED = 256 << 20
-MAX_RATIO = 100
+MAX_DECOMPRESSED = MAX_EXPANDED
+MAX_RATIO = MAX_EXPANSION_RATIO
 
 
 class _Capped:

@@ -25,7 +25,7 @@ from typing import Any
 from ..core import dtypes
 from ..core.report import Report
 from ..core.tensors import TensorRecord
-from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
+from ._common import BoundedFile, FileLayout, build_report, check_expansion, file_section, invalid
 from .pickle_scan import ScanError, Scanner, Stream
 from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_tuple, scalar
 from .pickle_security import verdict_of
@@ -264,6 +264,7 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
         sizes = {i.filename[len(archive) + 5:]: i.file_size for i in infos
                  if i.filename.startswith(archive + "data/")}
         resolver = _Resolver(path, sizes)
+        check_expansion(path, FORMAT, "data.pkl", pkl[0].compress_size, pkl[0].file_size)
         try:
             with zf.open(pkl[0]) as fh:
                 scanner = Scanner(Stream(fh, pkl[0].file_size), make_reducers(prefix), resolver)

@@ -250,8 +250,13 @@ def test_sniffing(tmp_path: Path) -> None:
     reader = PickleReader()
     assert reader.sniff(tmp_path / "x.bin", pickle.dumps([1], protocol=4)[:64])
     assert reader.sniff(tmp_path / "x.pkl", pickle.dumps([1], protocol=0)[:64])
-    assert not reader.sniff(tmp_path / "x.txt", b"(lp0\n")
     assert not reader.sniff(tmp_path / "x.pkl", b"")
+    # protocol 0/1 have no magic: the content decides, whatever the name (torch.load runs them)
+    for name, proto in (("x.pt", 0), ("x.ckpt", 1), ("x.txt", 0)):
+        (tmp_path / name).write_bytes(pickle.dumps({"a": [1, 2.5, "b"]}, protocol=proto))
+        assert reader.sniff(tmp_path / name, (tmp_path / name).read_bytes()[:64]), name
+    (tmp_path / "notes.txt").write_bytes(b"(lp0\nthis is not a pickle at all\n" * 3)
+    assert not reader.sniff(tmp_path / "notes.txt", (tmp_path / "notes.txt").read_bytes()[:64])
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,10 @@ keras = pytest.importorskip("keras")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple["keras.Model", Path]:
     """A Keras model with BatchNormalization(scale=False), exported as a SavedModel by Keras itself."""
     folder = tmp_path_factory.mktemp("savedmodel")
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.BatchNormalization(scale=False),
-                              keras.layers.Dense(2)])
+    # Explicit names: Keras numbers auto-names per process, so other tests would shift them.
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, name="dense"),
+                              keras.layers.BatchNormalization(scale=False, name="batch_normalization"),
+                              keras.layers.Dense(2, name="dense_1")], name="sequential")
     model.compile("adam", "mse")
     model.fit(np.random.rand(4, 8), np.random.rand(4, 2), verbose=0)
     model.export(str(folder / "sm"), verbose=False)

@@ -77,6 +77,11 @@ def inspect_command(
     if report.source.target is None:  # file readers do not know how the user named the file
         report = replace(report, source=replace(report.source, target=target))
     out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+    from ..render.labels import security_warning
+
+    warning = security_warning(report)
+    if warning:  # on stderr too: a JSON or CSV reader of stdout still sees it
+        out.warning(warning)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ file size *before* allocating, so a header that claims 2**60 bytes ends in
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
@@ -27,6 +28,53 @@ def invalid(path: str | os.PathLike[str], fmt: str, defect: str) -> InvalidFileE
         f"{str(path)!r} is not a valid {fmt} file: {defect}. "
         "The file may be truncated or corrupt; re-download or re-export it."
     )
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def require_regular(path: str | os.PathLike[str]) -> None:
+    """Refuse anything but a regular file *before* opening it: opening a FIFO blocks forever.
+
+    Symbolic links are followed (a Hugging Face cache links its shards), so the check is on
+    what the link points to.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # a missing file is reported by whoever opens it, with its own wording
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = next((label for test, label in _FILE_KINDS if test(mode)), "not a regular file")
+    raise InvalidFileError(
+        f"{str(path)!r} is {kind}, not a regular file: modelsize reads only regular files, "
+        "since reading anything else can block forever. Copy the model into a regular file."
+    )
+
+
+#: A compressed member is read up to this many bytes, or RATIO × its compressed size if larger.
+MAX_EXPANDED = 256 << 20
+MAX_EXPANSION_RATIO = 100
+
+
+def check_expansion(path: str | os.PathLike[str], fmt: str, what: str, compressed: int, expanded: int) -> None:
+    """Refuse a compressed member that claims to expand past the limit (a decompression bomb)."""
+    cap = max(MAX_EXPANDED, MAX_EXPANSION_RATIO * compressed)
+    if expanded > cap:
+        raise invalid(path, fmt, f"{what} expands from {compressed} to {expanded} bytes, past the {cap}-byte limit "
+                      f"(the larger of {MAX_EXPANDED} bytes and {MAX_EXPANSION_RATIO}x the compressed size)")
+
+
+def outside_notes(folder: Path, files: Iterable[Path]) -> list[str]:
+    """A note naming each file read from outside ``folder`` once links are resolved."""
+    root = folder.resolve()
+    out = []
+    for f in dict.fromkeys(files):
+        real = f.resolve()
+        if not real.is_relative_to(root):
+            out.append(f"{f.name} was read from outside the folder: it links to {str(real)!r}.")
+    return out
 
 
 def role_for_name(path: str) -> Role:
@@ -49,6 +97,7 @@ class BoundedFile:
     def __init__(self, path: str | os.PathLike[str], fmt: str) -> None:
         self.path = Path(path)
         self.fmt = fmt
+        require_regular(path)
         try:
             self._fh: BinaryIO = self.path.open("rb")
         except OSError as exc:

@@ -16,7 +16,7 @@ from ..core.errors import UnsupportedObjectError
 from ..core.report import Report
 from ..core.tensors import TensorRecord
 from . import safetensors_file as st
-from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
+from ._common import BoundedFile, FileLayout, build_report, file_section, invalid, outside_notes
 
 #: config.json keys copied into the ``config`` section when present.
 CONFIG_KEYS = (
@@ -112,6 +112,8 @@ class HuggingFaceFolderReader:
         layouts = [h.layout() for h in headers] + extra_layouts
         sections["file"] = file_section(st.FORMAT, layouts)
         sections[st.FORMAT] = st._section(headers, summary)
+        read_files = [h.path for h in headers] + ([path / "config.json"] if config is not None else [])
+        notes.extend(outside_notes(path, read_files + ([index] if indexes else [])))
         others = [p.name for p in path.iterdir() if p.suffix in _OTHER_WEIGHTS]
         if others:
             notes.append(f"Also in the folder, not counted: {', '.join(sorted(others)[:5])}.")

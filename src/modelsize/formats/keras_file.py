@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..core.errors import InvalidFileError
 from ..core.optional import require
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
@@ -332,7 +333,10 @@ def read_keras(path: Path) -> Report:
             weights = infos.get("model.weights.h5")
             if weights is not None:
                 with zf.open(weights) as fh, h5py.File(fh, "r") as h5:
+                    _link_notes(path, h5, h5py)  # refuses external links
                     records = _keras3_records(h5, config)
+        except InvalidFileError:
+            raise
         except (zipfile.BadZipFile, EOFError, NotImplementedError) + _ERRORS as exc:
             raise invalid(path, FORMAT, f"an archive member cannot be read ({type(exc).__name__}: {exc})") from None
         size = os.path.getsize(path)
@@ -351,11 +355,58 @@ def read_keras(path: Path) -> Report:
     return _report(path, records, config, layout, extra)
 
 
+#: HDF5 objects visited when looking for links; beyond this the file is refused (bounded time).
+MAX_H5_OBJECTS = 1_000_000
+
+
+def _h5_links(h5: Any, h5py: Any, path: Path) -> tuple[list[str], dict[str, str]]:
+    """External links (``'name → file:object'``) and soft links (name → target), never following either.
+
+    An external link makes h5py open another file (``/etc/passwd``, another model) when the
+    dataset is read; a soft link makes one dataset appear under two names.
+    """
+    external: list[str] = []
+    soft: dict[str, str] = {}
+    seen: set[int] = set()
+    todo = [h5]
+    while todo:
+        group = todo.pop()
+        for key in group.keys():
+            name = f"{group.name.rstrip('/')}/{key}"
+            link = group.get(key, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                external.append(f"{name} → {link.filename}:{link.path}")
+            elif isinstance(link, h5py.SoftLink):
+                soft[name] = link.path
+            else:
+                obj = group.get(key)
+                if isinstance(obj, h5py.Group) and hash(obj.id) not in seen:
+                    seen.add(hash(obj.id))
+                    todo.append(obj)
+            if len(seen) + len(soft) + len(external) > MAX_H5_OBJECTS:
+                raise invalid(path, "HDF5", f"it has more than {MAX_H5_OBJECTS} groups and links")
+    return external, soft
+
+
+def _link_notes(path: Path, h5: Any, h5py: Any) -> tuple[list[str], dict[str, str]]:
+    """Refuse external links; one note for the soft links inside the file."""
+    external, soft = _h5_links(h5, h5py, path)
+    if external:
+        raise invalid(path, "HDF5", f"{len(external)} of its datasets are external links to other files "
+                      f"(e.g. {external[0]}); modelsize never reads outside the model file")
+    if not soft:
+        return [], soft
+    first = next(iter(soft.items()))
+    return [f"{len(soft)} soft links inside the file (e.g. {first[0]} → {first[1]}) name datasets stored once; "
+            "each is counted once."], soft
+
+
 def read_h5(path: Path) -> Report:
     """A legacy Keras ``.h5`` (model or weights), or any HDF5 file of arrays."""
     h5py = require("h5py", "read HDF5 weights")
     try:
         with h5py.File(path, "r") as h5:
+            link_notes, soft = _link_notes(path, h5, h5py)
             raw = h5.attrs.get("model_config")
             config = _json(raw if isinstance(raw, bytes) else str(raw).encode(), path, "model_config") \
                 if raw is not None else {}
@@ -370,13 +421,22 @@ def read_h5(path: Path) -> Report:
                 kind = "hdf5"
             version = h5.attrs.get("keras_version")
             version = version.decode() if isinstance(version, bytes) else version
+    except InvalidFileError:
+        raise
     except _ERRORS as exc:
         raise invalid(path, "HDF5", f"h5py cannot read it ({type(exc).__name__}: {exc})") from None
+    records = [r.with_(storage_key=f"h5:{soft[r.meta['h5_path']]}") if r.meta.get("h5_path") in soft else r
+               for r in records]
     size = os.path.getsize(path)
-    data = sum(int(r.meta.get("storage_bytes", 0)) for r in records)
+    keys: set[Any] = set()
+    data = 0
+    for r in records:  # a dataset named twice (soft link) takes its bytes once
+        if r.storage_key not in keys:
+            keys.add(r.storage_key)
+            data += int(r.meta.get("storage_bytes", 0))
     layout = FileLayout(path.name, size, {"tensor_data": min(data, size)})
     layout.split["hdf5_structure"] = size - layout.split["tensor_data"]
-    notes = []
+    notes = list(link_notes)
     if kind == "keras3 weights":
         notes.append("A weights-only file has no model config: variable names and trainability come from each "
                      "layer's class (its group name); layers frozen with trainable=False cannot be told apart.")

@@ -13,15 +13,17 @@ import gzip
 import io
 import lzma
 import os
+import pickletools
+import struct
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..core.report import Report
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import MAX_EXPANDED, MAX_EXPANSION_RATIO, FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Stream, scan
 from .pickle_values import Global, Obj
-from .pickle_tree import attribute, globals_section, kind_of
+from .pickle_tree import attribute, globals_section, kind_of, security_notes
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
                              ".lzma", ".lz4", ".zst", ".zlib"})
@@ -39,6 +41,33 @@ _CODECS = (
     (b"\x78\xda", "zlib"),
 )
 _CHUNK = 1 << 20
+#: A compressed stream is read up to this many decompressed bytes, or RATIO × its compressed size if
+#: larger: a 150 KB file cannot make the scanner chew through a gigabyte (a decompression bomb).
+MAX_DECOMPRESSED = MAX_EXPANDED
+MAX_RATIO = MAX_EXPANSION_RATIO
+
+
+class _Capped:
+    """A decompressed stream that fails once more than ``cap`` bytes come out of it."""
+
+    def __init__(self, fh: Any, cap: int) -> None:
+        self._fh = fh
+        self.cap = cap
+        self.out = 0
+
+    def _count(self, data: bytes) -> bytes:
+        self.out += len(data)
+        if self.out > self.cap:
+            raise ScanError(f"it decompresses to more than {self.cap} bytes (a decompression bomb?); "
+                            f"modelsize stops at the larger of {MAX_DECOMPRESSED} bytes and {MAX_RATIO}x "
+                            "the compressed size")
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        return self._count(self._fh.read(n if 0 <= n <= _CHUNK else _CHUNK))
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self._count(self._fh.readline(limit))
 
 
 def codec_of(head: bytes) -> str | None:
@@ -50,7 +79,8 @@ def codec_of(head: bytes) -> str | None:
 
 def looks_like_pickle(head: bytes) -> bool:
     """Protocol 2+ pickles start with PROTO; older ones with a container or global opcode."""
-    return bool(head) and head[:1] in (b"\x80", b"(", b"]", b"}", b"c", b")", b"I", b"N", b"X", b"S", b"V")
+    return bool(head) and head[:1] in (b"\x80", b"(", b"]", b"}", b"c", b")", b"I", b"N", b"X", b"S", b"V", b"K", b"J",
+                                                b"M", b"G", b"U", b"T", b"F", b"L", b"\x88", b"\x89")
 
 
 class _ZlibRaw(io.RawIOBase):
@@ -117,7 +147,8 @@ def read_pickle(path: Path) -> Report:
         fmt = "joblib" if path.suffix == ".joblib" or codec else "pickle"
         try:
             if codec:
-                stream = Stream(_open_decompressed(fh, codec), None)
+                cap = max(MAX_DECOMPRESSED, MAX_RATIO * size)
+                stream = Stream(_Capped(_open_decompressed(fh, codec), cap), None)
             else:
                 stream = Stream(fh, size)
             result = scan(stream)
@@ -154,12 +185,7 @@ def read_pickle(path: Path) -> Report:
             "object_state": att.state_bytes,
             "trailing": trailing,
         })
-    notes = []
-    if sec["dangerous"]:
-        notes.append(
-            f"Loading this file would import {', '.join(sec['dangerous'][:5])}, which can run arbitrary "
-            "code. modelsize did not load it; do not load it unless you trust its source."
-        )
+    notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes)
     if trailing:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
     root_kind = kind_of(result.root.value)
@@ -173,8 +199,30 @@ def read_pickle(path: Path) -> Report:
     )
 
 
+def parses_as_pickle(path: Path, limit: int = 4096) -> bool:
+    """Whether the file's first bytes are a run of valid pickle opcodes (protocols 0 and 1 have no magic).
+
+    ``torch.load`` and ``pickle.load`` run such a file whatever its name, so the content decides:
+    the opcodes must parse up to STOP or to the end of the first ``limit`` bytes.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit)
+    except OSError:
+        return False
+    ops = 0
+    try:
+        for op, _, _ in pickletools.genops(io.BytesIO(data)):
+            ops += 1
+            if op.name == "STOP":
+                return ops >= 2
+    except (ValueError, EOFError, UnicodeDecodeError, struct.error):
+        return ops >= 8 and len(data) == limit  # cut off by the limit, not by a bad opcode
+    return False
+
+
 class PickleReader:
-    """Pickle and joblib files, plain or compressed."""
+    """Pickle and joblib files, plain or compressed, recognised by content whatever their name."""
 
     name = "pickle/joblib"
 
@@ -183,9 +231,9 @@ class PickleReader:
             return False
         if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
             return True
-        if path.suffix.lower() not in PICKLE_SUFFIXES:
-            return False
-        return looks_like_pickle(head) or codec_of(head) is not None
+        if path.suffix.lower() in PICKLE_SUFFIXES and (looks_like_pickle(head) or codec_of(head) is not None):
+            return True
+        return looks_like_pickle(head) and parses_as_pickle(path)
 
     def read(self, path: Path) -> Report:
         return read_pickle(path)

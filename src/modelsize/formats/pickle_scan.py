@@ -19,6 +19,7 @@ file names is recorded with a risk level: the security view of what loading it w
 
 from __future__ import annotations
 
+import io
 import math
 import pickletools
 import struct
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
 
 from .pickle_numpy import BASE_REDUCERS, dtype_state, numpy_state
+from .pickle_security import resolve
 from .pickle_values import (
     Array, Blob, Dict, DType, Global, Obj, Persistent, Reducer, Ref, Scalar, Seq, Value, dict_of, int_tuple, key_of,
     scalar,
@@ -36,8 +38,21 @@ from .pickle_values import (
 SMALL_PAYLOAD = 1 << 16
 #: Longest text line accepted from protocol-0 opcodes (module names, decimal numbers).
 MAX_LINE = 1 << 16
-#: Nesting of joblib object arrays (a pickle inside a pickle) we follow.
+#: Nesting of pickles inside pickles (joblib object arrays, ``pickle.loads`` payloads) we follow.
 MAX_NESTED = 8
+#: Caps on the symbolic machine, so that memory stays bounded whatever the stream says. A real
+#: model pickle stays far below them (a 500-tree random forest: ~60,000 values, stack depth < 50).
+MAX_STACK = 1 << 20  #: values on the stack at once
+MAX_MARKS = 1 << 16  #: open MARKs
+MAX_MEMO = 1 << 21  #: memo entries
+MAX_VALUES = 1 << 21  #: symbolic values created in one stream (each costs ~150 bytes)
+MAX_OPCODES = 1 << 24  #: opcodes in one stream (~2 million a second: about 8 s at most)
+#: Embedded pickles (``pickle.loads(b"...")``) larger than this are flagged but not scanned.
+MAX_NESTED_BYTES = 64 << 20
+#: Callables that unpickle a bytes argument: their payload is scanned as a pickle of its own.
+NESTED_LOADERS = frozenset({("pickle", "loads"), ("_pickle", "loads"), ("pickle", "_loads"), ("dill", "loads"),
+                            ("dill._dill", "loads"), ("cloudpickle", "loads"), ("torch.serialization", "_load"),
+                            ("pickle", "Unpickler"), ("_pickle", "Unpickler")})
 
 
 _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
@@ -127,6 +142,16 @@ class Stream:
                 length -= 1
                 return Blob(at, length + 1, "str", nbytes=length - 5 * escapes)
 
+    def peek_at(self, offset: int, n: int) -> bytes | None:
+        """``n`` bytes at ``offset``, position unchanged; None when the stream cannot seek back."""
+        if self.size is None or offset < 0 or n > self.size - offset:
+            return None
+        here = self._fh.tell()
+        self._fh.seek(offset - self.pos + here)
+        data = self._fh.read(n)
+        self._fh.seek(here)
+        return data if len(data) == n else None
+
     def count_utf8_chars(self, n: int) -> int:
         """Skip ``n`` bytes of UTF-8 text, returning the number of characters (for latin-1 bytes)."""
         if self.size is not None and n > self.size - self.pos:
@@ -152,16 +177,23 @@ class ScanResult:
     end: int  #: offset just past STOP
     protocol: int
     opcodes: int
-    globals: Counter = field(default_factory=Counter)  #: (module, name) → times referenced
+    globals: Counter = field(default_factory=Counter)  #: (module, name) as the loader resolves it → count
     arrays: list[Array] = field(default_factory=list)
     nested: list["ScanResult"] = field(default_factory=list)
+    aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  #: resolved → as written
+    notes: list[str] = field(default_factory=list)  #: what the scan could not follow
+
+
+_NONE, _TRUE, _FALSE = Scalar(None), Scalar(True), Scalar(False)
 
 
 class Scanner:
-    """Walks one pickle stream symbolically.
+    """Walks one pickle stream symbolically, one handler per opcode (:data:`_HANDLERS`).
 
     ``reducers`` maps ``(module, name)`` to a hook for REDUCE of that callable (PyTorch adds its
-    tensor rebuilders); ``persistent`` resolves a persistent id (PyTorch storages).
+    tensor rebuilders); ``persistent`` resolves a persistent id (PyTorch storages). The stack,
+    marks, memo and number of values are capped (:data:`MAX_STACK` …) so that a hostile stream
+    ends in :class:`ScanError`, never in an exhausted memory.
     """
 
     def __init__(
@@ -179,6 +211,14 @@ class Scanner:
         self.globals: Counter = Counter()
         self.arrays: list[Array] = []
         self.nested: list[ScanResult] = []
+        self.aliases: dict[tuple[str, str], tuple[str, str]] = {}
+        self.notes: list[str] = []
+        self.stack: list[Ref] = []
+        self.metastack: list[tuple[list[Ref], int]] = []
+        self.memo: dict[int, Ref] = {}
+        self.protocol = 0
+        self.values = 0
+        self.pos = stream.pos  #: offset of the opcode being run
 
     # -- helpers used by reducers
     def new_array(self, arr: Array) -> Array:
@@ -188,260 +228,107 @@ class Scanner:
     def run(self) -> ScanResult:
         s = self.s
         start = s.pos
-        stack: list[Ref] = []
-        metastack: list[tuple[list[Ref], int]] = []
-        memo: dict[int, Ref] = {}
-        protocol = 0
         ops = 0
-
-        def pop_mark() -> tuple[list[Ref], int]:
-            nonlocal stack
-            if not metastack:
-                raise ScanError(f"an opcode at offset {pos} needs a MARK but none is open")
-            items = stack
-            stack, mark_pos = metastack.pop()
-            return items, mark_pos
-
-        def pop() -> Ref:
-            if not stack:
-                raise ScanError(f"an opcode at offset {pos} pops from an empty stack")
-            return stack.pop()
-
-        def top() -> Ref:
-            if not stack:
-                raise ScanError(f"an opcode at offset {pos} needs a value but the stack is empty")
-            return stack[-1]
-
-        def push(value: Value, begin: int) -> None:
-            stack.append(Ref(value, begin, s.pos))
-
-        def first(refs: list[Ref], default: int) -> int:
-            return min([r.start for r in refs] + [default])
-
         while True:
-            pos = s.pos
+            self.pos = s.pos
             code = s.read(1)[0]
             ops += 1
-            op = _OPS.get(code)
-            if op is None:
-                raise ScanError(f"byte 0x{code:02x} at offset {pos} is not a pickle opcode")
-            # ---- constants
-            if op == "PROTO":
-                protocol = s.read(1)[0]
-                if protocol > 5:
-                    raise ScanError(f"pickle protocol {protocol} at offset {pos} is not supported (max 5)")
-            elif op == "FRAME":
-                s.read(8)
-            elif op == "STOP":
+            if ops > MAX_OPCODES:
+                raise ScanError(f"the stream has more than {MAX_OPCODES} opcodes (at offset {self.pos})")
+            handler = _HANDLERS.get(code)
+            if handler is None:
+                raise ScanError(f"byte 0x{code:02x} at offset {self.pos} is not a pickle opcode")
+            if handler(self):
                 break
-            elif op == "NONE":
-                push(Scalar(None), pos)
-            elif op == "NEWTRUE":
-                push(Scalar(True), pos)
-            elif op == "NEWFALSE":
-                push(Scalar(False), pos)
-            elif op == "BININT":
-                push(Scalar(struct.unpack("<i", s.read(4))[0]), pos)
-            elif op == "BININT1":
-                push(Scalar(s.read(1)[0]), pos)
-            elif op == "BININT2":
-                push(Scalar(struct.unpack("<H", s.read(2))[0]), pos)
-            elif op in ("LONG1", "LONG4"):
-                n = s.read(1)[0] if op == "LONG1" else struct.unpack("<i", s.read(4))[0]
-                if n < 0 or n > 1 << 16:
-                    raise ScanError(f"a {n}-byte integer at offset {pos} is out of range")
-                push(Scalar(int.from_bytes(s.read(n), "little", signed=True)), pos)
-            elif op in ("INT", "LONG"):
-                push(Scalar(_decimal(s.readline(), pos)), pos)
-            elif op == "FLOAT":
-                try:
-                    push(Scalar(float(s.readline())), pos)
-                except ValueError:
-                    raise ScanError(f"a FLOAT at offset {pos} is not a number") from None
-            elif op == "BINFLOAT":
-                push(Scalar(struct.unpack(">d", s.read(8))[0]), pos)
-            elif op in ("SHORT_BINBYTES", "BINBYTES", "BINBYTES8", "BYTEARRAY8", "SHORT_BINSTRING", "BINSTRING"):
-                n = _length(s, op)
-                kind = "bytearray" if op == "BYTEARRAY8" else "bytes"
-                if n <= 256:
-                    push(Scalar(s.read(n)), pos)
-                else:
-                    at = s.pos
-                    s.skip(n)
-                    push(Blob(at, n, kind), pos)
-            elif op in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"):
-                n = _length(s, op)
-                if n <= SMALL_PAYLOAD:
-                    raw = s.read(n)
-                    try:
-                        push(Scalar(raw.decode("utf-8", "surrogatepass")), pos)
-                    except UnicodeDecodeError:
-                        raise ScanError(f"a string at offset {pos} is not valid UTF-8") from None
-                else:
-                    at = s.pos
-                    chars = s.count_utf8_chars(n)
-                    push(Blob(at, n, "str", nbytes=chars), pos)
-            elif op in ("UNICODE", "STRING"):
-                text = s.text_payload()
-                if isinstance(text, Scalar) and op == "UNICODE":
-                    text = Scalar(text.value.decode("raw_unicode_escape", "replace"))
-                elif isinstance(text, Scalar):
-                    text = Scalar(_unquote(text.value))
-                push(text, pos)
-            elif op in ("NEXT_BUFFER", "READONLY_BUFFER"):
-                if op == "NEXT_BUFFER":
-                    push(Blob(None, 0, "buffer"), pos)
-            # ---- containers
-            elif op == "EMPTY_LIST":
-                push(Seq("list"), pos)
-            elif op == "EMPTY_TUPLE":
-                push(Seq("tuple"), pos)
-            elif op == "EMPTY_DICT":
-                push(Dict(), pos)
-            elif op == "EMPTY_SET":
-                push(Seq("set"), pos)
-            elif op in ("TUPLE1", "TUPLE2", "TUPLE3"):
-                n = int(op[-1])
-                if len(stack) < n:
-                    raise ScanError(f"{op} at offset {pos} needs {n} values on the stack")
-                items = stack[-n:]
-                del stack[-n:]
-                push(Seq("tuple", items), first(items, pos))
-            elif op in ("TUPLE", "LIST", "FROZENSET"):
-                items, mark_pos = pop_mark()
-                push(Seq(op.lower(), items), mark_pos)
-            elif op == "DICT":
-                items, mark_pos = pop_mark()
-                if len(items) % 2:
-                    raise ScanError(f"DICT at offset {pos} has an odd number of items")
-                push(Dict([(key_of(k), v) for k, v in zip(items[::2], items[1::2])]), mark_pos)
-            elif op == "APPEND":
-                item = pop()
-                _append(top(), [item], pos)
-                top().end = s.pos
-            elif op in ("APPENDS", "ADDITEMS"):
-                items, _ = pop_mark()
-                _append(top(), items, pos)
-                top().end = s.pos
-            elif op == "SETITEM":
-                v = pop()
-                k = pop()
-                _setitems(top(), [k, v], pos)
-                top().end = s.pos
-            elif op == "SETITEMS":
-                items, _ = pop_mark()
-                if len(items) % 2:
-                    raise ScanError(f"SETITEMS at offset {pos} has an odd number of items")
-                _setitems(top(), items, pos)
-                top().end = s.pos
-            # ---- stack and memo
-            elif op == "MARK":
-                metastack.append((stack, pos))
-                stack = []
-            elif op == "POP":
-                if stack:
-                    stack.pop()
-                else:
-                    pop_mark()
-            elif op == "POP_MARK":
-                pop_mark()
-            elif op == "DUP":
-                r = top()
-                stack.append(Ref(r.value, pos, s.pos))
-            elif op in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
-                if op == "MEMOIZE":
-                    idx = len(memo)
-                elif op == "PUT":
-                    idx = _decimal(s.readline(), pos)
-                else:
-                    idx = s.read(1)[0] if op == "BINPUT" else struct.unpack("<I", s.read(4))[0]
-                r = top()
-                memo[idx] = r
-                r.end = s.pos
-            elif op in ("GET", "BINGET", "LONG_BINGET"):
-                if op == "GET":
-                    idx = _decimal(s.readline(), pos)
-                else:
-                    idx = s.read(1)[0] if op == "BINGET" else struct.unpack("<I", s.read(4))[0]
-                if idx not in memo:
-                    raise ScanError(f"{op} at offset {pos} refers to memo slot {idx}, which was never set")
-                push(memo[idx].value, pos)
-            # ---- globals and objects
-            elif op in ("GLOBAL", "INST"):
-                module = s.readline().decode("utf-8", "replace")
-                name = s.readline().decode("utf-8", "replace")
-                g = self._global(module, name)
-                if op == "GLOBAL":
-                    push(g, pos)
-                else:
-                    items, mark_pos = pop_mark()
-                    args = Ref(Seq("tuple", items), mark_pos, s.pos)
-                    push(self._call(g, args, "inst"), mark_pos)
-            elif op == "STACK_GLOBAL":
-                name_ref = pop()
-                mod_ref = pop()
-                module, name = scalar(mod_ref), scalar(name_ref)
-                if not isinstance(module, str) or not isinstance(name, str):
-                    raise ScanError(f"STACK_GLOBAL at offset {pos} needs two strings")
-                push(self._global(module, name), mod_ref.start)
-            elif op in ("EXT1", "EXT2", "EXT4"):
-                n = {"EXT1": 1, "EXT2": 2, "EXT4": 4}[op]
-                code_ = int.from_bytes(s.read(n), "little")
-                push(self._global("copyreg", f"<extension {code_}>"), pos)
-            elif op == "REDUCE":
-                args = pop()
-                func = pop()
-                push(self._call(func.value, args, "reduce"), func.start)
-            elif op == "NEWOBJ":
-                args = pop()
-                cls = pop()
-                push(self._call(cls.value, args, "newobj"), cls.start)
-            elif op == "NEWOBJ_EX":
-                pop()  # kwargs
-                args = pop()
-                cls = pop()
-                push(self._call(cls.value, args, "newobj"), cls.start)
-            elif op == "OBJ":
-                items, mark_pos = pop_mark()
-                if not items:
-                    raise ScanError(f"OBJ at offset {pos} has no class")
-                args = Ref(Seq("tuple", items[1:]), mark_pos, s.pos)
-                push(self._call(items[0].value, args, "obj"), mark_pos)
-            elif op == "BUILD":
-                state = pop()
-                target = top()
-                self._build(target, state)
-                target.end = s.pos
-            elif op in ("PERSID", "BINPERSID"):
-                if op == "PERSID":
-                    pid: Ref = Ref(Scalar(s.readline().decode("ascii", "replace")), pos, s.pos)
-                else:
-                    pid = pop()
-                info = self.persistent(pid.value) if self.persistent else None
-                push(Persistent(pid.value, info), pid.start if op == "BINPERSID" else pos)
-            else:  # pragma: no cover - every opcode of protocols 0-5 is handled above
-                raise ScanError(f"opcode {op} at offset {pos} is not handled")
-
-        if len(stack) != 1 or metastack:
-            raise ScanError(f"STOP at offset {pos} leaves {len(stack)} values on the stack (expected 1)")
+        if len(self.stack) != 1 or self.metastack:
+            raise ScanError(f"STOP at offset {self.pos} leaves {len(self.stack)} values on the stack (expected 1)")
         return ScanResult(
-            root=stack[0], start=start, end=s.pos, protocol=protocol, opcodes=ops,
-            globals=self.globals, arrays=self.arrays, nested=self.nested,
+            root=self.stack[0], start=start, end=s.pos, protocol=self.protocol, opcodes=ops,
+            globals=self.globals, arrays=self.arrays, nested=self.nested, aliases=self.aliases, notes=self.notes,
         )
+
+    # -- the symbolic stack
+    def push(self, value: Value, begin: int | None = None) -> None:
+        if len(self.stack) >= MAX_STACK:
+            raise ScanError(f"the stack grows past {MAX_STACK} values at offset {self.pos}")
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise ScanError(f"the stream builds more than {MAX_VALUES} values (at offset {self.pos})")
+        self.stack.append(Ref(value, self.pos if begin is None else begin, self.s.pos))
+
+    def pop(self) -> Ref:
+        if not self.stack:
+            raise ScanError(f"an opcode at offset {self.pos} pops from an empty stack")
+        return self.stack.pop()
+
+    def top(self) -> Ref:
+        if not self.stack:
+            raise ScanError(f"an opcode at offset {self.pos} needs a value but the stack is empty")
+        return self.stack[-1]
+
+    def mark(self) -> None:
+        if len(self.metastack) >= MAX_MARKS:
+            raise ScanError(f"more than {MAX_MARKS} MARKs are open at offset {self.pos}")
+        self.metastack.append((self.stack, self.pos))
+        self.stack = []
+
+    def pop_mark(self) -> tuple[list[Ref], int]:
+        if not self.metastack:
+            raise ScanError(f"an opcode at offset {self.pos} needs a MARK but none is open")
+        items = self.stack
+        self.stack, mark_pos = self.metastack.pop()
+        return items, mark_pos
+
+    def memoize(self, idx: int) -> None:
+        if idx not in self.memo and len(self.memo) >= MAX_MEMO:
+            raise ScanError(f"the memo grows past {MAX_MEMO} entries at offset {self.pos}")
+        r = self.top()
+        self.memo[idx] = r
+        r.end = self.s.pos
 
     # -- opcode semantics
     def _global(self, module: str, name: str) -> Global:
-        self.globals[(module, name)] += 1
-        return Global(module, name)
+        key = resolve(module, name, self.protocol)
+        if key != (module, name):
+            self.aliases[key] = (module, name)
+        self.globals[key] += 1
+        return Global(*key)
 
     def _call(self, func: Value, args: Ref, how: str) -> Value:
         if isinstance(func, Global):
+            if (func.module, func.name) in NESTED_LOADERS:
+                self._nested_pickle(func, args)
             hook = self.reducers.get((func.module, func.name))
             if hook is not None:
                 out = hook(self, func, args)
                 if out is not None:
                     return out
         return Obj(cls=func, args=args, how=how)
+
+    def _nested_pickle(self, func: Global, args: Ref) -> None:
+        """``pickle.loads(payload)``: the payload is a pickle the loader runs too; scan it."""
+        items = args.value.items if isinstance(args.value, Seq) else []
+        arg = items[0].value if items else None
+        data: bytes | None = None
+        if isinstance(arg, Scalar) and isinstance(arg.value, (bytes, str)):
+            data = arg.value if isinstance(arg.value, bytes) else arg.value.encode("latin-1", "replace")
+        elif isinstance(arg, Blob) and arg.offset is not None and arg.length <= MAX_NESTED_BYTES:
+            data = self.s.peek_at(arg.offset, arg.length) if arg.length == arg.nbytes else None
+        if data is None:
+            self.notes.append(f"{func.qualname} at offset {self.pos} unpickles a payload that was not scanned.")
+            return
+        if self.depth >= MAX_NESTED:
+            raise ScanError(f"pickles nest deeper than {MAX_NESTED} levels")
+        try:
+            inner = Scanner(Stream(io.BytesIO(data), len(data)), self.reducers, None, self.depth + 1).run()
+        except ScanError as exc:
+            self.notes.append(f"{func.qualname} at offset {self.pos} unpickles a payload that is not a valid "
+                              f"pickle ({exc}).")
+            return
+        self.nested.append(inner)
+        self.globals.update(inner.globals)
+        self.aliases.update(inner.aliases)
+        self.notes.extend(inner.notes)
 
     def _build(self, target: Ref, state: Ref) -> None:
         obj = target.value
@@ -454,9 +341,7 @@ class Scanner:
                 obj.array = numpy_state(self, state)
             elif isinstance(cls, Global) and cls.name == "NumpyArrayWrapper" and cls.module.endswith("numpy_pickle"):
                 obj.array = self._joblib_array(state)
-        elif isinstance(obj, Dict):
-            pass  # e.g. OrderedDict's _metadata attribute: plain values only
-        # other targets (scalars …) would fail at load time; statically we just ignore it
+        # other targets (dicts, scalars …) get plain values or would fail at load time: nothing to record
 
     def _joblib_array(self, state: Ref) -> Array:
         """joblib writes the array bytes right after the wrapper's BUILD; skip them."""
@@ -474,6 +359,8 @@ class Scanner:
             inner = Scanner(self.s, self.reducers, self.persistent, self.depth + 1).run()
             self.nested.append(inner)
             self.globals.update(inner.globals)
+            self.aliases.update(inner.aliases)
+            self.notes.extend(inner.notes)
             self.arrays.extend(inner.arrays)
             arr = Array("object", shape, 8, self.s.pos - at, at, "joblib", items=inner.root,
                         meta={"order": scalar(st.get("order"))})
@@ -492,6 +379,280 @@ class Scanner:
         if dt.fields:
             arr.meta["fields"] = dt.fields
         return self.new_array(arr)
+
+
+# --------------------------------------------------------------------------- opcode handlers
+# Each handler runs one opcode on the scanner and returns True only for STOP.
+
+Handler = Callable[[Scanner], "bool | None"]
+
+
+def _proto(sc: Scanner) -> None:
+    sc.protocol = sc.s.read(1)[0]
+    if sc.protocol > 5:
+        raise ScanError(f"pickle protocol {sc.protocol} at offset {sc.pos} is not supported (max 5)")
+
+
+def _constant(value: Scalar) -> Handler:
+    return lambda sc: sc.push(value)
+
+
+def _packed(fmt: str, size: int) -> Handler:
+    return lambda sc: sc.push(Scalar(struct.unpack(fmt, sc.s.read(size))[0]))
+
+
+def _long(sc: Scanner, n: int) -> None:
+    if n < 0 or n > 1 << 16:
+        raise ScanError(f"a {n}-byte integer at offset {sc.pos} is out of range")
+    sc.push(Scalar(int.from_bytes(sc.s.read(n), "little", signed=True)))
+
+
+def _float(sc: Scanner) -> None:
+    try:
+        sc.push(Scalar(float(sc.s.readline())))
+    except ValueError:
+        raise ScanError(f"a FLOAT at offset {sc.pos} is not a number") from None
+
+
+def _bytes(op: str) -> Handler:
+    kind = "bytearray" if op == "BYTEARRAY8" else "bytes"
+
+    def handler(sc: Scanner) -> None:
+        n = _length(sc.s, op)
+        if n <= 256:
+            sc.push(Scalar(sc.s.read(n)))
+        else:
+            at = sc.s.pos
+            sc.s.skip(n)
+            sc.push(Blob(at, n, kind))
+    return handler
+
+
+def _unicode(op: str) -> Handler:
+    def handler(sc: Scanner) -> None:
+        n = _length(sc.s, op)
+        if n <= SMALL_PAYLOAD:
+            try:
+                sc.push(Scalar(sc.s.read(n).decode("utf-8", "surrogatepass")))
+            except UnicodeDecodeError:
+                raise ScanError(f"a string at offset {sc.pos} is not valid UTF-8") from None
+        else:
+            at = sc.s.pos
+            sc.push(Blob(at, n, "str", nbytes=sc.s.count_utf8_chars(n)))
+    return handler
+
+
+def _text(op: str) -> Handler:
+    def handler(sc: Scanner) -> None:
+        text = sc.s.text_payload()
+        if isinstance(text, Scalar) and op == "UNICODE":
+            text = Scalar(text.value.decode("raw_unicode_escape", "replace"))
+        elif isinstance(text, Scalar):
+            text = Scalar(_unquote(text.value))
+        sc.push(text)
+    return handler
+
+
+def _next_buffer(sc: Scanner) -> None:
+    sc.push(Blob(None, 0, "buffer"))
+
+
+def _empty(make: Callable[[], Value]) -> Handler:
+    return lambda sc: sc.push(make())
+
+
+def _tuple_n(n: int) -> Handler:
+    def handler(sc: Scanner) -> None:
+        if len(sc.stack) < n:
+            raise ScanError(f"TUPLE{n} at offset {sc.pos} needs {n} values on the stack")
+        items = sc.stack[-n:]
+        del sc.stack[-n:]
+        sc.push(Seq("tuple", items), min([r.start for r in items] + [sc.pos]))
+    return handler
+
+
+def _marked_seq(kind: str) -> Handler:
+    def handler(sc: Scanner) -> None:
+        items, mark_pos = sc.pop_mark()
+        sc.push(Seq(kind, items), mark_pos)
+    return handler
+
+
+def _dict(sc: Scanner) -> None:
+    items, mark_pos = sc.pop_mark()
+    if len(items) % 2:
+        raise ScanError(f"DICT at offset {sc.pos} has an odd number of items")
+    sc.push(Dict([(key_of(k), v) for k, v in zip(items[::2], items[1::2])]), mark_pos)
+
+
+def _append(sc: Scanner) -> None:
+    item = sc.pop()
+    _extend(sc.top(), [item])
+    sc.top().end = sc.s.pos
+
+
+def _appends(sc: Scanner) -> None:
+    items, _ = sc.pop_mark()
+    _extend(sc.top(), items)
+    sc.top().end = sc.s.pos
+
+
+def _setitem(sc: Scanner) -> None:
+    v = sc.pop()
+    k = sc.pop()
+    _setitems(sc.top(), [k, v])
+    sc.top().end = sc.s.pos
+
+
+def _setitems_op(sc: Scanner) -> None:
+    items, _ = sc.pop_mark()
+    if len(items) % 2:
+        raise ScanError(f"SETITEMS at offset {sc.pos} has an odd number of items")
+    _setitems(sc.top(), items)
+    sc.top().end = sc.s.pos
+
+
+def _pop(sc: Scanner) -> None:
+    if sc.stack:
+        sc.stack.pop()
+    else:
+        sc.pop_mark()
+
+
+def _dup(sc: Scanner) -> None:
+    sc.push(sc.top().value)
+
+
+def _index(op: str, sc: Scanner) -> int:
+    if op in ("PUT", "GET"):
+        return _decimal(sc.s.readline(), sc.pos)
+    if op in ("BINPUT", "BINGET"):
+        return sc.s.read(1)[0]
+    return struct.unpack("<I", sc.s.read(4))[0]
+
+
+def _put(op: str) -> Handler:
+    def handler(sc: Scanner) -> None:
+        sc.memoize(len(sc.memo) if op == "MEMOIZE" else _index(op, sc))
+    return handler
+
+
+def _get(op: str) -> Handler:
+    def handler(sc: Scanner) -> None:
+        idx = _index(op, sc)
+        if idx not in sc.memo:
+            raise ScanError(f"{op} at offset {sc.pos} refers to memo slot {idx}, which was never set")
+        sc.push(sc.memo[idx].value)
+    return handler
+
+
+def _global_op(inst: bool) -> Handler:
+    def handler(sc: Scanner) -> None:
+        module = sc.s.readline().decode("utf-8", "replace")
+        name = sc.s.readline().decode("utf-8", "replace")
+        g = sc._global(module, name)
+        if not inst:
+            sc.push(g)
+            return
+        items, mark_pos = sc.pop_mark()
+        args = Ref(Seq("tuple", items), mark_pos, sc.s.pos)
+        sc.push(sc._call(g, args, "inst"), mark_pos)
+    return handler
+
+
+def _stack_global(sc: Scanner) -> None:
+    name_ref = sc.pop()
+    mod_ref = sc.pop()
+    module, name = scalar(mod_ref), scalar(name_ref)
+    if not isinstance(module, str) or not isinstance(name, str):
+        raise ScanError(f"STACK_GLOBAL at offset {sc.pos} needs two strings")
+    sc.push(sc._global(module, name), mod_ref.start)
+
+
+def _ext(n: int) -> Handler:
+    def handler(sc: Scanner) -> None:
+        code = int.from_bytes(sc.s.read(n), "little")
+        sc.push(sc._global("copyreg", f"<extension {code}>"))
+    return handler
+
+
+def _reduce(how: str, kwargs: bool = False) -> Handler:
+    def handler(sc: Scanner) -> None:
+        if kwargs:
+            sc.pop()
+        args = sc.pop()
+        func = sc.pop()
+        sc.push(sc._call(func.value, args, how), func.start)
+    return handler
+
+
+def _obj(sc: Scanner) -> None:
+    items, mark_pos = sc.pop_mark()
+    if not items:
+        raise ScanError(f"OBJ at offset {sc.pos} has no class")
+    args = Ref(Seq("tuple", items[1:]), mark_pos, sc.s.pos)
+    sc.push(sc._call(items[0].value, args, "obj"), mark_pos)
+
+
+def _build_op(sc: Scanner) -> None:
+    state = sc.pop()
+    target = sc.top()
+    sc._build(target, state)
+    target.end = sc.s.pos
+
+
+def _persid(binary: bool) -> Handler:
+    def handler(sc: Scanner) -> None:
+        if binary:
+            pid = sc.pop()
+        else:
+            pid = Ref(Scalar(sc.s.readline().decode("ascii", "replace")), sc.pos, sc.s.pos)
+        info = sc.persistent(pid.value) if sc.persistent else None
+        sc.push(Persistent(pid.value, info), pid.start if binary else sc.pos)
+    return handler
+
+
+def _ignore(n: int) -> Handler:
+    def handler(sc: Scanner) -> None:
+        if n:
+            sc.s.read(n)
+    return handler
+
+
+_BY_NAME: dict[str, Handler] = {
+    # constants
+    "PROTO": _proto, "FRAME": _ignore(8), "STOP": lambda sc: True,
+    "NONE": _constant(_NONE), "NEWTRUE": _constant(_TRUE), "NEWFALSE": _constant(_FALSE),
+    "BININT": _packed("<i", 4), "BININT1": _packed("<B", 1), "BININT2": _packed("<H", 2),
+    "LONG1": lambda sc: _long(sc, sc.s.read(1)[0]),
+    "LONG4": lambda sc: _long(sc, struct.unpack("<i", sc.s.read(4))[0]),
+    "INT": lambda sc: sc.push(Scalar(_decimal(sc.s.readline(), sc.pos))),
+    "LONG": lambda sc: sc.push(Scalar(_decimal(sc.s.readline(), sc.pos))),
+    "FLOAT": _float, "BINFLOAT": _packed(">d", 8),
+    **{op: _bytes(op) for op in ("SHORT_BINBYTES", "BINBYTES", "BINBYTES8", "BYTEARRAY8", "SHORT_BINSTRING",
+                                 "BINSTRING")},
+    **{op: _unicode(op) for op in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8")},
+    "UNICODE": _text("UNICODE"), "STRING": _text("STRING"),
+    "NEXT_BUFFER": _next_buffer, "READONLY_BUFFER": _ignore(0),
+    # containers
+    "EMPTY_LIST": _empty(lambda: Seq("list")), "EMPTY_TUPLE": _empty(lambda: Seq("tuple")),
+    "EMPTY_DICT": _empty(Dict), "EMPTY_SET": _empty(lambda: Seq("set")),
+    "TUPLE1": _tuple_n(1), "TUPLE2": _tuple_n(2), "TUPLE3": _tuple_n(3),
+    "TUPLE": _marked_seq("tuple"), "LIST": _marked_seq("list"), "FROZENSET": _marked_seq("frozenset"),
+    "DICT": _dict, "APPEND": _append, "APPENDS": _appends, "ADDITEMS": _appends,
+    "SETITEM": _setitem, "SETITEMS": _setitems_op,
+    # stack and memo
+    "MARK": Scanner.mark, "POP": _pop, "POP_MARK": lambda sc: sc.pop_mark() and None, "DUP": _dup,
+    **{op: _put(op) for op in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE")},
+    **{op: _get(op) for op in ("GET", "BINGET", "LONG_BINGET")},
+    # globals and objects
+    "GLOBAL": _global_op(inst=False), "INST": _global_op(inst=True), "STACK_GLOBAL": _stack_global,
+    "EXT1": _ext(1), "EXT2": _ext(2), "EXT4": _ext(4),
+    "REDUCE": _reduce("reduce"), "NEWOBJ": _reduce("newobj"), "NEWOBJ_EX": _reduce("newobj", kwargs=True),
+    "OBJ": _obj, "BUILD": _build_op, "PERSID": _persid(False), "BINPERSID": _persid(True),
+}
+#: opcode byte → handler; every opcode of protocols 0-5 has one.
+_HANDLERS: dict[int, Handler] = {ord(op.code): _BY_NAME[op.name] for op in pickletools.opcodes}
 
 
 def _decimal(line: bytes, pos: int) -> int:
@@ -526,7 +687,7 @@ def _length(s: Stream, op: str) -> int:
     return struct.unpack("<Q", s.read(8))[0]
 
 
-def _append(target: Ref, items: list[Ref], pos: int) -> None:
+def _extend(target: Ref, items: list[Ref]) -> None:
     v = target.value
     if isinstance(v, Seq):
         v.items.extend(items)
@@ -535,7 +696,7 @@ def _append(target: Ref, items: list[Ref], pos: int) -> None:
     # appending to anything else would fail at load time; nothing to record
 
 
-def _setitems(target: Ref, items: list[Ref], pos: int) -> None:
+def _setitems(target: Ref, items: list[Ref]) -> None:
     pairs = [(key_of(k), v) for k, v in zip(items[::2], items[1::2])]
     v = target.value
     if isinstance(v, Dict):
@@ -543,9 +704,6 @@ def _setitems(target: Ref, items: list[Ref], pos: int) -> None:
     elif isinstance(v, Obj):
         v.dict_items.extend(pairs)
 
-
-
-_OPS: dict[int, str] = {ord(op.code): op.name for op in pickletools.opcodes}
 
 
 def scan(stream: Stream, **kwargs: Any) -> ScanResult:

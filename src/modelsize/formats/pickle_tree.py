@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
 from .pickle_scan import ScanResult
-from .pickle_security import risk_of
+from .pickle_security import RISK_ORDER, judge, verdict_of
 from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
 
 #: Deeper structures are attributed to their nearest named ancestor.
@@ -129,6 +129,9 @@ class _Walker:
                 self.out.state_bytes += own
             return span if self.state_records else named
         if isinstance(v, Seq):
+            if id(v) in self.seen_nodes:  # a memo-shared list: walked once, whatever the sharing
+                return 0
+            self.seen_nodes.add(id(v))
             return sum(self.visit(r, f"{path}[{i}]", depth + 1, role) for i, r in enumerate(v.items))
         return 0
 
@@ -204,15 +207,40 @@ def torch_role(path: str, inherited: Role) -> Role:
 
 
 def globals_section(result: ScanResult) -> dict[str, Any]:
-    """What loading the file would import, with each global's risk, dangerous ones first."""
-    order = {"dangerous": 0, "unknown": 1, "known": 2}
-    rows = [
-        {"module": m, "name": n, "count": c, "risk": risk_of(m, n)}
-        for (m, n), c in result.globals.items()
-    ]
-    rows.sort(key=lambda r: (order[r["risk"]], r["module"], r["name"]))
+    """What loading the file would import, each global judged, dangerous ones first, and the verdict.
+
+    ``verdict`` is 'safe' (only allowlisted globals), 'unknown' (globals outside the allowlist,
+    listed in ``unknown``) or 'dangerous' (listed in ``dangerous``, with ``why`` per global).
+    """
+    rows = []
+    for (m, n), c in result.globals.items():
+        risk, why = judge(m, n)
+        row = {"module": m, "name": n, "count": c, "risk": risk, "why": why}
+        if (m, n) in result.aliases:
+            row["written_as"] = ".".join(result.aliases[(m, n)])
+        rows.append(row)
+    rows.sort(key=lambda r: (RISK_ORDER[r["risk"]], r["module"], r["name"]))
     return {
+        "verdict": verdict_of([r["risk"] for r in rows]),
         "globals": rows,
         "dangerous": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "dangerous"],
         "unknown": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "unknown"],
+        "nested_pickles": len(result.nested),
     }
+
+
+def security_notes(section: dict[str, Any], loader: str) -> list[str]:
+    """One note for a 'dangerous' or 'unknown' verdict: what would be imported, and why it matters."""
+    rows = section.get("globals", [])
+    if section.get("verdict") == "dangerous":
+        bad = [r for r in rows if r["risk"] == "dangerous"]
+        named = "; ".join(f"{r['module']}.{r['name']} ({r['why']})" for r in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        return [f"Security verdict: dangerous. Loading this file with {loader} would import {named}{more}: "
+                "it can run arbitrary code. modelsize did not load it; do not load it unless you trust its source."]
+    if section.get("verdict") == "unknown":
+        unknown = section.get("unknown", [])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        return [f"Security verdict: unknown. Loading this file with {loader} would import "
+                f"{', '.join(unknown[:5])}{more}, outside modelsize's allowlist (see SECURITY.md)."]
+    return []

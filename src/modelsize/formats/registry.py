@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
 from ..core.report import Report
+from ._common import require_regular
 
 #: Order matters: specific magic numbers before extension-only guesses.
 READERS: list[str] = [
@@ -56,6 +57,7 @@ def reader_for(path: str | os.PathLike[str]) -> Any:
     p = Path(path)
     if not p.exists():
         raise TargetError(f"No such file or folder: {str(p)!r}. Check the path.")
+    require_regular(p)
     head = _head(p)
     if p.is_file() and p.stat().st_size == 0:
         raise InvalidFileError(f"{str(p)!r} is empty (0 bytes): it is not a model file.")
@@ -71,5 +73,21 @@ def reader_for(path: str | os.PathLike[str]) -> Any:
 
 
 def read(path: str | os.PathLike[str]) -> Report:
-    """Report for a model file or folder."""
-    return reader_for(path).read(Path(path))
+    """Report for a model file or folder.
+
+    Whatever a hostile file makes a reader do, the caller gets our error: running out of memory
+    or of recursion depth becomes :class:`InvalidFileError` with one line, never a traceback.
+    """
+    reader = reader_for(path)
+    try:
+        return reader.read(Path(path))
+    except MemoryError:
+        raise InvalidFileError(
+            f"{str(path)!r} could not be read: the {reader.name} reader ran out of memory on it. "
+            "The file may be hostile or corrupt; if it is a real model, report it with the file's size."
+        ) from None
+    except RecursionError:
+        raise InvalidFileError(
+            f"{str(path)!r} could not be read: its structure nests too deeply for the {reader.name} reader. "
+            "The file may be hostile or corrupt."
+        ) from None

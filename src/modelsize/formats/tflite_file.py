@@ -17,6 +17,7 @@ import math
 import mmap
 import struct
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,21 @@ class _FB:
         self.buf = buf
         self.n = len(buf)
         self.path = path
+        self.vectors: dict[tuple[int, str], Any] = {}  #: parsed vectors by position: shared ones parsed once
+        self.parsed = 0  #: bytes of distinct vectors parsed so far
+
+    def parse_vector(self, start: int, n: int, fmt: str, size: int) -> Any:
+        """The vector at ``start`` (cached); distinct vectors cannot add up to more bytes than the file."""
+        key = (start, fmt)
+        if key not in self.vectors:
+            self.parsed += n * size
+            if self.parsed > self.n:
+                raise self.error(f"its vectors add up to more than the file's {self.n} bytes (they overlap)")
+            if fmt == "s":
+                self.vectors[key] = bytes(self.buf[start:start + n]).decode("utf-8", "replace")
+            else:
+                self.vectors[key] = struct.unpack_from(f"<{n}{fmt}", self.buf, start)
+        return self.vectors[key]
 
     def error(self, defect: str) -> Exception:
         return invalid(self.path, FORMAT, defect)
@@ -117,13 +133,13 @@ class _Table:
         start, n = self.vector(i, 4, what)
         return [self.fb.table(start + 4 * k + self.fb.u32(start + 4 * k, what), f"{what}[{k}]") for k in range(n)]
 
-    def ints(self, i: int, fmt: str, size: int, what: str) -> list[Any]:
+    def ints(self, i: int, fmt: str, size: int, what: str) -> tuple[Any, ...]:
         start, n = self.vector(i, size, what)
-        return list(struct.unpack_from(f"<{n}{fmt}", self.fb.buf, start)) if n else []
+        return self.fb.parse_vector(start, n, fmt, size) if n else ()
 
     def string(self, i: int, what: str) -> str:
         start, n = self.vector(i, 1, what)
-        return bytes(self.fb.buf[start:start + n]).decode("utf-8", "replace") if n else ""
+        return self.fb.parse_vector(start, n, "s", 1) if n else ""
 
 
 def _op_name(code: _Table) -> str:
@@ -147,21 +163,41 @@ def read_tflite(path: Path) -> Report:
         return _read(path, mm)
 
 
+@dataclass
+class _Graph:
+    """What the subgraph walk found: components, op counts and tensor statistics."""
+
+    nodes: list[Component] = field(default_factory=list)
+    ops: Counter = field(default_factory=Counter)
+    quant_params: int = 0
+    activations: int = 0
+    const_buffers: set[int] = field(default_factory=set)
+    shared_slots: int = 0  #: vector slots pointing at a table already visited (counted once)
+    records: int = 0
+
+
 def _read(path: Path, mm: Any) -> Report:
     fb = _FB(mm, path)
     if fb.n < 8 or bytes(mm[4:8]) != IDENTIFIER:
         raise fb.error(f"the file identifier is {bytes(mm[4:8])!r}, not {IDENTIFIER!r}")
     model = fb.table(fb.u32(0, "the root offset"), "the model")
-    version = model.scalar(0, "<I", 4, 0)
     op_names = [_op_name(c) for c in model.tables(1, "operator_codes")]
-    buffers = model.tables(4, "buffers")
-    metadata_buffers: dict[int, str] = {}
-    for m in model.tables(6, "metadata"):
-        metadata_buffers[m.scalar(1, "<I", 4, 0)] = m.string(0, "a metadata name")
+    spans = _buffer_spans(fb, model)
+    metadata_buffers = {m.scalar(1, "<I", 4, 0): m.string(0, "a metadata name") for m in model.tables(6, "metadata")}
+    subgraphs = model.tables(2, "subgraphs")
+    graph = _Graph()
+    for si, sg in enumerate(subgraphs):
+        _subgraph(fb, sg, si, len(subgraphs) > 1, op_names, spans, graph, mm)
+    layout, section, notes = _summary(fb, path, model, spans, metadata_buffers, graph, len(subgraphs))
+    root = Component(name=path.name, kind="tflite", path="", children=tuple(graph.nodes))
+    return build_report(path, FORMAT, [], root=root, framework="tflite", object_type="tflite_model",
+                        sections={"file": file_section(FORMAT, [layout]), "tflite": section}, notes=notes)
 
-    # buffer index → (absolute start, length)
+
+def _buffer_spans(fb: _FB, model: _Table) -> list[tuple[int, int]]:
+    """Buffer index → (absolute start, length); partial overlaps between buffers are refused."""
     spans: list[tuple[int, int]] = []
-    for b in buffers:
+    for b in model.tables(4, "buffers"):
         start, n = b.vector(0, 1, "a buffer's data")
         if not n:
             offset, size = b.scalar(1, "<Q", 8, 0), b.scalar(2, "<Q", 8, 0)
@@ -170,62 +206,83 @@ def _read(path: Path, mm: Any) -> Report:
                     raise fb.error(f"a buffer claims bytes {offset}..{offset + size} past the end of the file")
                 start, n = offset, size
         spans.append((start, n))
-
     end = 0
     for start, n in sorted({s for s in spans if s[1]}):  # a shared vector is fine, a partial overlap is not
         if start < end:
             raise fb.error(f"buffers overlap at offset {start}")
         end = start + n
-    ops: Counter = Counter()
-    subgraph_nodes: list[Component] = []
-    records_seen: dict[tuple[int, int], TensorRecord] = {}
-    quant_params = 0
-    activations = 0
-    const_buffers: set[int] = set()
-    subgraphs = model.tables(2, "subgraphs")
-    for si, sg in enumerate(subgraphs):
-        sg_name = sg.string(4, "a subgraph name") or f"subgraph_{si}"
-        sg_path = sg_name if len(subgraphs) > 1 else ""
-        tensors = sg.tables(0, "tensors")
-        infos = []
-        for ti, t in enumerate(tensors):
-            info = _tensor(fb, t, ti, spans)
-            infos.append(info)
-            if info["quant"]:
-                quant_params += len(info["quant"]["scale"])
-            if info["buffer"] and spans[info["buffer"]][1]:
-                const_buffers.add(info["buffer"])
-            else:
-                activations += 1
-        children: list[Component] = []
-        names: Counter = Counter()
-        for oi, op in enumerate(sg.tables(3, "operators")):
-            idx = op.scalar(0, "<I", 4, 0)
-            if idx >= len(op_names):
-                raise fb.error(f"operator {oi} uses op code {idx}, but only {len(op_names)} are defined")
-            opname = op_names[idx]
-            ops[opname] += 1
-            base = f"{opname.lower()}_{oi}"
-            names[base] += 1
-            cpath = join(sg_path, base)
-            recs = []
-            for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # MUL(x, x) reads x once
-                if ti < 0:
-                    continue  # optional input left out
-                if ti >= len(infos):
-                    raise fb.error(f"operator {oi} reads tensor {ti}, but the subgraph has {len(infos)}")
-                info = infos[ti]
-                if not (info["buffer"] and spans[info["buffer"]][1]):
-                    continue
-                recs.extend(_records(info, cpath, (si, ti), records_seen, mm))
-            if recs:
-                children.append(Component(name=base, kind=opname, path=cpath, tensors=tuple(recs)))
-        if sg_path:
-            subgraph_nodes.append(Component(name=sg_name, kind="SubGraph", path=sg_path, children=tuple(children)))
-        else:
-            subgraph_nodes.extend(children)
+    return spans
 
-    all_records = [r for c in subgraph_nodes for r in c.iter_tensors()]
+
+def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], spans: list[tuple[int, int]],
+              graph: _Graph, mm: Any) -> None:
+    """One subgraph's operators as components; every table is visited once, whatever points at it."""
+    sg_name = sg.string(4, "a subgraph name") or f"subgraph_{si}"
+    sg_path = sg_name if several else ""
+    infos = _tensors(fb, sg, spans, graph)
+    records_seen: dict[int, TensorRecord] = {}
+    children: list[Component] = []
+    seen_ops: set[int] = set()
+    for oi, op in enumerate(sg.tables(3, "operators")):
+        if op.pos in seen_ops:
+            graph.shared_slots += 1
+            continue
+        seen_ops.add(op.pos)
+        idx = op.scalar(0, "<I", 4, 0)
+        if idx >= len(op_names):
+            raise fb.error(f"operator {oi} uses op code {idx}, but only {len(op_names)} are defined")
+        opname = op_names[idx]
+        graph.ops[opname] += 1
+        base = f"{opname.lower()}_{oi}"
+        cpath = join(sg_path, base)
+        recs = []
+        for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # MUL(x, x) reads x once
+            if ti < 0:
+                continue  # optional input left out
+            if ti >= len(infos):
+                raise fb.error(f"operator {oi} reads tensor {ti}, but the subgraph has {len(infos)}")
+            info = infos[ti]
+            if info["buffer"] and spans[info["buffer"]][1]:
+                recs.extend(_records(info, cpath, records_seen, mm))
+        graph.records += len(recs)
+        if graph.records > 3 * (fb.n // 4) + 64:  # ≤ 3 records (tensor, scale, zero point) per 4-byte input index
+            raise fb.error(f"its operators expand to more than {graph.records} tensor records, more than a "
+                           f"{fb.n}-byte file can describe (tables shared through offsets)")
+        if recs:
+            children.append(Component(name=base, kind=opname, path=cpath, tensors=tuple(recs)))
+    if sg_path:
+        graph.nodes.append(Component(name=sg_name, kind="SubGraph", path=sg_path, children=tuple(children)))
+    else:
+        graph.nodes.extend(children)
+
+
+def _tensors(fb: _FB, sg: _Table, spans: list[tuple[int, int]], graph: _Graph) -> list[dict[str, Any]]:
+    """The subgraph's tensors; slots that share one tensor table share one parsed tensor."""
+    by_pos: dict[int, dict[str, Any]] = {}
+    quant_seen: set[int] = set()
+    infos = []
+    for ti, t in enumerate(sg.tables(0, "tensors")):
+        if t.pos in by_pos:
+            graph.shared_slots += 1
+            infos.append(by_pos[t.pos])
+            continue
+        info = by_pos[t.pos] = _tensor(fb, t, ti, spans)
+        infos.append(info)
+        q = info["quant"]
+        if q and q["pos"] not in quant_seen:
+            quant_seen.add(q["pos"])
+            graph.quant_params += len(q["scale"])
+        if info["buffer"] and spans[info["buffer"]][1]:
+            graph.const_buffers.add(info["buffer"])
+        else:
+            graph.activations += 1
+    return infos
+
+
+def _summary(fb: _FB, path: Path, model: _Table, spans: list[tuple[int, int]], metadata_buffers: dict[int, str],
+             graph: _Graph, n_subgraphs: int) -> tuple[FileLayout, dict[str, Any], list[str]]:
+    """The file layout, the ``tflite`` section and the notes."""
+    all_records = [r for c in graph.nodes for r in c.iter_tensors()]
     unique = {r.storage_key: r for r in all_records if r.role is Role.PARAMETER}
     zero = [r for r in unique.values() if r.nnz == 0 and r.numel]
     claimed: set[tuple[int, int]] = set()
@@ -238,21 +295,21 @@ def _read(path: Path, mm: Any) -> Report:
                 out += spans[i][1]
         return out
 
-    tensor_bytes = total(sorted(const_buffers))
+    tensor_bytes = total(sorted(graph.const_buffers))
     meta_bytes = total(sorted(metadata_buffers))
     other_buffers = total(range(len(spans)))
     layout = FileLayout(path.name, fb.n, {"tensor_data": tensor_bytes, "metadata_buffers": meta_bytes,
                                           "other_buffers": other_buffers})
     layout.split["flatbuffer"] = fb.n - tensor_bytes - meta_bytes - other_buffers
     section = {
-        "schema_version": version,
-        "subgraphs": len(subgraphs),
-        "operators": sum(ops.values()),
-        "op_counts": dict(ops.most_common()),
+        "schema_version": model.scalar(0, "<I", 4, 0),
+        "subgraphs": n_subgraphs,
+        "operators": sum(graph.ops.values()),
+        "op_counts": dict(graph.ops.most_common()),
         "buffers": len(spans),
         "constant_tensors": len(unique),
-        "activation_tensors": activations,
-        "quantization_parameters": quant_params,
+        "activation_tensors": graph.activations,
+        "quantization_parameters": graph.quant_params,
         "zero_buffers": len(zero),
         "zero_buffer_bytes": sum(r.stored_bytes or 0 for r in zero),
         "metadata": sorted(set(metadata_buffers.values())),
@@ -263,9 +320,10 @@ def _read(path: Path, mm: Any) -> Report:
         notes.append(f"{len(zero)} constant buffers ({section['zero_buffer_bytes']} bytes) hold only zeros.")
     if tensor_bytes > MAX_SCAN_BYTES:
         notes.append("Constant data is larger than the zero-scan limit; non-zero counts were not computed.")
-    root = Component(name=path.name, kind="tflite", path="", children=tuple(subgraph_nodes))
-    return build_report(path, FORMAT, [], root=root, framework="tflite", object_type="tflite_model",
-                        sections={"file": file_section(FORMAT, [layout]), "tflite": section}, notes=notes)
+    if graph.shared_slots:
+        notes.append(f"{graph.shared_slots} operator or tensor slots point at a table already read; each table "
+                     "was counted once (a TFLite converter never writes this).")
+    return layout, section, notes
 
 
 def _tensor(fb: _FB, t: _Table, ti: int, spans: list[tuple[int, int]]) -> dict[str, Any]:
@@ -283,15 +341,15 @@ def _tensor(fb: _FB, t: _Table, ti: int, spans: list[tuple[int, int]]) -> dict[s
         scale = q.ints(2, "f", 4, "quantization scales")
         zp = q.ints(3, "q", 8, "quantization zero points")
         if scale:
-            quant = {"scale": scale, "zero_point": zp, "quantized_dimension": q.scalar(6, "<i", 4, 0)}
+            quant = {"scale": scale, "zero_point": zp, "quantized_dimension": q.scalar(6, "<i", 4, 0), "pos": q.pos}
     type_name = TENSOR_TYPES.get(ttype, f"TYPE_{ttype}")
     return {"index": ti, "name": name, "shape": tuple(shape), "type": type_name, "buffer": buffer, "quant": quant,
             "span": spans[buffer]}
 
 
-def _records(info: dict[str, Any], cpath: str, key: tuple[int, int], seen: dict[tuple[int, int], TensorRecord],
-             mm: Any) -> list[TensorRecord]:
+def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm: Any) -> list[TensorRecord]:
     tpath = join(cpath, info["name"])
+    key = info["index"]
     if key in seen:  # a constant read by several operators: one storage, visible at each
         first = seen[key]
         return [first.with_(path=tpath, meta={**first.meta, "same_as": first.path})]
@@ -311,11 +369,12 @@ def _records(info: dict[str, Any], cpath: str, key: tuple[int, int], seen: dict[
         meta["quantized_dimension"] = q["quantized_dimension"]
         n = len(q["scale"])
         out.append(TensorRecord(path=f"{tpath}:scale", shape=(n,), dtype="float32", role=Role.QUANT_SCALE,
-                                stored_bytes=4 * n, meta={"in": "flatbuffer"}))
+                                stored_bytes=4 * n, storage_key=f"quant@{q['pos']}:scale", meta={"in": "flatbuffer"}))
         if q["zero_point"]:
             m = len(q["zero_point"])
             out.append(TensorRecord(path=f"{tpath}:zero_point", shape=(m,), dtype="int64",
-                                    role=Role.QUANT_ZERO_POINT, stored_bytes=8 * m, meta={"in": "flatbuffer"}))
+                                    role=Role.QUANT_ZERO_POINT, stored_bytes=8 * m,
+                                    storage_key=f"quant@{q['pos']}:zero_point", meta={"in": "flatbuffer"}))
     return out
 
 

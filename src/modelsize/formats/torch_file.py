@@ -27,10 +27,11 @@ from ..core import dtypes
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.totals import canonical_keys, span_key
-from ._common import BoundedFile, FileLayout, build_report, file_section, invalid
+from ._common import BoundedFile, FileLayout, build_report, check_expansion, file_section, invalid
 from .pickle_scan import ScanError, Scanner, Stream
 from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_tuple, scalar
-from .pickle_tree import attribute, globals_section, kind_of, torch_role
+from .pickle_security import verdict_of
+from .pickle_tree import attribute, globals_section, kind_of, security_notes, torch_role
 
 FORMAT = "pytorch"
 #: Pickled magic number that opens a legacy (pre-1.6) torch.save file.
@@ -340,12 +341,7 @@ def _section(result: Any, resolver: _Resolver, kind: str, archive: str | None) -
 
 
 def _notes(section: dict[str, Any]) -> list[str]:
-    if section["dangerous"]:
-        return [
-            f"Loading this checkpoint with torch.load(weights_only=False) would import "
-            f"{', '.join(section['dangerous'][:5])}, which can run arbitrary code. modelsize did not load it."
-        ]
-    return []
+    return security_notes(section, "torch.load(weights_only=False)")
 
 
 def read_zip(path: Path, prefix: str = "") -> Checkpoint:
@@ -363,6 +359,7 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
         sizes = {i.filename[len(archive) + 5:]: i.file_size for i in infos
                  if i.filename.startswith(archive + "data/")}
         resolver = _Resolver(path, sizes)
+        check_expansion(path, FORMAT, "data.pkl", pkl[0].compress_size, pkl[0].file_size)
         try:
             with zf.open(pkl[0]) as fh:
                 scanner = Scanner(Stream(fh, pkl[0].file_size), make_reducers(prefix), resolver)
@@ -473,7 +470,9 @@ def sharded_report(index_path: Path) -> Report:
     merged = Checkpoint(records, kinds, layouts[0], {}, notes, "state_dict")
     section = {"format": "sharded", "shards": len(layouts) - 1,
                "dangerous": sorted({f"{g['module']}.{g['name']}" for g in globals_rows if g["risk"] == "dangerous"}),
+               "unknown": sorted({f"{g['module']}.{g['name']}" for g in globals_rows if g["risk"] == "unknown"}),
                "globals": globals_rows}
+    section["verdict"] = verdict_of([g["risk"] for g in globals_rows])
     return _report(index_path, merged, layouts, section, notes, "sharded_state_dict")
 
 

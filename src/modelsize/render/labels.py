@@ -27,9 +27,23 @@ def relative(path: str, prefix: str) -> str:
     return path
 
 
+#: At most this many "shared →" lines per row; the rest are counted in one line.
+MAX_SHARED_NOTES = 5
+
+
 def shared_notes(records: list[TensorRecord], owners: Mapping[str, str], prefix: str) -> list[str]:
-    """``weight shared → transformer.wte.weight`` for each aliased tensor among ``records``."""
-    return [f"{relative(r.path, prefix)} shared → {owners[r.path]}" for r in records if r.path in owners]
+    """``weight shared → transformer.wte.weight`` for each aliased tensor among ``records`` (the first few)."""
+    shared = [r for r in records if r.path in owners]
+    out = [f"{relative(r.path, prefix)} shared → {owners[r.path]}" for r in shared[:MAX_SHARED_NOTES]]
+    if len(shared) > MAX_SHARED_NOTES:
+        out.append(f"+{len(shared) - MAX_SHARED_NOTES:,} more shared tensors")
+    return out
+
+
+def alias_list(aliases: list[str] | tuple[str, ...], limit: int = MAX_SHARED_NOTES) -> str:
+    """``a, b, c and 1,995 more``: a shared tensor's aliases, the first few named."""
+    named = ", ".join(aliases[:limit])
+    return named if len(aliases) <= limit else f"{named} and {len(aliases) - limit:,} more"
 
 
 def role_label(role: str) -> str:
@@ -100,3 +114,20 @@ def section_items(value: Any) -> list[dict[str, Any]]:
         return []
     items = value if isinstance(value, (list, tuple)) else [value]
     return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+
+
+def security_warning(report: Any) -> str | None:
+    """One line for stderr when loading the inspected file could import code: verdict and the worst names.
+
+    ``None`` for a 'safe' verdict or a report without one (formats that hold no code).
+    """
+    for name in ("pickle", "pytorch"):
+        sec = report.sections.get(name)
+        if not isinstance(sec, Mapping) or sec.get("verdict") not in ("dangerous", "unknown"):
+            continue
+        listed = sec.get(sec["verdict"]) or []
+        more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""
+        what = "can run arbitrary code" if sec["verdict"] == "dangerous" else "are outside the allowlist"
+        return (f"Security verdict: {sec['verdict']}. Loading this file would import {', '.join(listed[:3])}{more}, "
+                f"which {what}; modelsize did not load it (see SECURITY.md).")
+    return None

@@ -7,6 +7,7 @@ where it goes. Every size carries its unit: ``KiB``/``MiB`` divide by 1024, ``kB
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from io import StringIO
 from typing import Any
@@ -115,19 +116,41 @@ def _tree_table(report: Report, depth: int, base: units.Base) -> Table:
     return grid
 
 
+#: A component with more children than this shows only the largest :data:`FOLD_SHOW` of them, then one
+#: "… N more" row covering the rest: a 200,000-node flat graph renders in linear time, on one screen.
+FOLD_AT = 60
+FOLD_SHOW = 50
+
+
 def _tree_rows(root: Component, max_depth: int) -> Iterator[tuple[Component, int, bool, str]]:
     """``(component, level, folded, guide)`` depth first; ``guide`` is the ``│ ├─ └─`` prefix."""
-    stack: list[tuple[Component, int, str, bool]] = [(root, 0, "", True)]
+    stack: list[tuple[Component, int, str, bool, bool]] = [(root, 0, "", True, False)]
     while stack:
-        node, level, inherited, last = stack.pop()
-        folded = level >= max_depth and bool(node.children)
+        node, level, inherited, last, more = stack.pop()
+        folded = more or (level >= max_depth and bool(node.children))
         yield node, level, folded, ("" if level == 0 else inherited + ("└─ " if last else "├─ "))
         if folded:
             continue
         below = "" if level == 0 else inherited + ("   " if last else "│  ")
-        count = len(node.children)
+        children = _shown_children(node)
+        count = len(children)
         for i in range(count - 1, -1, -1):
-            stack.append((node.children[i], level + 1, below, i == count - 1))
+            child, is_more = children[i]
+            stack.append((child, level + 1, below, i == count - 1, is_more))
+
+
+def _shown_children(node: Component) -> list[tuple[Component, bool]]:
+    """The children to show as rows: all of them, or the largest few in order plus one "more" row."""
+    children = node.children
+    if len(children) <= FOLD_AT:
+        return [(c, False) for c in children]
+    sizes = [sum(r.stored_bytes or 0 for r in c.iter_tensors()) for c in children]
+    keep = set(sorted(range(len(children)), key=lambda i: (-sizes[i], i))[:FOLD_SHOW])
+    rest = tuple(c for i, c in enumerate(children) if i not in keep)
+    kinds = Counter(c.kind for c in rest).most_common(2)
+    kind = ", ".join(f"{k} ×{n:,}" for k, n in kinds) + (" …" if len(kinds) < len(set(c.kind for c in rest)) else "")
+    more = Component(name=f"… {len(rest):,} more", kind=kind, path=f"{node.path}[…]", children=rest)
+    return [(c, False) for i, c in enumerate(children) if i in keep] + [(more, True)]
 
 
 def _dtypes(sub: Totals, limit: int = 3) -> str:
@@ -191,7 +214,7 @@ def _totals(report: Report, base: units.Base) -> Table:
     for group in totals.shared:
         rows.append((
             "Shared",
-            f"{', '.join(group.aliases)} → {group.owner} "
+            f"{labels.alias_list(group.aliases)} → {group.owner} "
             f"({_elements(group.numel)}, {units.format_bytes(group.stored_bytes, base)} counted once)",
         ))
     for label, value in rows:

@@ -1,0 +1,54 @@
+"""Huge flat trees fold: the largest children of a level as rows, then one "… N more" row.
+
+A 200,000-node ONNX graph used to take minutes to render; the table now has a bounded number of
+rows whatever the width of a level, and the folded row's numbers cover the folded children.
+"""
+
+from __future__ import annotations
+
+import time
+
+from modelsize import render
+from modelsize.core.report import Report, Source
+from modelsize.core.tensors import Role, TensorRecord
+from modelsize.core.tree import Component
+from modelsize.render.rich_table import FOLD_SHOW
+
+
+def _flat(n: int, shared: bool) -> Report:
+    children = []
+    for i in range(n):
+        numel = 1000 if i % 997 == 0 else 4  # a few large nodes, placed anywhere
+        rec = TensorRecord(path=f"add_{i}.w", shape=(numel,), dtype="float32", bits=32, role=Role.PARAMETER,
+                           stored_bytes=4 * numel, storage_key="w" if shared and numel == 4 else f"w{i}")
+        children.append(Component(name=f"add_{i}", kind="Add", path=f"add_{i}", tensors=(rec,)))
+    root = Component(name="g", kind="Graph", path="", children=tuple(children))
+    return Report(root=root, source=Source(framework="onnx", object_type="ModelProto", target="g.onnx"))
+
+
+def test_wide_level_is_folded_with_a_more_row() -> None:
+    n = 20_000
+    text = render.table(_flat(n, shared=False), depth=2, width=120)
+    rows = [line for line in text.splitlines() if line.startswith(("├─", "└─"))]
+    assert len(rows) == FOLD_SHOW + 1
+    assert rows[-1].startswith(f"└─ … {n - FOLD_SHOW:,} more")
+    shown = {line.split()[1] for line in rows[:-1]}
+    big = {f"add_{i}" for i in range(0, n, 997)}
+    assert big <= shown  # the largest children are the ones shown (21 of them here)
+    # the "more" row covers every folded child: 19,950 small nodes of 4 parameters each
+    assert rows[-1].split()[4:7] == ["Add", "×19,950", f"{(n - FOLD_SHOW) * 4:,}"]
+    assert f"+{n - FOLD_SHOW} nested components" in rows[-1]
+
+
+def test_folded_rendering_is_linear_and_shared_notes_are_bounded() -> None:
+    small, large = _flat(2_000, shared=True), _flat(40_000, shared=True)
+    t0 = time.perf_counter()
+    render.table(small)
+    t_small = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    text = render.table(large)
+    t_large = time.perf_counter() - t0
+    assert len(text.splitlines()) < 150  # was one line per node and one per shared reference
+    assert "+1,945 more shared tensors" not in text and "+39,945 more shared tensors" in text
+    assert "and 39,953 more → add_1.w" in text  # the totals name 5 of the 39,958 aliases, then count the rest
+    assert t_large < 40 * max(t_small, 0.05)  # 20x the nodes: well under quadratic (400x)

@@ -133,3 +133,25 @@ def test_pt_vs_safetensors_of_one_model_differ_only_in_format(tmp_path: Path) ->
     assert (file_row.bytes.old, file_row.bytes.new) == (pt.stat().st_size, st.stat().st_size)
     assert diff.size_what == "file bytes" and diff.size.delta == st.stat().st_size - pt.stat().st_size
     assert any("different formats" in note for note in diff.notes)
+
+
+def test_two_7b_sharded_folders_diff_header_only_under_a_second(tmp_path: Path) -> None:
+    import importlib.util
+    import time
+
+    path = Path(__file__).parents[2] / "benchmarks" / "bench_diff.py"
+    spec = importlib.util.spec_from_file_location("bench_diff", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    a, b = tmp_path / "a", tmp_path / "b"
+    bench.write_folder(a, bench.llama7b())
+    bench.write_folder(b, bench.llama7b(wide_layer=7))
+    start = time.perf_counter()
+    diff = compare(modelsize.inspect(a), modelsize.inspect(b))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, elapsed
+    assert diff.totals["params"].old == 6_738_415_616  # Llama-2-7B
+    assert diff.totals["params"].delta == 3 * (14336 - 11008) * 4096
+    assert {c.path for c in diff.components if c.status == "changed" and c.depth >= 3} == {
+        "model.layers.7", "model.layers.7.mlp", "model.layers.7.mlp.gate_proj", "model.layers.7.mlp.up_proj",
+        "model.layers.7.mlp.down_proj"}

@@ -129,3 +129,11 @@ def test_pre_commit_hook_runs_check(cli, tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "modelsize.toml").write_text('[[budgets]]\ntarget = "m.safetensors"\nmax-bytes = "100B"\n')
     monkeypatch.chdir(tmp_path)
     assert cli(*args).code == 3
+
+
+def test_readme_example_output_is_real(cli) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    res = cli("check", "modelsize.examples.seed:simple_nn", "--max-bytes", "1MiB", "--max-params", "100k")
+    assert res.code == 3
+    for line in res.out.splitlines():
+        assert f"# {line}" in readme

@@ -103,6 +103,16 @@ class _Builder:
                 self.aliases.setdefault(owner_by_key.get(key, ""), []).append(rec.path)
         self.sums: dict[int, _Sum] = {}
         self.folded = 0
+        self.colour_node = self._colour_node(report.root)
+
+    def _colour_node(self, node: Component) -> Component:
+        """The first component with several children holding bytes: its children get one hue each
+        (a model that is one wrapper, like GPT-2's ``transformer``, is coloured one level down)."""
+        while True:
+            heavy = [c for c in node.children if self.total(c).bytes > 0]
+            if len(heavy) != 1 or not heavy[0].children:
+                return node
+            node = heavy[0]
 
     def total(self, comp: Component) -> _Sum:
         cached = self.sums.get(id(comp))
@@ -144,7 +154,7 @@ class _Builder:
             return node
         kids = []
         for i, child in enumerate(comp.children):
-            child_hue = COMPONENT_COLOURS[i % len(COMPONENT_COLOURS)] if depth == 0 else hue
+            child_hue = COMPONENT_COLOURS[i % len(COMPONENT_COLOURS)] if comp is self.colour_node else hue
             kids.append(self.component(child, hue=child_hue, depth=depth + 1))
         node.children = kids + [self.tensor(rec, hue, depth + 1) for rec in comp.tensors if id(rec) in self.owned]
         return node
@@ -191,6 +201,7 @@ def build_tree(report: Report, base: Base = "iec", max_nodes: int = MAX_NODES) -
 def report_html(report: Report, base: Base = "iec") -> str:
     """The whole page for ``report``."""
     root, threshold, folded = build_tree(report, base)
+    coloured = _find(root, _Builder(report, base, 0, {}).colour_node.path)
     totals = report.totals
     target = report.source.target or report.source.object_type
     sections = report.sections
@@ -218,7 +229,8 @@ def report_html(report: Report, base: Base = "iec") -> str:
              "<div class=\"controls\">Colour by <button data-mode=\"component\" class=\"on\">component</button>"
              "<button data-mode=\"dtype\">dtype</button><button data-mode=\"role\">role</button> "
              "<span class=\"sub\">hover a box for exact bytes and params</span></div>",
-             legend("component", {n.label: n.fills["component"] for n in root.children[:len(COMPONENT_COLOURS)]}, True),
+             legend("component", {n.label: n.fills["component"] for n in coloured.children[:len(COMPONENT_COLOURS)]
+                                  if n.value > 0}, True),
              legend("dtype", dtype_colours, False), legend("role", role_colours, False), svg(root, "component")]
 
     tops = [c for c in root.children]
@@ -263,6 +275,15 @@ def report_html(report: Report, base: Base = "iec") -> str:
                      "flops": n.data.get("flops")} for n in tops],
             "threshold_bytes": threshold, "folded": folded, "boxes": root.count() - 1}
     return page(f"modelsize report — {target}", "\n".join(body), data)
+
+
+def _find(node: Node, path: str) -> Node:
+    if node.path == path:
+        return node
+    for child in node.children:
+        if path == child.path or path.startswith(child.path + "."):
+            return _find(child, path)
+    return node
 
 
 def _bars(title: str, values: Mapping[str, int], total: int, base: Base, colours: Mapping[str, str]) -> str:

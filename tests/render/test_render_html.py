@@ -106,3 +106,11 @@ def test_shrink_page_marks_the_pareto_frontier() -> None:
     assert {k for k, p in points.items() if p["pareto"]} == {"original", "fp16", "int8-dynamic", "int4-weight"}
     assert points["prune"]["pareto"] is False and points["distill"]["pareto"] is False  # dominated
     assert 'id="pareto-line"' in text
+
+
+def test_readme_screenshot_is_committed_and_small() -> None:
+    from html_pages import REPO
+
+    png = REPO / "docs" / "report.png"
+    assert "](docs/report.png)" in (REPO / "README.md").read_text()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size < 300_000

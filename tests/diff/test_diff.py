@@ -155,3 +155,24 @@ def test_two_7b_sharded_folders_diff_header_only_under_a_second(tmp_path: Path) 
     assert {c.path for c in diff.components if c.status == "changed" and c.depth >= 3} == {
         "model.layers.7", "model.layers.7.mlp", "model.layers.7.mlp.gate_proj", "model.layers.7.mlp.up_proj",
         "model.layers.7.mlp.down_proj"}
+
+
+def test_sparsity_change_and_file_vs_live_model(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    model = mlp()
+    save_file(model.state_dict(), str(tmp_path / "m.safetensors"))
+    pruned = mlp()
+    with torch.no_grad():
+        pruned[0].weight[:, :8] = 0  # half of the first layer's weights
+    diff = compare(modelsize.inspect(model, formats=False), modelsize.inspect(pruned, formats=False))
+    w0 = next(t for t in diff.tensors if t.path == "0.weight")
+    assert w0.status == "changed" and w0.changes == ("sparsity",)
+    assert (w0.old.sparsity, w0.new.sparsity) == (0.0, 0.5)
+    layer = next(c for c in diff.components if c.path == "0")
+    assert layer.new_sparsity == pytest.approx(256 / (512 + 32))
+    assert diff.sparsity[1] == pytest.approx(256 / (512 + 32 + 128 + 4))
+    # a file against the live model it was saved from: the same tensors (the file's values are not read)
+    against_file = compare(modelsize.inspect(tmp_path / "m.safetensors"), modelsize.inspect(model, formats=False))
+    assert against_file.identical_content and against_file.size_what == "tensor bytes"
+    assert against_file.size.delta == 0

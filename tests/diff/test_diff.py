@@ -176,3 +176,15 @@ def test_sparsity_change_and_file_vs_live_model(tmp_path: Path) -> None:
     against_file = compare(modelsize.inspect(tmp_path / "m.safetensors"), modelsize.inspect(model, formats=False))
     assert against_file.identical_content and against_file.size_what == "tensor bytes"
     assert against_file.size.delta == 0
+
+
+def test_tied_weights_are_marked_and_drawn_once() -> None:
+    from modelsize.render.html_diff import build_tree
+
+    old, new = gpt2((64, 64)), gpt2((64, 96))
+    diff = compare(modelsize.inspect(old, formats=False), modelsize.inspect(new, formats=False))
+    head = next(t for t in diff.tensors if t.path == "lm_head.weight")
+    assert head.old.shared_with == head.new.shared_with == "transformer.wte.weight"
+    root = build_tree(diff)
+    assert root.data["old-bytes"] == diff.totals["stored_bytes"].old
+    assert root.data["new-bytes"] == diff.totals["stored_bytes"].new

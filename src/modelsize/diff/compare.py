@@ -28,10 +28,15 @@ def compare(old: Report, new: Report) -> ModelDiff:
     """Everything that differs between ``old`` and ``new`` (any two reports: files, live models, formats)."""
     old_tensors = _unique_by_path(old.root)
     new_tensors = _unique_by_path(new.root)
+    owners = {"old": _owners(old.root), "new": _owners(new.root)}
     pairs, added, removed = _match(old_tensors, new_tensors)
-    tensor_diffs = [_tensor_diff(o, n) for o, n in pairs]
-    tensor_diffs += [TensorDiff("removed", _side(o), None) for o in removed]
-    tensor_diffs += [TensorDiff("added", None, _side(n)) for n in added]
+
+    def side(rec: TensorRecord, which: str) -> TensorSide:
+        return _side(rec, owners[which].get(rec.path))
+
+    tensor_diffs = [_tensor_diff(side(o, "old"), side(n, "new")) for o, n in pairs]
+    tensor_diffs += [TensorDiff("removed", side(o, "old"), None) for o in removed]
+    tensor_diffs += [TensorDiff("added", None, side(n, "new")) for n in added]
     renames = _component_renames(pairs)
     components = _component_diffs(old, new, renames, {t.path: t for t in tensor_diffs if t.new},
                                    {t.old.path: t for t in tensor_diffs if t.old})
@@ -55,6 +60,18 @@ def _unique_by_path(root: Component) -> dict[str, TensorRecord]:
     out: dict[str, TensorRecord] = {}
     for rec in root.iter_tensors():
         out.setdefault(rec.path, rec)
+    return out
+
+
+def _owners(root: Component) -> dict[str, str]:
+    """Alias path → the path of the first reference to the same storage (tied weights)."""
+    first: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for rec in root.iter_tensors():
+        key = rec.storage_key or f"path:{rec.path}"
+        owner = first.setdefault(key, rec.path)
+        if owner != rec.path:
+            out[rec.path] = owner
     return out
 
 
@@ -87,12 +104,12 @@ def _match(old: dict[str, TensorRecord], new: dict[str, TensorRecord]
     return pairs, added, removed
 
 
-def _side(rec: TensorRecord) -> TensorSide:
-    return TensorSide(rec.path, rec.shape, rec.dtype, rec.role.value, rec.numel, int(rec.stored_bytes or 0), rec.nnz)
+def _side(rec: TensorRecord, shared_with: str | None = None) -> TensorSide:
+    return TensorSide(rec.path, rec.shape, rec.dtype, rec.role.value, rec.numel, int(rec.stored_bytes or 0), rec.nnz,
+                      shared_with)
 
 
-def _tensor_diff(old: TensorRecord, new: TensorRecord) -> TensorDiff:
-    o, n = _side(old), _side(new)
+def _tensor_diff(o: TensorSide, n: TensorSide) -> TensorDiff:
     changes = [name for name, a, b in (("shape", o.shape, n.shape), ("dtype", o.dtype, n.dtype),
                                        ("role", o.role, n.role), ("stored_bytes", o.stored_bytes, n.stored_bytes))
                if a != b]

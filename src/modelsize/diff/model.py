@@ -56,6 +56,7 @@ class TensorSide:
     numel: int
     stored_bytes: int
     nnz: int | None
+    shared_with: str | None = None  #: the path whose storage this tensor shares (tied weights), counted there
 
     @property
     def sparsity(self) -> float | None:
@@ -65,7 +66,8 @@ class TensorSide:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "shape": list(self.shape), "dtype": self.dtype, "role": self.role,
-                "numel": self.numel, "stored_bytes": self.stored_bytes, "nnz": self.nnz, "sparsity": self.sparsity}
+                "numel": self.numel, "stored_bytes": self.stored_bytes, "nnz": self.nnz, "sparsity": self.sparsity,
+                "shared_with": self.shared_with}
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ def build_tree(diff: ModelDiff, base: Base = "iec") -> Node:
     top = _Acc()
     for t in diff.tensors:
         path = t.new.path if t.new else t.old.path  # type: ignore[union-attr]
-        old = t.old.stored_bytes if t.old else 0
-        new = t.new.stored_bytes if t.new else 0
+        # a tied weight is drawn once, where its storage is first referenced (as the totals count it)
+        old = t.old.stored_bytes if t.old and t.old.shared_with is None else 0
+        new = t.new.stored_bytes if t.new and t.new.shared_with is None else 0
         node = top
         node.old, node.new = node.old + old, node.new + new
         parts = path.split(".")

@@ -72,11 +72,15 @@ def test_budgets_from_pyproject(cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert res.code == 3
     lines = res.out.splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith(f"OK    {small}  max-params  params  limit 1,000  measured 36")
-    assert lines[1].startswith(f"OVER  {big}  max-bytes  file bytes  limit 1.00 KiB  measured {big.stat().st_size / 1024:.2f} KiB")
-    assert lines[2].startswith(f"OK    {big}  max-params  params  limit 1,000  measured 576")
-    (tmp_path / "pyproject.toml").write_text('[[tool.modelsize.budgets]]\ntarget = "small.safetensors"\nmax-bytes = "1KiB"\n')
-    assert cli("check").code == 0
+    assert lines[0].startswith("OK    small.safetensors  max-params  params  limit 1,000  measured 36")
+    assert lines[1].startswith(f"OVER  big.safetensors  max-bytes  file bytes  limit 1.00 KiB  "
+                               f"measured {big.stat().st_size / 1024:.2f} KiB")
+    assert lines[2].startswith("OK    big.safetensors  max-params  params  limit 1,000  measured 576")
+    (tmp_path / "pyproject.toml").write_text('[[tool.modelsize.budgets]]\nname = "tiny model"\n'
+                                             'target = "small.safetensors"\nmax-bytes = "1kB"\n')
+    res = cli("check")
+    assert res.code == 0
+    assert res.out.startswith(f"OK    tiny model  max-bytes  file bytes  limit 1.00 kB  measured {small.stat().st_size} B")
     res = cli("check", "--json")
     assert json.loads(res.out)["results"][0]["measured"] == small.stat().st_size
 
@@ -105,6 +109,13 @@ def test_baseline_growth(cli, tmp_path: Path) -> None:
     ratio = cli("check", str(new), "--max-ratio-vs", str(old), "1.05")
     assert ratio.code == (0 if new.stat().st_size / old.stat().st_size <= 1.05 else 3)
     assert f"measured {new.stat().st_size / old.stat().st_size:.4f}x" in ratio.out
+
+
+def test_limits_read_in_the_units_they_were_written(cli, tmp_path: Path) -> None:
+    model = write_model(tmp_path / "m.safetensors")
+    assert "limit 50.00 MB " in cli("check", str(model), "--max-bytes", "50MB").out
+    assert "limit 50.00 MiB " in cli("check", str(model), "--max-bytes", "50MiB").out
+    assert "limit 52.43 MB " in cli("check", str(model), "--max-bytes", "50MiB", "--si").out
 
 
 def test_live_model_format_and_compressed(cli) -> None:

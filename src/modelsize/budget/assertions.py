@@ -6,7 +6,7 @@ from typing import Any
 
 from .limits import Budget, LimitResult
 from .run import check
-from .units import parse_bytes, parse_count, parse_percent, parse_ratio
+from .units import parse_bytes, parse_count, parse_percent, parse_ratio, written_base
 
 
 def assert_size(
@@ -36,6 +36,7 @@ def assert_size(
         baseline=baseline,
         max_growth=parse_percent(max_growth) if max_growth is not None else None,
         max_ratio=parse_ratio(max_ratio, "max_ratio") if max_ratio is not None else None,
+        base=written_base(max_bytes) if max_bytes is not None else None,
     )
     if not budget.has_limits:
         raise TypeError("assert_size() needs at least one limit: max_bytes, max_params, max_growth or max_ratio.")

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from ..core.errors import ModelSizeError
 from .limits import Budget
 from .measure import BudgetError
-from .units import parse_bytes, parse_count, parse_percent, parse_ratio
+from .units import parse_bytes, parse_count, parse_percent, parse_ratio, written_base
 
 CONFIG_FILES = ("modelsize.toml", "pyproject.toml")
 KEYS = ("target", "max-bytes", "max-params", "format", "compressed", "baseline", "max-growth", "max-ratio", "name")
@@ -89,6 +89,8 @@ def _budget(entry: Any, path: Path, where: str, index: int) -> Budget:
             baseline=_relative(str(entry["baseline"]), path.parent) if entry.get("baseline") else None,
             max_growth=parse_percent(entry["max-growth"]) if "max-growth" in entry else None,
             max_ratio=parse_ratio(entry["max-ratio"], "max-ratio") if "max-ratio" in entry else None,
+            label=str(entry.get("name") or entry["target"]),
+            base=written_base(entry["max-bytes"]) if "max-bytes" in entry else None,
         )
     except ModelSizeError as exc:
         raise BudgetError(f"In the {label}: {exc}") from exc

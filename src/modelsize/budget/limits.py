@@ -26,6 +26,12 @@ class Budget:
     baseline: str | None = None  #: a report JSON (``modelsize inspect --format json``) or a target
     max_growth: float | None = None  #: fraction: 0.02 = 2 %
     max_ratio: float | None = None  #: size / baseline size
+    label: str | None = None  #: how lines name the target (the config's ``name``, or the target as written)
+    base: str | None = None  #: unit base of the byte numbers printed; ``None``: the caller's choice
+
+    @property
+    def shown_as(self) -> str | None:
+        return self.label or self.target
 
     @property
     def has_limits(self) -> bool:
@@ -43,6 +49,7 @@ class LimitResult:
     limit: float
     measured: float
     baseline: float | None = None
+    base: str | None = None  #: "si" when the budget was written in kB/MB/GB, so the limit reads as written
 
     @property
     def ok(self) -> bool:
@@ -60,6 +67,7 @@ class LimitResult:
 
     def line(self, base: str = "iec") -> str:
         """``OK    model.pt  max-bytes  file bytes  limit 50.00 MiB  measured 12.00 MiB  margin 38.00 MiB (76.0% left)``"""
+        base = self.base or base
         show = _formatter(self.unit, base)
         sign = "+" if self.margin > 0 else ("-" if self.margin < 0 else "")
         margin = f"margin {sign}{show(abs(self.margin))}"
@@ -90,10 +98,11 @@ def _formatter(unit: str, base: str) -> Any:
 def evaluate(budget: Budget, data: Mapping[str, Any], baseline: Mapping[str, Any] | None = None) -> list[LimitResult]:
     """Check every limit of ``budget`` on a measured report dict (and its baseline's dict)."""
     results: list[LimitResult] = []
-    target = budget.target
+    target = budget.shown_as
     if budget.max_bytes is not None:
         size = measure.size(data, budget.format, budget.compressed)
-        results.append(LimitResult(target, "max-bytes", size.what, "bytes", budget.max_bytes, size.value))
+        results.append(LimitResult(target, "max-bytes", size.what, "bytes", budget.max_bytes, size.value,
+                                   base=budget.base))
     if budget.max_params is not None:
         count = measure.params(data)
         results.append(LimitResult(target, "max-params", count.what, "count", budget.max_params, count.value))
@@ -106,10 +115,10 @@ def evaluate(budget: Budget, data: Mapping[str, Any], baseline: Mapping[str, Any
         if budget.max_ratio is not None:
             ratio = size.value / old_size.value if old_size.value else float("inf")
             results.append(LimitResult(target, "max-ratio-vs", f"{size.what} / baseline", "ratio",
-                                       budget.max_ratio, ratio, old_size.value))
+                                       budget.max_ratio, ratio, old_size.value, base=budget.base))
         if budget.max_growth is not None:
             results.append(LimitResult(target, "max-growth", size.what, "fraction", budget.max_growth,
-                                       _growth(old_size.value, size.value), old_size.value))
+                                       _growth(old_size.value, size.value), old_size.value, base=budget.base))
             count, old_count = measure.params(data), measure.params(baseline)
             results.append(LimitResult(target, "max-growth", "params", "fraction", budget.max_growth,
                                        _growth(old_count.value, count.value), old_count.value))

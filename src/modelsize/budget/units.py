@@ -38,6 +38,15 @@ def parse_bytes(value: object, option: str = "max-bytes") -> int:
     return round(float(match.group(1).replace("_", "")) * _BYTE_UNITS[unit])
 
 
+def written_base(value: object) -> str | None:
+    """``"si"`` for a size written in kB/MB/GB…, ``"iec"`` for KiB/MiB…, ``None`` for plain bytes."""
+    match = re.fullmatch(_NUMBER + r"\s*([A-Za-z]*)", str(value).strip())
+    unit = match.group(2).lower() if match else ""
+    if unit.endswith("ib"):
+        return "iec"
+    return "si" if unit in ("kb", "mb", "gb", "tb", "pb") else None
+
+
 def parse_count(value: object, option: str = "max-params") -> int:
     """``"10M"`` → 10_000_000; ``"1.5B"`` → 1_500_000_000 (k, M, B/G, T are powers of 1000)."""
     if isinstance(value, int) and not isinstance(value, bool):

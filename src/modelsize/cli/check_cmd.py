@@ -90,7 +90,7 @@ def check_command(
 ) -> None:
     """Check a model against size budgets; exit 3 when over budget (for CI and pre-commit)."""
     from ..budget.limits import Budget
-    from ..budget.units import parse_bytes, parse_count, parse_percent
+    from ..budget.units import parse_bytes, parse_count, parse_percent, written_base
 
     out = Output()
     ratio = _ratio_pair(max_ratio_vs)
@@ -103,6 +103,7 @@ def check_command(
         baseline=ratio[0] if ratio else baseline,
         max_growth=_parsed(parse_percent, "max-growth")(max_growth),
         max_ratio=ratio[1] if ratio else None,
+        base="si" if si else (written_base(max_bytes) if max_bytes is not None else None),
     )
     if ratio and baseline:
         raise usage_problem(option_error("baseline", "given alone or through --max-ratio-vs, not both", baseline))
@@ -122,6 +123,10 @@ def check_command(
         budgets = [cli_budget]
     results = _run(budgets, out)
     base = base_for(si)
+    if si:  # --si wins over the units a budget was written in
+        from dataclasses import replace
+
+        results = [replace(r, base="si") for r in results]
     if as_json:
         out.data(json.dumps({"ok": all(r.ok for r in results), "results": [r.to_dict() for r in results]},
                             indent=2, allow_nan=False, default=str))

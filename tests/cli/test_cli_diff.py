@@ -7,7 +7,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pytest
 from safetensors.numpy import save_file
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
@@ -262,9 +262,10 @@ def report_html(report: Report, base: Base = "iec") -> str:
     if totals.shared:
         notes.append(f"{len(totals.shared)} storages are shared by several tensors; each is drawn once, at its first "
                      "reference.")
-    zero = [c.name for c in report.root.children if root and all(n.path != c.path for n in tops if n.value > 0)]
+    drawn = {n.path for n in tops if n.value > 0}
+    zero = [c.name for c in report.root.children if c.path not in drawn]
     if zero:
-        notes.append(f"Components with no stored bytes (not drawn): {', '.join(zero[:20])}{' …' if len(zero) > 20 else ''}.")
+        notes.append(f"Components with no bytes of their own (empty, or tied to storage drawn elsewhere), not drawn: {', '.join(zero[:20])}{' …' if len(zero) > 20 else ''}.")
     body += ["<h2>Notes</h2>", "<ul class=\"notes\">" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>"
              if notes else "<p class=\"sub\">None.</p>"]
 

@@ -120,7 +120,7 @@ def shrink_html(run: Any, base: Base = "iec", title: str | None = None) -> str:
     """The results page of one shrink run."""
     pts, skipped = points(run)
     front = pareto(pts)
-    before, results = results_of(run)
+    _, results = results_of(run)
     metric = (results[0].get("metric") if results else None) or "score"
     name = title or "Shrink results"
     body = [f"<h1>{e(name)} <span class=\"sub\">size vs {e(metric)}</span></h1>"]
@@ -151,5 +151,4 @@ def shrink_html(run: Any, base: Base = "iec", title: str | None = None) -> str:
     data = {"kind": "shrink", "metric": metric,
             "points": [{"label": p.label, "bytes": p.size, "score": p.score, "original": p.original,
                         "pareto": p.label in on_front} for p in pts]}
-    del before
     return page(name, "\n".join(body), data)

@@ -148,3 +148,15 @@ def test_readme_example_output_is_real(cli) -> None:
     assert res.code == 3
     for line in res.out.splitlines():
         assert f"# {line}" in readme
+
+
+def test_folder_target(cli, tmp_path: Path) -> None:
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    write_model(folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["TinyModel"], "hidden_size": 8}))
+    res = cli("check", str(folder), "--max-bytes", "10KiB", "--max-params", "36")
+    assert res.code == 0, res.err
+    size = sum(f.stat().st_size for f in folder.iterdir())  # the folder as it ships: weights and config
+    assert f"max-bytes  file bytes  limit 10.00 KiB  measured {size} B" in res.out
+    assert "max-params  params  limit 36  measured 36" in res.out

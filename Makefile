@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -20,7 +20,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/modelsize demo
 
-test: $(STAMP)
+# The HTML report tests drive Debian's chromium through chromedriver. Installed when missing and
+# running as root; otherwise those tests are skipped with a loud message saying what to install.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	else echo "!!! chromium/chromedriver missing and not root: the browser tests will be SKIPPED (apt-get install chromium chromium-driver)"; fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP)

@@ -109,3 +109,8 @@ def _equal(a: Any, b: Any) -> bool:
     if hasattr(a, "__array__") or hasattr(b, "__array__"):  # numpy, torch (CPU), tf tensors …
         return type(a) is type(b) and bool(np.array_equal(np.asarray(a), np.asarray(b)))
     return bool(a == b)
+
+
+# Size budgets for users' own test suites live with the other budget code; re-exported here
+# so `from modelsize.testing import assert_size` works.
+from .budget.assertions import assert_size  # noqa: E402,F401

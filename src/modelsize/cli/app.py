@@ -28,6 +28,9 @@ VERBS: dict[str, str] = {
     "sweep": "modelsize.cli.sweep_cmd",
     "shrink": "modelsize.cli.shrink_cmd",
     "study": "modelsize.cli.study_cmd",
+    "check": "modelsize.cli.check_cmd",
+    "diff": "modelsize.cli.diff_cmd",
+    "report": "modelsize.cli.report_cmd",
 }
 
 
@@ -58,7 +61,7 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Measure, explain and shrink the size of machine-learning models.\n\n"
     "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 error, 2 usage, "
-    "3 budget exceeded (reserved). Set MODELSIZE_DEBUG=1 for tracebacks.",
+    "3 over a size budget (check, diff --fail-on-growth). Set MODELSIZE_DEBUG=1 for tracebacks.",
     no_args_is_help=True,
     rich_markup_mode=None,
     add_completion=False,

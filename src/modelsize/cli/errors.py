@@ -17,7 +17,7 @@ from ..core.errors import ModelSizeError, OptionError
 EXIT_OK = 0
 EXIT_ERROR = 1  #: the work failed: bad target, unreadable file, unsupported object, missing extra
 EXIT_USAGE = 2  #: the command line itself is wrong: unknown option, value out of range
-EXIT_BUDGET = 3  #: reserved: a size budget was exceeded (``modelsize check``, later)
+EXIT_BUDGET = 3  #: a size budget was exceeded (``modelsize check``, ``diff --fail-on-growth``)
 
 #: First match wins; order from specific to general.
 _EXIT_CODES: tuple[tuple[type[ModelSizeError], int], ...] = (

@@ -79,6 +79,9 @@ def shrink_command(
         "--save-dir", metavar="DIR", help="Keep the written files (original and each shrunk model) in DIR.")] = None,
     fmt: ShrinkFormat = "table",
     si: SI = False,
+    html: Annotated[str | None, typer.Option(
+        "--html", metavar="FILE.html", help="Also write the results page: size vs score of every recipe, "
+                                            "Pareto frontier marked (one offline file).")] = None,
 ) -> None:
     """Shrink a model with recipes; show size on disk, accuracy and latency before and after."""
     from ..shrink import data as shrink_data
@@ -110,6 +113,13 @@ def shrink_command(
     out.progress(f"Shrinking with {len(recipes)} recipe(s) …")
     results = shrink_each(model, recipes, dataset, options=options)
     run = ShrinkRun(tuple(results))
+    if html is not None:
+        from pathlib import Path
+
+        from ..render.html_shrink import shrink_html
+
+        Path(html).write_text(shrink_html(run, base_for(si), title=f"Shrink results — {target}"), encoding="utf-8")
+        out.hint(f"Wrote {html}")
     if fmt == "json":
         from .. import render
 

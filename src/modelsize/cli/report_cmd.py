@@ -1,0 +1,62 @@
+"""``modelsize report TARGET -o model.html``: one self-contained HTML page showing where the bytes go."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..core.errors import ModelSizeError
+from . import compute_options
+from .options import SI, base_for
+from .output import Output
+
+EXAMPLES = """\
+\b
+Examples:
+  modelsize report model.safetensors -o model.html
+  modelsize report path/to/hf_folder/ -o llama.html
+  modelsize report modelsize.examples.seed:simple_nn --input 1x784 -o simple_nn.html   # with FLOPs
+"""
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command(name="report", epilog=EXAMPLES)
+def report_command(
+    target: Annotated[str, typer.Argument(
+        help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'.", show_default=False)],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html",
+                                        help="Where to write the page (one file, works offline).")] = "model.html",
+    no_formats: Annotated[bool, typer.Option("--no-formats", help="Skip serialized sizes per format.")] = False,
+    no_compress: Annotated[bool, typer.Option("--no-compress", help="Skip zstd sizes of each format.")] = False,
+    si: SI = False,
+    inputs: compute_options.Inputs = None,
+    seq_len: compute_options.SeqLen = None,
+    backward: compute_options.Backward = False,
+    latency: compute_options.Latency = False,
+    measure: compute_options.Measure = False,
+    no_elementwise: compute_options.NoElementwise = False,
+) -> None:
+    """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs."""
+    from ..api import inspect
+    from ..render.html_report import report_html
+    from .targets import resolve
+
+    out = Output()
+    out.progress(f"Measuring {target} …")
+    resolved = resolve(target)
+    try:
+        extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
+                                        no_elementwise)
+        report = inspect(resolved.value, formats=not no_formats, compression=not no_compress, target=target, **extra)
+    except ModelSizeError as exc:
+        if target in str(exc):
+            raise
+        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+    report = replace(report, source=replace(report.source, target=target))
+    text = report_html(report, base_for(si))
+    Path(output).write_text(text, encoding="utf-8")
+    out.hint(f"Wrote {output} ({len(text.encode()):,} bytes)")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ModelStateError
+from .bugs import ProfilerBugError, ours
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, make_tensors
@@ -96,7 +97,12 @@ def _dispatch_mode_class() -> type:
                     out = func.decompose(*args, **kwargs)
                 if out is not NotImplemented:
                     return out
-            out = func(*args, **kwargs)
+            out = func(*args, **kwargs)  # the op itself: its failures are the model's
+            self._record(func, args, kwargs, out)
+            return out
+
+        def _record_unguarded(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+            """Our bookkeeping for one op: count it, attribute it, trace its output storages."""
             count = self.rules.count(func, args, kwargs, out)
             phase = BACKWARD if torch._C._current_graph_task_id() != -1 else FORWARD
             parents = set(self.tracker.parents)
@@ -105,7 +111,9 @@ def _dispatch_mode_class() -> type:
             tensors = [t for t in leaves if isinstance(t, torch.Tensor) and t.layout == torch.strided]
             self.ledger.track(tensors, parents)
             self.ledger.transient(kernel_workspace(func, args, out), parents)
-            return out
+
+        def _record(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+            ours(f"FLOP counting of {op_name(func)}", self._record_unguarded)(func, args, kwargs, out)
 
     return ProfileMode
 
@@ -288,7 +296,7 @@ def _training_pass(s: _Session, notes: list[str]) -> _Training:
     tally = _Tally()
     ran = False
     with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.enable_grad():
-        with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
+        with torch.autograd.graph.saved_tensors_hooks(ours("saved-tensor tracking", saved.pack), saved.unpack):
             out = _call(s.fmodel, args, kwargs)
         root = _first_grad_output(out, torch)
         if root is None:
@@ -375,7 +383,7 @@ def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward
     """Run the user's forward (or backward); its failures become our error, naming the cause."""
     try:
         return fn(*args, **kwargs)
-    except ModelStateError:
+    except (ModelStateError, ProfilerBugError):
         raise
     except Exception as exc:  # noqa: BLE001 - the user's code can raise anything
         raise ModelStateError(

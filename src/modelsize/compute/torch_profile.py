@@ -21,9 +21,9 @@ from typing import Any
 
 from ..core.errors import ModelStateError
 from .bugs import ProfilerBugError, ours
-from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace
+from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .flops import COUNTED, OpRules, op_name
-from .inputs import InputSpec, make_tensors
+from .inputs import InputSpec, is_packed, make_tensors
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
 from .training_memory import StepTrace
@@ -67,7 +67,8 @@ class _Tally:
 def _dispatch_mode_class() -> type:
     """Build the TorchDispatchMode subclass (torch is imported only when profiling)."""
     import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch._subclasses.fake_tensor import FakeTensor
+    from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
     from torch.utils._pytree import tree_flatten
 
     aten = torch.ops.aten
@@ -78,6 +79,10 @@ def _dispatch_mode_class() -> type:
         aten.is_strides_like_format.default, aten.is_non_overlapping_and_dense.default,
         torch.ops.prim.layout.default, torch.ops.prim.device.default,
     }
+
+    def _only_real_tensors(args: Any, kwargs: Any) -> bool:
+        leaves = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        return bool(leaves) and not any(isinstance(t, FakeTensor) for t in leaves)
 
     class ProfileMode(TorchDispatchMode):
         """Counts and attributes every op; traces output storages."""
@@ -90,6 +95,11 @@ def _dispatch_mode_class() -> type:
             kwargs = kwargs or {}
             if func in metadata_ops or not hasattr(func, "overloadpacket"):
                 return func(*args, **kwargs)
+            if _only_real_tensors(args, kwargs):
+                # Index bookkeeping on real tensors we kept real on purpose (a packed sequence's
+                # batch sizes): computed for real, so their values can be read; no FLOPs.
+                with _disable_current_modes():
+                    return func(*args, **kwargs)
             kind, _ = self.rules.kind(func)
             if kind == "unknown":
                 # As FlopCounterMode: an op we have no rule for may decompose into ops we have.
@@ -98,6 +108,7 @@ def _dispatch_mode_class() -> type:
                 if out is not NotImplemented:
                     return out
             out = func(*args, **kwargs)  # the op itself: its failures are the model's
+            out = rnn_training_workspace(func, args, out, torch)
             self._record(func, args, kwargs, out)
             return out
 
@@ -182,6 +193,8 @@ def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch:
     args, kwargs = real
 
     def conv(v: Any) -> Any:
+        if is_packed(v):  # fake rows; the batch sizes stay real (the RNN reads their values)
+            return v._replace(data=fake_mode.from_tensor(v.data))
         return fake_mode.from_tensor(v) if isinstance(v, torch.Tensor) else v
 
     return [conv(a) for a in args], {k: conv(v) for k, v in kwargs.items()}
@@ -376,7 +389,8 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
 
 
 def _tensors(args: list[Any], kwargs: dict[str, Any], torch: Any) -> list[Any]:
-    return [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
+    values = [v.data if is_packed(v) else v for v in list(args) + list(kwargs.values())]
+    return [v for v in values if isinstance(v, torch.Tensor)]
 
 
 def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward") -> Any:

@@ -237,6 +237,7 @@ def _elementwise_rule(name: str, func: Any) -> Callable[[tuple[Any, ...], dict[s
     in_numel = lambda a, k, o: _numel(a[0])  # noqa: E731
     special: dict[str, Callable[[tuple[Any, ...], dict[str, Any], Any], int]] = {
         "_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
+        "_safe_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
         "_log_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
         "_softmax_backward_data": lambda a, k, o: _SOFTMAX_BACKWARD * _numel(a[0]),
         "_log_softmax_backward_data": lambda a, k, o: _SOFTMAX_BACKWARD * _numel(a[0]),
@@ -257,6 +258,7 @@ def _elementwise_rule(name: str, func: Any) -> Callable[[tuple[Any, ...], dict[s
         "cumsum": in_numel,
         "cumprod": in_numel,
         "logsumexp": lambda a, k, o: 3 * _numel(a[0]),
+        "topk": in_numel,  # a selection pass over the input (as a reduction: 1 per input element)
         "max_pool1d": _pool, "max_pool2d": _pool, "max_pool3d": _pool,
         "max_pool2d_with_indices": _pool, "max_pool3d_with_indices": _pool,
         "avg_pool1d": _pool, "avg_pool2d": _pool, "avg_pool3d": _pool,

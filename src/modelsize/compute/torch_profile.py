@@ -24,6 +24,7 @@ from .bugs import ProfilerBugError, ours
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
+from .moe import Observed, install_standins, moe_profile
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
 from .training_memory import StepTrace
@@ -151,12 +152,38 @@ def fake_copy(model: Any, fake_mode: Any) -> Any:
                     continue
                 memo[id(t)] = _fake_like(t, torch)
     try:
-        return copy.deepcopy(model, memo)
+        fmodel = copy.deepcopy(model, memo)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's objects to copy
         raise ModelStateError(
             f"The model could not be copied for profiling ({type(exc).__name__}: {exc}). modelsize "
             "profiles a copy so the model itself is never modified; make the model deep-copyable."
         ) from exc
+    for module in fmodel.modules():
+        object.__setattr__(module, "to", _fake_safe_to(module))
+    return fmodel
+
+
+def _fake_safe_to(module: Any) -> Any:
+    """``module.to(...)`` for the fake copy: a no-op when nothing would change.
+
+    Forwards that call ``self.x = self.x.to(self.dtype)`` (Switch Transformers' router) fail on
+    fake parameters in torch ≥ 2.x: ``Module._apply`` swaps fake tensors in place, which
+    FakeTensorMode's weak references forbid. When dtype and device already match, the real
+    ``to`` would change nothing either.
+    """
+    import torch
+
+    original = module.to
+
+    def to(*args: Any, **kwargs: Any) -> Any:
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        tensors = list(module.parameters()) + list(module.buffers())
+        if all((dtype is None or not t.is_floating_point() or t.dtype == dtype)
+               and (device is None or t.device == device) for t in tensors):
+            return module
+        return original(*args, **kwargs)
+
+    return to
 
 
 def _fake_like(t: Any, torch: Any) -> Any:
@@ -234,6 +261,7 @@ class TorchPasses:
     backward_ran: bool
     trace: StepTrace | None = None  #: the training step, for the training-memory estimate
     notes: list[str] = field(default_factory=list)
+    moe: Any = None  #: MoEProfile when the model has experts modules
 
 
 @dataclass
@@ -335,6 +363,8 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
     session = _Session(torch, fake_mode, fake_copy(model, fake_mode), _model_device(model, torch), spec, real,
                        OpRules(include_elementwise), _dispatch_mode_class())
+    observed = Observed()
+    install_standins(session.fmodel, observed)  # routing-free experts (see compute.moe)
     notes: list[str] = []
     inference = _inference_pass(session)
     training = _training_pass(session, notes) if backward else None
@@ -377,7 +407,9 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
             at_peak=training.at_peak,
             at_end=training.at_end,
         )
+    experts_flops = {path: m.forward.flops for path, m in modules.items()}
     return TorchPasses(
+        moe=moe_profile(session.fmodel, observed, experts_flops, spec.tokens),
         tally=inference.tally,
         train_tally=training.tally if training else _Tally(),
         modules=modules,

@@ -156,3 +156,37 @@ def test_free_ops_are_listed_apart_from_not_counted() -> None:
     assert {"aten.split", "aten.transpose_", "aten.expand"} <= set(free)
     assert "aten.select_backward" in prof.backward_coverage.by_status(ZERO)
     assert "elementwise FLOPs" in prof.convention and "never in MACs" in prof.convention
+
+
+def test_projected_lstm_and_long_gru_are_counted_fast() -> None:
+    prof = profile(First(nn.LSTM(I, H, proj_size=8)), f"{T}x{B}x{I}", backward=True)
+    assert prof.macs == ROWS * 4 * H * (I + 8) + ROWS * H * 8  # gates on the projected state + projection
+    assert prof.forward.elementwise_flops == ROWS * H * 21
+    # A 200-step, 2-layer GRU: the per-step graph took 18 s with backward; all steps at once.
+    gru = First(nn.GRU(128, 256, num_layers=2, batch_first=True))
+    start = time.perf_counter()
+    prof = profile(gru, "1x200x128", backward=True)
+    assert time.perf_counter() - start < 3.0
+    assert prof.macs == 200 * 3 * 256 * (128 + 256) + 200 * 3 * 256 * (256 + 256)
+    # Backward: both weight gradients, the hidden gradient after step 0, and layer 2's input gradient.
+    assert prof.backward.macs == prof.macs + 2 * 199 * 3 * 256 * 256 + 200 * 3 * 256 * 256
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.GRU(I, H, num_layers=2, bidirectional=True),
+    lambda: nn.RNN(I, H, batch_first=True, nonlinearity="relu"),
+    lambda: nn.LSTM(I, H, num_layers=2, proj_size=8, bidirectional=True, batch_first=True),
+])
+def test_stand_in_returns_the_shapes_of_the_real_module(make) -> None:  # noqa: ANN001
+    from modelsize.compute.rnn import _forward
+
+    rnn = make()
+    x = torch.randn(B, T, I) if rnn.batch_first else torch.randn(T, B, I)
+    want_out, want_state = rnn(x)
+    got_out, got_state = _forward(rnn, x)
+    assert got_out.shape == want_out.shape
+    states = zip(want_state, got_state) if isinstance(want_state, tuple) else [(want_state, got_state)]
+    for want, got in states:
+        assert got.shape == want.shape
+    unbatched = torch.randn(T, I)
+    assert _forward(rnn, unbatched)[0].shape == rnn(unbatched)[0].shape

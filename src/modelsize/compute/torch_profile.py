@@ -24,6 +24,7 @@ from .bugs import ProfilerBugError, ours
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
+from . import rnn
 from .moe import Observed, install_standins, moe_profile
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
@@ -365,6 +366,7 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
                        OpRules(include_elementwise), _dispatch_mode_class())
     observed = Observed()
     install_standins(session.fmodel, observed)  # routing-free experts (see compute.moe)
+    rnn.install_standins(session.fmodel)  # all time steps at once (see compute.rnn)
     notes: list[str] = []
     inference = _inference_pass(session)
     training = _training_pass(session, notes) if backward else None

@@ -155,3 +155,19 @@ def test_kv_cache_matches_transformers_cache_gqa_sliding_and_mla() -> None:
     ds = deepseek_small()
     ds_model = transformers.DeepseekV3ForCausalLM(ds)
     assert kv_cache_size(ds, 12, dtype="float32").total_bytes == _real_cache_bytes(ds_model, 12)
+
+
+def test_table_and_schema_show_total_and_active_params() -> None:
+    import modelsize
+    from modelsize.render.rich_table import table
+    from modelsize.testing import check_report
+
+    report = modelsize.inspect(mixtral_small(), formats=False, inputs=token_inputs(16))
+    check_report(report)  # the JSON, moe section included, validates against the schema
+    text = table(report, depth=0, width=200)
+    assert "Mixture of experts  54.00 M params total, 16.25 M active per token (top-2 of 8, 4 MoE layers)" in text
+    assert "Expert weights      192.00 MiB experts + 13.99 MiB always-on, all resident for inference" in text
+    assert "KV cache" in text and "(4 layers × 2 KV heads × 64 dims, float32;" in text
+    mla = deepseek_small()
+    kv = kv_cache_size(mla, 64, dtype="float32").to_dict()
+    assert kv["attention"] == "latent" and kv["elements_per_token_layer"] == 80

@@ -40,8 +40,11 @@ def inspect(
         raise option_error("compression", "a bool or a CompressionOptions", compression)
 
     if isinstance(obj, (str, os.PathLike)):
-        if inputs is not None or compute is not None:
-            raise option_error("inputs", "given with a live model (files are read, never run)", inputs)
+        if inputs is not None or compute is not None or str(obj).endswith(".json"):
+            # A Hugging Face folder or config.json: the architecture is built on the meta device.
+            from .compute.from_config import inspect_from_config
+
+            return inspect_from_config(obj, inputs, compute, target=target)
         from .formats import registry as file_registry
 
         return file_registry.read(obj)

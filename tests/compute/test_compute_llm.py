@@ -77,7 +77,7 @@ def test_kv_cache_grouped_query_attention_and_sliding_window() -> None:
     assert at_2k.dtype == "bfloat16" and at_2k.kv_heads == 8 and at_2k.head_dim == 128
     assert at_2k.total_bytes == 2 * 32 * 8 * 128 * 2048 * 2
     at_32k = kv_cache_size(config, 32768, batch=4)
-    assert at_32k.total_bytes == 2 * 32 * 8 * 128 * 4096 * 4 * 2  # capped at the window
+    assert at_32k.total_bytes == 2 * 32 * 8 * 128 * 4095 * 4 * 2  # capped at window − 1 (transformers)
     assert at_32k.sliding_layers == 32
 
 
@@ -89,7 +89,7 @@ def test_kv_cache_mixed_sliding_and_full_layers() -> None:
     kv = kv_cache_size(config, 8192, dtype="float16")
     per_token_layer = 2 * 4 * 256 * 2
     assert kv.sliding_layers == 2
-    assert kv.total_bytes == per_token_layer * (2 * 4096 + 2 * 8192)
+    assert kv.total_bytes == per_token_layer * (2 * 4095 + 2 * 8192)
 
 
 def test_kv_cache_from_transformers_config_and_disabled_window() -> None:

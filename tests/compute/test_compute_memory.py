@@ -99,7 +99,21 @@ _TRAIN_CHILD = textwrap.dedent(
     kind, optname = sys.argv[1], sys.argv[2]
     torch.set_num_threads(1)
 
+    class ConvLSTM(nn.Module):  # issue 14's 1.3 M-parameter Conv+LSTM (input 1x40x200)
+        def __init__(self, scale):
+            super().__init__()
+            c, h = 128 // scale, 256 // scale
+            self.conv = nn.Sequential(nn.Conv1d(40, c, 5, padding=2), nn.BatchNorm1d(c), nn.ReLU())
+            self.lstm = nn.LSTM(c, h, num_layers=2, batch_first=True, dropout=0.1)
+            self.head = nn.Linear(h, 1400)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.conv(x).transpose(1, 2))
+            return self.head(out).mean(1)
+
     def build(scale):
+        if kind == "convlstm":
+            return ConvLSTM(scale)
         if kind == "mlp":
             h = 4096 // scale
             return nn.Sequential(nn.Linear(1024, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 10))
@@ -109,6 +123,8 @@ _TRAIN_CHILD = textwrap.dedent(
                              nn.Flatten(), nn.Linear(2 * c * 16 * 16, 10))
 
     def data():
+        if kind == "convlstm":
+            return torch.randn(1, 40, 200)
         return torch.randn(256, 1024) if kind == "mlp" else torch.randn(32, 3, 64, 64)
 
     def train(model, x, y, steps):
@@ -140,7 +156,7 @@ _TRAIN_CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS reset needs /proc (Linux)")
-@pytest.mark.parametrize("kind, optimizer", [("mlp", "adamw"), ("cnn", "sgd")])
+@pytest.mark.parametrize("kind, optimizer", [("mlp", "adamw"), ("cnn", "sgd"), ("convlstm", "adamw")])
 def test_training_estimate_within_15_percent_of_measured_rss(kind: str, optimizer: str) -> None:
     """Train a few steps on CPU in a fresh process; compare its peak RSS increase.
 

@@ -194,5 +194,5 @@ def test_table_shows_per_token_and_kv_cache_of_a_generating_model() -> None:
     assert compute["kv_cache"]["total_bytes"] == 2 * 2 * 4 * 16 * 32 * 2 * 4 == 65_536
     assert compute["forward_per_token"]["macs"] == compute["forward"]["macs"] // 64
     text = table(report, depth=1, width=160)
-    assert "KV cache  64.00 KiB for 2 × 32 tokens (2 layers × 4 KV heads × 16 dims, float32)" in text
+    assert "KV cache  64.00 KiB for 2 × 32 tokens (2 layers × 4 KV heads × 16 dims, float32; 1.00 KiB/token)" in text
     assert "Per token" in text and "Compute (pytorch, eval)" in text

@@ -30,7 +30,8 @@ SeqLen = Annotated[
         "--seq-len",
         metavar="N",
         help="Profile a Hugging Face model on N tokens (input_ids of shape 1×N); adds the KV cache of a "
-        "generating model.",
+        "generating model. Works on a model folder or a bare config.json too: the architecture is built "
+        "from the config on the meta device (no weights loaded).",
         show_default=False,
     ),
 ]

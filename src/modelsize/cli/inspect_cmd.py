@@ -21,6 +21,7 @@ Examples:
   modelsize inspect my_project/models.py:build_model --format json > report.json
   modelsize inspect modelsize.examples.seed:simple_nn --format csv --no-formats
   modelsize inspect modelsize.examples.seed:simple_nn --input 1x784 --backward --latency
+  modelsize inspect path/to/hf-folder --seq-len 4096 --backward
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)

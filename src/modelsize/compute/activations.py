@@ -34,6 +34,8 @@ def kernel_workspace(func: Any, args: Any, out: Any) -> int:
     piece of the activation trace that is a rule, not a trace.
     """
     name = func.overloadpacket.__name__
+    if name in _RNN_LAYERS:
+        return _rnn_workspace(name, args)
     if name not in _CONVOLUTIONS and name != "convolution_backward":
         return 0
     first = args[0]
@@ -44,6 +46,44 @@ def kernel_workspace(func: Any, args: Any, out: Any) -> int:
         return _nbytes(grad_out) + _nbytes(inp)
     result = out[0] if isinstance(out, (tuple, list)) else out
     return _nbytes(result)
+
+
+# oneDNN LSTM layers (``mkldnn_rnn_layer``), measured on CPU with freed memory returned at once
+# (1×200×128 → 256 hidden): a forward holds a reordered copy of the two weight matrices and
+# the gate pre-activations (rows × 4H) while it runs; in training it also returns a workspace
+# of rows × 5H (gates and cell states) kept for backward, which fake tensors give as empty
+# (see :func:`rnn_training_workspace`). A backward holds two weight-sized copies (reordered
+# weights and their gradient in oneDNN's layout) and two rows × 4H gate-gradient buffers.
+_RNN_LAYERS = frozenset({"mkldnn_rnn_layer", "mkldnn_rnn_layer_backward"})
+_RNN_WORKSPACE_GATES = 5  # per hidden unit and row: 4 gates + the cell state
+
+
+def _rnn_workspace(name: str, args: Any) -> int:
+    inp, w_ih, w_hh = args[0], args[1], args[2]
+    if getattr(inp, "device", None) is None or inp.device.type != "cpu":
+        return 0
+    hidden = int(w_hh.shape[-1])
+    rows = _nbytes(inp) // (int(inp.shape[-1]) * inp.element_size()) if inp.shape[-1] else 0
+    weights = _nbytes(w_ih) + _nbytes(w_hh)
+    gates = rows * 4 * hidden * inp.element_size()
+    return weights + gates if name == "mkldnn_rnn_layer" else 2 * weights + 2 * gates
+
+
+def rnn_training_workspace(func: Any, args: Any, out: Any, torch: Any) -> Any:
+    """``out`` of a training ``mkldnn_rnn_layer`` with its workspace given its real size.
+
+    The fake kernel returns an empty workspace; the real one keeps rows × 5H elements alive
+    until backward. A fake tensor of that size takes its place, so the ledger and the
+    saved-tensor hooks see the bytes the real step holds.
+    """
+    if func.overloadpacket.__name__ != "mkldnn_rnn_layer" or not args[15] or _nbytes(out[3]) > 0:
+        return out
+    inp, w_hh = args[0], args[2]
+    rows = 1
+    for d in inp.shape[:-1]:
+        rows *= int(d)
+    workspace = torch.empty((rows * _RNN_WORKSPACE_GATES * int(w_hh.shape[-1]),), dtype=inp.dtype, device=inp.device)
+    return (out[0], out[1], out[2], workspace)
 
 
 def _nbytes(t: Any) -> int:

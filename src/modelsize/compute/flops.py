@@ -18,7 +18,9 @@ switch; bias additions of addmm/baddbmm/convolution belong to it too):
 * fused attention kernels: 6 per attention score (scaling and softmax) on top of the matmuls.
 
 Ops that move or select data (views, copies, cat, indexing, embedding lookups, ``where``,
-tensor creation, random fills) are 0 FLOPs by definition and listed as such. Any other op is
+tensor creation, random fills) are 0 FLOPs by definition and listed as such — "free", apart
+from the not-counted list (in-place views such as ``transpose_``, ``unsafe_split``, the
+backward of a selection such as ``select_backward``/``slice_backward``, ``expand`` …). Any other op is
 *not counted*: it is listed with its call count, never folded in as a silent zero.
 """
 
@@ -38,7 +40,9 @@ CONVENTION = (
     "1 MAC = 2 FLOPs. MACs: matmul, linear, bmm, einsum, convolution, attention (dense, as "
     "torch.utils.flop_counter). Elementwise FLOPs: pointwise 1/element, reductions 1/input "
     "element, softmax 5/element, norms 5/element (+1 per affine term), pooling 1 per kernel "
-    "element, bias additions 1/element."
+    "element. Bias additions of Linear/Conv/RNN layers land in elementwise FLOPs (1/output "
+    "element), never in MACs (ptflops and torchinfo put them in MACs). RNN cells: gate matmuls "
+    "in MACs, gate math elementwise (LSTM 21, GRU 16 per hidden unit and step, biases included)."
 )
 
 #: Ops that only move, select, view or create data.
@@ -55,6 +59,11 @@ _ZERO_OPS = frozenset(
     bernoulli bernoulli_ uniform_ normal_ random_ _local_scalar_dense item linspace logspace eye tensor
     _assert_async _assert_tensor_metadata sym_constrain_range_for_size
     _has_compatible_shallow_copy_type channel_shuffle pixel_shuffle pixel_unshuffle im2col col2im
+    unsafe_split unsafe_split_with_sizes unsafe_chunk transpose_ t_ squeeze_ unsqueeze_ as_strided_
+    swapaxes_ swapdims_ detach_ expand expand_as reshape view permute movedim select_backward
+    slice_backward diagonal_backward as_strided_copy view_copy expand_copy permute_copy t_copy
+    transpose_copy unsqueeze_copy squeeze_copy slice_copy select_copy split_copy unbind_copy
+    _reshape_alias _reshape_copy _unsafe_index _unsafe_index_put repeat_interleave
     """.split()
 )
 
@@ -127,11 +136,52 @@ def mac_formulas() -> dict[Any, Callable[..., int]]:
     for name, fn in (
         ("_scaled_dot_product_flash_attention_for_cpu", cpu_sdpa),
         ("_scaled_dot_product_flash_attention_for_cpu_backward", cpu_sdpa_backward),
+        ("mkldnn_rnn_layer", rnn_layer_flops),
+        ("mkldnn_rnn_layer_backward", rnn_layer_backward_flops),
     ):
         packet = getattr(aten, name, None)
         if packet is not None and packet not in formulas:
             formulas[packet] = fn
     return formulas
+
+
+# --------------------------------------------------------------------------- recurrent layers
+#
+# CPU LSTMs without projection run one fused oneDNN kernel per layer and direction
+# (``mkldnn_rnn_layer``); GRU, RNN and projected LSTMs decompose into addmm/mm and pointwise
+# ops that are counted one by one. The fused kernel is counted as its decomposition would be:
+# per time step and sequence, the input and hidden matmuls of the 4 gates
+# (``rows × (4H×I + 4H×H)`` MACs, ``rows`` = time steps × batch, or the packed rows), and
+# 21 elementwise FLOPs per hidden unit (gate sum 4H, two bias adds 8H, activations 4H, cell
+# update 3H, tanh(c) H, output gate H; 13H without biases). Backward: the gradients of the
+# input, the hidden state and both weights (2 × the forward MACs) and twice the gate math.
+
+_LSTM_GATE_ELEMENTWISE = 13  # per hidden unit and row, without the two bias additions
+_LSTM_BIAS_ELEMENTWISE = 8
+
+
+def _rnn_rows(inp: Any) -> int:
+    """Rows through the cell: steps × batch (padded layout) or the packed rows."""
+    return math.prod(inp.shape[:-1])
+
+
+def rnn_layer_flops(inp: Any, w_ih: Any, w_hh: Any, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
+    """FLOPs (2 × MACs) of one ``mkldnn_rnn_layer`` call: one layer, one direction."""
+    return 2 * _rnn_rows(inp) * (_numel(w_ih) + _numel(w_hh))
+
+
+def rnn_layer_backward_flops(inp: Any, w_ih: Any, w_hh: Any, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
+    """Backward of one layer and direction: input, hidden and weight gradients."""
+    return 2 * rnn_layer_flops(inp, w_ih, w_hh)
+
+
+def _rnn_elementwise(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    inp, w_hh = args[0], args[2]
+    hidden = w_hh.shape[-1]
+    has_biases = args[12] if name == "mkldnn_rnn_layer" else args[17]
+    per_unit = _LSTM_GATE_ELEMENTWISE + (_LSTM_BIAS_ELEMENTWISE if has_biases else 0)
+    forward = _rnn_rows(inp) * hidden * per_unit
+    return forward if name == "mkldnn_rnn_layer" else 2 * forward
 
 
 _ATTENTION = frozenset(
@@ -154,6 +204,8 @@ def _bias_elementwise(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], 
         mask = args[-1] if args else kwargs.get("output_mask")
         grad_out = args[0]
         return _numel(grad_out) if mask is not None and len(mask) > 2 and mask[2] else 0
+    if name in ("mkldnn_rnn_layer", "mkldnn_rnn_layer_backward"):
+        return _rnn_elementwise(name, args, kwargs)
     if name in _ATTENTION:
         query, key = args[0], args[1]
         return _ATTENTION_SCORE * (math.prod(query.shape[:-1]) * key.shape[-2])
@@ -185,6 +237,7 @@ def _elementwise_rule(name: str, func: Any) -> Callable[[tuple[Any, ...], dict[s
     in_numel = lambda a, k, o: _numel(a[0])  # noqa: E731
     special: dict[str, Callable[[tuple[Any, ...], dict[str, Any], Any], int]] = {
         "_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
+        "_safe_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
         "_log_softmax": lambda a, k, o: _SOFTMAX * _numel(a[0]),
         "_softmax_backward_data": lambda a, k, o: _SOFTMAX_BACKWARD * _numel(a[0]),
         "_log_softmax_backward_data": lambda a, k, o: _SOFTMAX_BACKWARD * _numel(a[0]),
@@ -205,6 +258,7 @@ def _elementwise_rule(name: str, func: Any) -> Callable[[tuple[Any, ...], dict[s
         "cumsum": in_numel,
         "cumprod": in_numel,
         "logsumexp": lambda a, k, o: 3 * _numel(a[0]),
+        "topk": in_numel,  # a selection pass over the input (as a reduction: 1 per input element)
         "max_pool1d": _pool, "max_pool2d": _pool, "max_pool3d": _pool,
         "max_pool2d_with_indices": _pool, "max_pool3d_with_indices": _pool,
         "avg_pool1d": _pool, "avg_pool2d": _pool, "avg_pool3d": _pool,

@@ -126,9 +126,10 @@ def resolve(inputs: Any) -> tuple[InputSpec, "Any | None"]:
     real_kwargs: dict[str, Any] = {}
     has_real = False
     for name, value in items:
-        if _is_tensor(value):
+        if _is_tensor(value) or is_packed(value):
             has_real = True
-            spec = TensorSpec(tuple(int(d) for d in value.shape), dtypes.canonical(str(value.dtype).removeprefix("torch.")), name)
+            data = value.data if is_packed(value) else value  # a packed sequence: its rows
+            spec = TensorSpec(tuple(int(d) for d in data.shape), dtypes.canonical(str(data.dtype).removeprefix("torch.")), name)
         elif isinstance(value, TensorSpec):
             spec = value if name is None else TensorSpec(value.shape, value.dtype, name)
         else:
@@ -153,6 +154,11 @@ def _tokens(specs: Sequence[TensorSpec]) -> int | None:
     if first.dtype in ("int64", "int32") and len(first.shape) == 2:
         return first.shape[0] * first.shape[1]
     return None
+
+
+def is_packed(value: Any) -> bool:
+    """A ``torch.nn.utils.rnn.PackedSequence`` (packed once by the caller: packing reads lengths)."""
+    return type(value).__name__ == "PackedSequence" and _is_tensor(getattr(value, "data", None))
 
 
 def _is_tensor(value: Any) -> bool:

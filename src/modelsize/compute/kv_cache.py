@@ -1,10 +1,19 @@
 """KV-cache bytes for decoder LLMs, from a Hugging Face style config.
 
-``2 (K and V) × Σ_layers kv_heads × head_dim × cached_tokens × batch × bytes per element``,
-where ``kv_heads`` is ``num_key_value_heads`` (grouped-query attention; the attention heads when
-absent) and ``cached_tokens`` is the context length, capped at the sliding window on layers
-that use one (``sliding_window``; Qwen-style ``use_sliding_window``; Gemma-style
-``layer_types`` / ``sliding_window_pattern`` mixing sliding and full layers).
+``Σ_layers elements per token × cached_tokens × batch × bytes per element``, where the elements
+per token and layer are
+
+* ``2 (K and V) × kv_heads × head_dim`` for multi-head, grouped-query (``num_key_value_heads``)
+  and multi-query attention;
+* ``kv_lora_rank + qk_rope_head_dim`` for multi-head latent attention (DeepSeek-V2/V3 MLA):
+  the compressed latent and the shared rotary key are cached, not the expanded K and V —
+  what transformers' DeepSeek attention passes to ``cache.update`` (and what vLLM/SGLang keep);
+
+and ``cached_tokens`` is the context length, capped on layers that use a sliding window
+(``sliding_window``; Qwen-style ``use_sliding_window``; Gemma-style ``layer_types`` /
+``sliding_window_pattern`` mixing sliding and full layers) at ``window − 1`` tokens: what
+transformers' ``DynamicSlidingWindowLayer`` keeps between forward calls (``cache_utils``:
+"Only cache the last ``self.sliding_window - 1`` tokens").
 
 Works on a config object or a plain dict (``config.json``), so it needs no framework.
 """
@@ -36,11 +45,24 @@ class KVCache:
     batch: int
     dtype: str
     sliding_window: int | None
+    attention: str = "grouped-query"  #: multi-head, grouped-query, multi-query or latent (MLA)
+    elements_per_token_layer: int | None = None  #: cached elements per token and layer
+
+    @property
+    def per_token_layer(self) -> int:
+        if self.elements_per_token_layer is not None:
+            return self.elements_per_token_layer
+        return 2 * self.kv_heads * self.head_dim
 
     @property
     def bytes_per_token(self) -> int:
         """Cache bytes per token of one sequence at full attention (no window reached)."""
-        return 2 * self.layers * self.kv_heads * self.head_dim * dtypes.get(self.dtype).nbytes(1)
+        return self.layers * self.per_token_layer * dtypes.get(self.dtype).nbytes(1)
+
+    @property
+    def cached_tokens_sliding(self) -> int | None:
+        """Tokens a sliding layer keeps at this context: ``min(context, window − 1)``."""
+        return None if self.sliding_window is None else min(self.context_length, self.sliding_window - 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,7 +76,13 @@ class KVCache:
             "batch": self.batch,
             "dtype": self.dtype,
             "sliding_window": self.sliding_window,
-            "formula": "2 × Σ_layers kv_heads × head_dim × min(context, window) × batch × bytes",
+            "attention": self.attention,
+            "elements_per_token_layer": self.per_token_layer,
+            "formula": (
+                "Σ_layers (kv_lora_rank + qk_rope_head_dim) × tokens × batch × bytes (latent attention)"
+                if self.attention == "latent"
+                else "2 × Σ_layers kv_heads × head_dim × tokens × batch × bytes"
+            ) + "; tokens = context, or min(context, window − 1) on sliding layers (what transformers keeps)",
         }
 
 
@@ -93,13 +121,20 @@ def kv_cache_size(config: Any, context_length: int, batch: int = 1, dtype: str |
             "The config does not say how many layers, attention heads and hidden units the model "
             "has (num_hidden_layers, num_attention_heads, hidden_size): no KV-cache size."
         )
-    if _get(cfg, ("kv_lora_rank",)) is not None:
-        raise ModelStateError("The config uses multi-head latent attention (kv_lora_rank): its compressed "
-                              "KV cache is not modelled here.")
     kv_heads = int(_get(cfg, ("num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num")) or heads)
     if _get(cfg, ("multi_query",)) is True:
         kv_heads = 1
     head_dim = int(_get(cfg, ("head_dim",)) or hidden // heads)
+    attention = "multi-head" if kv_heads == int(heads) else "multi-query" if kv_heads == 1 else "grouped-query"
+    per_token_layer = 2 * kv_heads * head_dim
+    latent = _get(cfg, ("kv_lora_rank",))
+    if latent is not None:
+        rope = _get(cfg, ("qk_rope_head_dim",))
+        if rope is None:
+            raise ModelStateError("The config uses multi-head latent attention (kv_lora_rank) but does not say "
+                                  "qk_rope_head_dim: no KV-cache size.")
+        attention, kv_heads, head_dim = "latent", 1, int(latent) + int(rope)
+        per_token_layer = head_dim
     # config.json files may still say torch_dtype; config objects say dtype (torch_dtype is deprecated).
     named = _get(cfg, ("dtype",)) or (cfg.get("torch_dtype") if isinstance(cfg, Mapping) else None)
     dtype_name = dtypes.canonical(str(dtype or named or "float32").removeprefix("torch."))
@@ -111,8 +146,8 @@ def kv_cache_size(config: Any, context_length: int, batch: int = 1, dtype: str |
     kinds = _layer_kinds(cfg, int(layers), window)
     total = 0
     for sliding in kinds:
-        tokens = min(context_length, window) if (sliding and window) else context_length
-        total += 2 * kv_heads * head_dim * tokens * batch * elem
+        tokens = min(context_length, window - 1) if (sliding and window) else context_length
+        total += per_token_layer * tokens * batch * elem
     return KVCache(
         total_bytes=total,
         layers=int(layers),
@@ -123,6 +158,8 @@ def kv_cache_size(config: Any, context_length: int, batch: int = 1, dtype: str |
         batch=batch,
         dtype=dtype_name,
         sliding_window=window,
+        attention=attention,
+        elements_per_token_layer=per_token_layer,
     )
 
 

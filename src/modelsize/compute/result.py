@@ -152,6 +152,7 @@ class ComputeProfile:
     footprint: Any = None
     notes: tuple[str, ...] = ()
     convention: str = CONVENTION
+    moe: Any = None  #: compute.moe.MoEProfile for mixture-of-experts models
 
     @property
     def flops(self) -> int:
@@ -190,6 +191,7 @@ class ComputeProfile:
             "kv_cache": _maybe(self.kv_cache),
             "latency": _maybe(self.latency),
             "footprint": _maybe(self.footprint),
+            "moe": _maybe(self.moe),
             "notes": list(self.notes),
         }
 

@@ -82,6 +82,8 @@ def profile_torch(model: Any, inputs: Any, options: ComputeOptions) -> ComputePr
     if missing:
         listed = ", ".join(f"{op} ×{n}" for op, n in sorted(missing.items()))
         notes.append(f"Ops with no FLOP formula (not counted, not zero): {listed}.")
+    if passes.moe is not None:
+        notes.append(f"Mixture of experts, counted without running the routing: {passes.moe.assumption}")
     if not options.include_elementwise:
         notes.append("Elementwise FLOPs (bias, activations, norms, softmax) are excluded: FLOPs = 2 × MACs.")
     return ComputeProfile(
@@ -101,6 +103,7 @@ def profile_torch(model: Any, inputs: Any, options: ComputeOptions) -> ComputePr
         latency=latency,
         footprint=footprint,
         notes=tuple(notes),
+        moe=passes.moe,
     )
 
 

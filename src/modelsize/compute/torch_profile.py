@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ModelStateError
-from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace
+from .bugs import ProfilerBugError, ours
+from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .flops import COUNTED, OpRules, op_name
-from .inputs import InputSpec, make_tensors
+from .inputs import InputSpec, is_packed, make_tensors
+from . import rnn
+from .moe import Observed, install_standins, moe_profile
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
 from .training_memory import StepTrace
@@ -66,7 +69,8 @@ class _Tally:
 def _dispatch_mode_class() -> type:
     """Build the TorchDispatchMode subclass (torch is imported only when profiling)."""
     import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch._subclasses.fake_tensor import FakeTensor
+    from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
     from torch.utils._pytree import tree_flatten
 
     aten = torch.ops.aten
@@ -77,6 +81,10 @@ def _dispatch_mode_class() -> type:
         aten.is_strides_like_format.default, aten.is_non_overlapping_and_dense.default,
         torch.ops.prim.layout.default, torch.ops.prim.device.default,
     }
+
+    def _only_real_tensors(args: Any, kwargs: Any) -> bool:
+        leaves = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        return bool(leaves) and not any(isinstance(t, FakeTensor) for t in leaves)
 
     class ProfileMode(TorchDispatchMode):
         """Counts and attributes every op; traces output storages."""
@@ -89,6 +97,11 @@ def _dispatch_mode_class() -> type:
             kwargs = kwargs or {}
             if func in metadata_ops or not hasattr(func, "overloadpacket"):
                 return func(*args, **kwargs)
+            if _only_real_tensors(args, kwargs):
+                # Index bookkeeping on real tensors we kept real on purpose (a packed sequence's
+                # batch sizes): computed for real, so their values can be read; no FLOPs.
+                with _disable_current_modes():
+                    return func(*args, **kwargs)
             kind, _ = self.rules.kind(func)
             if kind == "unknown":
                 # As FlopCounterMode: an op we have no rule for may decompose into ops we have.
@@ -96,7 +109,13 @@ def _dispatch_mode_class() -> type:
                     out = func.decompose(*args, **kwargs)
                 if out is not NotImplemented:
                     return out
-            out = func(*args, **kwargs)
+            out = func(*args, **kwargs)  # the op itself: its failures are the model's
+            out = rnn_training_workspace(func, args, out, torch)
+            self._record(func, args, kwargs, out)
+            return out
+
+        def _record_unguarded(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+            """Our bookkeeping for one op: count it, attribute it, trace its output storages."""
             count = self.rules.count(func, args, kwargs, out)
             phase = BACKWARD if torch._C._current_graph_task_id() != -1 else FORWARD
             parents = set(self.tracker.parents)
@@ -105,7 +124,9 @@ def _dispatch_mode_class() -> type:
             tensors = [t for t in leaves if isinstance(t, torch.Tensor) and t.layout == torch.strided]
             self.ledger.track(tensors, parents)
             self.ledger.transient(kernel_workspace(func, args, out), parents)
-            return out
+
+        def _record(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+            ours(f"FLOP counting of {op_name(func)}", self._record_unguarded)(func, args, kwargs, out)
 
     return ProfileMode
 
@@ -132,12 +153,38 @@ def fake_copy(model: Any, fake_mode: Any) -> Any:
                     continue
                 memo[id(t)] = _fake_like(t, torch)
     try:
-        return copy.deepcopy(model, memo)
+        fmodel = copy.deepcopy(model, memo)
     except Exception as exc:  # noqa: BLE001 - any failure of the user's objects to copy
         raise ModelStateError(
             f"The model could not be copied for profiling ({type(exc).__name__}: {exc}). modelsize "
             "profiles a copy so the model itself is never modified; make the model deep-copyable."
         ) from exc
+    for module in fmodel.modules():
+        object.__setattr__(module, "to", _fake_safe_to(module))
+    return fmodel
+
+
+def _fake_safe_to(module: Any) -> Any:
+    """``module.to(...)`` for the fake copy: a no-op when nothing would change.
+
+    Forwards that call ``self.x = self.x.to(self.dtype)`` (Switch Transformers' router) fail on
+    fake parameters in torch ≥ 2.x: ``Module._apply`` swaps fake tensors in place, which
+    FakeTensorMode's weak references forbid. When dtype and device already match, the real
+    ``to`` would change nothing either.
+    """
+    import torch
+
+    original = module.to
+
+    def to(*args: Any, **kwargs: Any) -> Any:
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        tensors = list(module.parameters()) + list(module.buffers())
+        if all((dtype is None or not t.is_floating_point() or t.dtype == dtype)
+               and (device is None or t.device == device) for t in tensors):
+            return module
+        return original(*args, **kwargs)
+
+    return to
 
 
 def _fake_like(t: Any, torch: Any) -> Any:
@@ -174,6 +221,8 @@ def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch:
     args, kwargs = real
 
     def conv(v: Any) -> Any:
+        if is_packed(v):  # fake rows; the batch sizes stay real (the RNN reads their values)
+            return v._replace(data=fake_mode.from_tensor(v.data))
         return fake_mode.from_tensor(v) if isinstance(v, torch.Tensor) else v
 
     return [conv(a) for a in args], {k: conv(v) for k, v in kwargs.items()}
@@ -213,6 +262,7 @@ class TorchPasses:
     backward_ran: bool
     trace: StepTrace | None = None  #: the training step, for the training-memory estimate
     notes: list[str] = field(default_factory=list)
+    moe: Any = None  #: MoEProfile when the model has experts modules
 
 
 @dataclass
@@ -288,7 +338,7 @@ def _training_pass(s: _Session, notes: list[str]) -> _Training:
     tally = _Tally()
     ran = False
     with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.enable_grad():
-        with torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack):
+        with torch.autograd.graph.saved_tensors_hooks(ours("saved-tensor tracking", saved.pack), saved.unpack):
             out = _call(s.fmodel, args, kwargs)
         root = _first_grad_output(out, torch)
         if root is None:
@@ -314,6 +364,9 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
     session = _Session(torch, fake_mode, fake_copy(model, fake_mode), _model_device(model, torch), spec, real,
                        OpRules(include_elementwise), _dispatch_mode_class())
+    observed = Observed()
+    install_standins(session.fmodel, observed)  # routing-free experts (see compute.moe)
+    rnn.install_standins(session.fmodel)  # all time steps at once (see compute.rnn)
     notes: list[str] = []
     inference = _inference_pass(session)
     training = _training_pass(session, notes) if backward else None
@@ -356,7 +409,9 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
             at_peak=training.at_peak,
             at_end=training.at_end,
         )
+    experts_flops = {path: m.forward.flops for path, m in modules.items()}
     return TorchPasses(
+        moe=moe_profile(session.fmodel, observed, experts_flops, spec.tokens),
         tally=inference.tally,
         train_tally=training.tally if training else _Tally(),
         modules=modules,
@@ -368,14 +423,15 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
 
 
 def _tensors(args: list[Any], kwargs: dict[str, Any], torch: Any) -> list[Any]:
-    return [v for v in list(args) + list(kwargs.values()) if isinstance(v, torch.Tensor)]
+    values = [v.data if is_packed(v) else v for v in list(args) + list(kwargs.values())]
+    return [v for v in values if isinstance(v, torch.Tensor)]
 
 
 def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward") -> Any:
     """Run the user's forward (or backward); its failures become our error, naming the cause."""
     try:
         return fn(*args, **kwargs)
-    except ModelStateError:
+    except (ModelStateError, ProfilerBugError):
         raise
     except Exception as exc:  # noqa: BLE001 - the user's code can raise anything
         raise ModelStateError(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .bugs import ours
+
 #: Key of the model itself (``named_modules()`` gives the root the empty path).
 ROOT = ""
 
@@ -69,7 +71,7 @@ class ModulePathTracker:
             from torch.autograd.graph import register_multi_grad_hook
 
             # Gradients reaching this module's inputs: its backward is finished.
-            self._grad_hooks.append(register_multi_grad_hook(tensors, self._leave(path)))
+            self._grad_hooks.append(register_multi_grad_hook(tensors, ours("module tracking", self._leave(path))))
 
     def _post_hook(self, module: Any, args: Any, output: Any) -> None:
         path = self.path_of(module)
@@ -78,7 +80,7 @@ class ModulePathTracker:
         self.parents.discard(path)
         # A gradient reaching any of this module's outputs: its backward starts. Plain tensor
         # hooks, not a multi-grad hook: those do not fire on the tensor backward() starts from.
-        enter = self._enter(path, True)
+        enter = ours("module tracking", self._enter(path, True))
         for tensor in _grad_tensors(output):
             self._grad_hooks.append(tensor.register_hook(enter))
 
@@ -86,8 +88,8 @@ class ModulePathTracker:
         from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
         self._handles = [
-            register_module_forward_pre_hook(self._pre_hook),
-            register_module_forward_hook(self._post_hook),
+            register_module_forward_pre_hook(ours("module tracking", self._pre_hook)),
+            register_module_forward_hook(ours("module tracking", self._post_hook)),
         ]
         return self
 

@@ -170,9 +170,22 @@ def _extras(data: Mapping[str, Any], base: units.Base) -> Table | None:
     kv = data.get("kv_cache")
     if kv:
         window = f", window {kv['sliding_window']} on {kv['sliding_layers']} layers" if kv.get("sliding_window") else ""
+        shape = (f"latent {kv['head_dim']} dims (MLA)" if kv.get("attention") == "latent"
+                 else f"{kv['kv_heads']} KV heads × {kv['head_dim']} dims")
         rows.append(("KV cache", f"{units.format_bytes(kv['total_bytes'], base)} for {kv['batch']} × "
                                  f"{units.format_count(kv['context_length'])} tokens ({kv['layers']} layers × "
-                                 f"{kv['kv_heads']} KV heads × {kv['head_dim']} dims, {kv['dtype']}{window})"))
+                                 f"{shape}, {kv['dtype']}{window}; "
+                                 f"{units.format_bytes(kv['bytes_per_token'], base)}/token)"))
+    moe = data.get("moe")
+    if moe:
+        k = sorted({(layer["top_k"], layer["experts"]) for layer in moe["layers"]})
+        routing = ", ".join(f"top-{top} of {n}" for top, n in k)
+        rows.append(("Mixture of experts", f"{si_count(moe['total_params'])} params total, "
+                                           f"{si_count(moe['active_params_per_token'])} active per token ({routing}, "
+                                           f"{len(moe['layers'])} MoE layers)"))
+        rows.append(("Expert weights", f"{units.format_bytes(moe['expert_bytes'], base)} experts + "
+                                       f"{units.format_bytes(moe['always_on_bytes'], base)} always-on, all resident "
+                                       f"for inference"))
     lat = data.get("latency")
     if lat:
         rows.append(("Latency", f"median {lat['median_ns'] / 1e6:.3f} ms, p90 {lat['p90_ns'] / 1e6:.3f} ms "

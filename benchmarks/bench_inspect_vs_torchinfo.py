@@ -8,7 +8,8 @@ before the tool's first call (VmHWM is reset before each tool).
 Tools: ``torchinfo.summary(model, verbose=0)`` (no input, no forward pass); modelsize with
 ``formats=False`` as it runs by default (non-zeros counted only up to 64 MiB of tensor data,
 else skipped and said so), with ``nnz=True`` (every storage read once), and with the default
-formats section (exact torch.save/safetensors sizes and zstd sizes).
+formats section (exact torch.save/safetensors sizes and zstd sizes). ``modelsize+totals``
+also reads ``report.totals`` (computed on first access), the figures torchinfo's summary holds.
 
     .venv/bin/python benchmarks/bench_inspect_vs_torchinfo.py --runs 5
 """
@@ -27,7 +28,7 @@ from typing import Any, Callable
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _models import MODELS, build  # noqa: E402
 
-TOOLS = ("torchinfo", "modelsize", "modelsize-nnz", "modelsize-formats")
+TOOLS = ("torchinfo", "modelsize", "modelsize+totals", "modelsize-nnz", "modelsize-formats")
 
 
 def _status_kib(field: str) -> int:
@@ -51,6 +52,8 @@ def _calls(model: Any) -> dict[str, Callable[[], Any]]:
     return {
         "torchinfo": lambda: torchinfo.summary(model, verbose=0),
         "modelsize": lambda: modelsize.inspect(model, formats=False),
+        # Report.totals is computed on first access; torchinfo's summary has its totals at once.
+        "modelsize+totals": lambda: modelsize.inspect(model, formats=False).totals and None,
         "modelsize-nnz": lambda: modelsize.inspect(model, formats=False, nnz=True),
         "modelsize-formats": lambda: modelsize.inspect(model),
     }
@@ -59,6 +62,8 @@ def _calls(model: Any) -> dict[str, Callable[[], Any]]:
 def _counts(tool: str, result: Any) -> dict[str, Any]:
     if tool == "torchinfo":
         return {"params": result.total_params, "bytes": result.total_param_bytes}
+    if result is None:
+        return {}
     t = result.totals
     nz = result.source.details.get("nonzeros", {})
     return {"params": t.params, "params_per_reference": t.params_per_reference, "bytes": t.stored_bytes,

@@ -15,9 +15,18 @@ from .core.errors import (
 from .core.report import Report, Source
 from .core.tensors import Role, TensorRecord
 from .core.tree import Component
-from .factors.spec import Sweep
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # Sweep loads on first use: the factors package pulls in NumPy and the trial machinery,
+    # which would cost every ``modelsize inspect FILE`` a few hundred milliseconds of start-up.
+    if name == "Sweep":
+        from .factors.spec import Sweep
+
+        return Sweep
+    raise AttributeError(f"module 'modelsize' has no attribute {name!r}")
 
 __all__ = [
     "Component",

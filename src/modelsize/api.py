@@ -23,6 +23,7 @@ def inspect(
     inputs: Any = None,
     compute: "ComputeOptions | None" = None,
     input_shape: "Sequence[int] | None" = None,
+    nnz: bool | None = None,
 ) -> Report:
     """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
 
@@ -33,6 +34,9 @@ def inspect(
     ``compute`` adds the ``compute`` section: FLOPs, activation/training memory, KV cache …
     ``input_shape`` (batch dimension excluded) builds a model whose weights are created lazily
     (an unbuilt Keras model) before it is measured; building creates its weights.
+    ``nnz`` (PyTorch models): count non-zero values for sparsity — ``True`` always, ``False``
+    never, ``None`` (default) when the tensor data is at most 64 MiB, since counting reads every
+    byte; a skipped count is said so in the report.
     """
     if isinstance(compression, bool):
         compression = CompressionOptions(enabled=compression)
@@ -58,7 +62,13 @@ def inspect(
             raise option_error("input_shape", f"given only for models built from an input shape (Keras), "
                                f"not a {adapter.name} model", input_shape)
         obj = build(obj, input_shape)
-    report = adapter.to_report(obj, target=target)
+    if nnz is None:
+        report = adapter.to_report(obj, target=target)
+    elif adapter.name == "pytorch":
+        report = adapter.to_report(obj, target=target, nnz=bool(nnz))
+    else:
+        raise option_error("nnz", f"given only for PyTorch models (other frameworks always count), "
+                           f"not a {adapter.name} model", nnz)
     if formats:
         report = report.with_section("formats", adapter.format_sizes(obj, compression))
     if inputs is not None or compute is not None:

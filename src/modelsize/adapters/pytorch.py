@@ -17,8 +17,10 @@ Measuring never changes the model: it only reads attributes, never calls ``forwa
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from typing import Any, Iterator
 
 from ..core import optional
@@ -35,6 +37,10 @@ _BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked"}
 _OPTIMIZER_KEYS = frozenset({"optimizer", "optim", "optimizer_state", "optimizer_state_dict", "opt"})
 #: How deep a nested checkpoint dict is followed before giving up (a cycle guard, not a limit users hit).
 _MAX_NESTING = 16
+#: Counting non-zeros reads every byte of the weights (memory-bandwidth bound: about 40 ms for
+#: GPT-2's 498 MB on a quiet 2-core machine, four times torchinfo's whole summary). By default
+#: it runs only when the unique tensor data is at most this many bytes; ``nnz=True`` forces it.
+NNZ_AUTO_LIMIT = 64 << 20
 
 
 class PyTorchAdapter:
@@ -52,12 +58,14 @@ class PyTorchAdapter:
             return any(True for _ in _iter_tensor_items(obj, "", torch, 0))
         return False
 
-    def to_report(self, obj: Any, target: str | None = None) -> Report:
+    def to_report(self, obj: Any, target: str | None = None, nnz: bool | None = None) -> Report:
+        """``nnz``: count non-zero values — ``True`` always, ``False`` never, ``None`` (default)
+        when the tensor data is at most :data:`NNZ_AUTO_LIMIT` bytes."""
         torch = optional.require("torch", "measure PyTorch models")
         if isinstance(obj, torch.nn.Module):
-            return _module_report(obj, target, torch)
+            return _module_report(obj, target, torch, nnz)
         if isinstance(obj, Mapping):
-            return _state_dict_report(obj, target, torch)
+            return _state_dict_report(obj, target, torch, nnz)
         raise UnsupportedObjectError(
             f"The PyTorch adapter measures nn.Module objects and state dicts. Got {type(obj).__name__}."
         )
@@ -94,7 +102,8 @@ def storage_key(tensor: Any) -> str:
 
 
 def _torch() -> Any:
-    return optional.require("torch")
+    # Called per tensor: a dict lookup when torch is loaded (it always is by then).
+    return sys.modules.get("torch") or optional.require("torch")
 
 
 def inner_tensors(tensor: Any) -> list[tuple[str, Any]] | None:
@@ -129,7 +138,8 @@ def _inner_role(name: str) -> Role:
     return Role.PARAMETER
 
 
-def subclass_records(tensor: Any, path: str, trainable: bool | None, inner: list[tuple[str, Any]]) -> list[TensorRecord]:
+def subclass_records(tensor: Any, path: str, trainable: bool | None, inner: list[tuple[str, Any]],
+                     counter: "NonzeroCounter | None" = None) -> list[TensorRecord]:
     """Records for a wrapper-subclass tensor: its data at the weight's logical shape, the rest apart.
 
     The data record keeps the logical shape (so parameter counts stay those of the weight) with
@@ -143,8 +153,8 @@ def subclass_records(tensor: Any, path: str, trainable: bool | None, inner: list
     stored = sum(_stored_bytes(t) for _, t in data)
     dtype = dtype_name(max(data, key=lambda nt: _stored_bytes(nt[1]))[1].dtype) if data else dtype_name(tensor.dtype)
     nnz = None
-    if len(data) == 1 and _has_data(data[0][1]) and data[0][1].numel() == numel:
-        nnz = _count_nonzero(data[0][1])
+    if len(data) == 1 and data[0][1].numel() == numel:
+        nnz = (counter or NonzeroCounter()).count(data[0][1], f"obj:{id(data[0][1])}")
     records = [TensorRecord(
         path=path, shape=tuple(tensor.shape), dtype=dtype, role=Role.PARAMETER, trainable=trainable,
         stored_bytes=stored, bits=(8.0 * stored / numel) if numel else None, nnz=nnz,
@@ -159,6 +169,63 @@ def subclass_records(tensor: Any, path: str, trainable: bool | None, inner: list
 
 def _has_data(tensor: Any) -> bool:
     return tensor.device.type != "meta" and not _is_fake(tensor)
+
+
+class NonzeroCounter:
+    """Non-zero counts for one measurement: each storage key is read once, or nothing is read.
+
+    Tied weights and other views with one storage key are counted once; meta and fake tensors
+    have no data and get ``None``. When counting is off, ``skipped`` says why (shown in the
+    report), so a missing sparsity is never mistaken for "no zeros".
+    """
+
+    def __init__(self, enabled: bool = True, skipped: str | None = None) -> None:
+        self.enabled = enabled
+        self.skipped = skipped
+        self._memo: dict[str, int | None] = {}
+
+    @classmethod
+    def for_tensors(cls, tensors: Iterator[Any], nnz: bool | None) -> "NonzeroCounter":
+        """The policy for one model: ``nnz`` True/False, or None = count up to NNZ_AUTO_LIMIT bytes."""
+        if nnz is not None:
+            return cls(bool(nnz), None if nnz else "not requested (nnz=False)")
+        total, dataless = _data_bytes(tensors)
+        if dataless and not total:
+            return cls(False, "skipped: meta and fake tensors have no data to read")
+        if total <= NNZ_AUTO_LIMIT:
+            return cls()
+        return cls(False, f"skipped: {total:,} bytes of tensor data is over the automatic limit of "
+                          f"{NNZ_AUTO_LIMIT:,} bytes (count anyway with nnz=True, or --nnz on the command line)")
+
+    def count(self, tensor: Any, key: str) -> int | None:
+        """Non-zeros of ``tensor`` (read once per ``key``), ``None`` when off or without data."""
+        if not self.enabled or not _has_data(tensor):
+            return None
+        if key not in self._memo:
+            self._memo[key] = _count_nonzero(tensor)
+        return self._memo[key]
+
+    def section(self) -> dict[str, Any]:
+        """What the report's source details say about the count."""
+        return {"counted": self.enabled, "storages_read": sum(v is not None for v in self._memo.values()),
+                "skipped": self.skipped}
+
+
+def _data_bytes(tensors: Iterator[Any]) -> tuple[int, int]:
+    """Bytes of distinct tensors that hold readable data (what counting non-zeros would read),
+    and how many tensors hold none (meta, fake)."""
+    lazy = _torch().nn.parameter.UninitializedTensorMixin
+    seen: set[int] = set()
+    total = dataless = 0
+    for tensor in tensors:
+        if id(tensor) in seen or isinstance(tensor, lazy):
+            continue
+        seen.add(id(tensor))
+        if _has_data(tensor):
+            total += _dense_nbytes(tensor)
+        else:
+            dataless += 1
+    return total, dataless
 
 
 def _is_fake(tensor: Any) -> bool:
@@ -205,24 +272,14 @@ def tensor_record(
     role: Role,
     trainable: bool | None = None,
     nnz: int | None | str = "count",
-    nnz_memo: dict[str, int | None] | None = None,
+    counter: NonzeroCounter | None = None,
     **meta: Any,
 ) -> TensorRecord:
-    """One record from one tensor; ``nnz='count'`` reads the data when there is some.
-
-    ``nnz_memo`` (storage key → count, one per measurement) keeps a tied tensor from being
-    scanned once per reference — counting non-zeros is most of the adapter's time.
-    """
+    """One record from one tensor; ``nnz='count'`` asks ``counter`` (one per measurement,
+    reading each storage once; a fresh one when not given) for the non-zeros."""
     torch = _torch()
     key = storage_key(tensor)
-    if nnz != "count":
-        count = nnz
-    elif nnz_memo is not None and key in nnz_memo:
-        count = nnz_memo[key]
-    else:
-        count = _count_nonzero(tensor)
-        if nnz_memo is not None:
-            nnz_memo[key] = count
+    count = (counter or NonzeroCounter()).count(tensor, key) if nnz == "count" else nnz
     if tensor.layout != torch.strided:
         meta.setdefault("layout", str(tensor.layout).removeprefix("torch."))
     if tensor.is_quantized:
@@ -307,47 +364,75 @@ def _quantized_weights(module: Any) -> list[tuple[str, Any]] | None:
 
 
 def _module_records(
-    module: Any, path: str, notes: list[str], memo: dict[str, int | None]
+    module: Any, path: str, notes: list[str], counter: NonzeroCounter
 ) -> tuple[list[TensorRecord], dict[str, Any]]:
     """Records registered directly on one module, and the component's attributes."""
-    torch = _torch()
     records: list[TensorRecord] = []
     attrs: dict[str, Any] = {}
     pruned = _pruning_hooks(module)
-    masks = {f"{name}_mask": name for name in pruned}
-    originals = {f"{name}_orig": name for name in pruned}
+    records += _parameter_records(module, path, notes, counter, pruned, attrs)
+    records += _buffer_records(module, path, counter, pruned)
+    _describe_pruning(path, pruned, records, notes, attrs)
+    quantized = _quantized_weights(module)
+    if quantized is not None:
+        attrs["quantized"] = _kind(module)
+        records += _packed_records(module, path, quantized, counter)
+    return records, attrs
 
+
+def _parameter_records(module: Any, path: str, notes: list[str], counter: NonzeroCounter,
+                       pruned: dict[str, str], attrs: dict[str, Any]) -> list[TensorRecord]:
+    """Parameters: plain, pruned originals (non-zeros after the mask), wrapper subclasses."""
+    torch = _torch()
+    originals = {f"{name}_orig": name for name in pruned}
+    records: list[TensorRecord] = []
     for name, param in module.named_parameters(recurse=False, remove_duplicate=False):
         if isinstance(param, torch.nn.parameter.UninitializedParameter):
             notes.append(f"{join(path, name)} is an uninitialised lazy parameter: its size is unknown "
                          "until the first forward pass, so it is not counted.")
-            continue
-        if name in originals:
+        elif name in originals:
             effective = originals[name]
-            mask = module._buffers.get(f"{effective}_mask")
-            nnz = None
-            if mask is not None and _has_data(param):
-                with torch.no_grad():
-                    nnz = int(torch.count_nonzero(param.detach() * mask).item())
             records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
-                                         nnz=nnz, pruned=True, mask=join(path, f"{effective}_mask"),
+                                         nnz=_masked_nnz(param, module._buffers.get(f"{effective}_mask")),
+                                         pruned=True, mask=join(path, f"{effective}_mask"),
                                          effective=join(path, effective)))
         elif (inner := inner_tensors(param)) is not None:
-            records.extend(subclass_records(param, join(path, name), param.requires_grad, inner))
+            records.extend(subclass_records(param, join(path, name), param.requires_grad, inner, counter))
             attrs["quantized"] = type(param).__name__
         else:
             records.append(tensor_record(param, join(path, name), Role.PARAMETER, param.requires_grad,
-                                         nnz_memo=memo))
+                                         counter=counter))
+    return records
 
+
+def _masked_nnz(tensor: Any, mask: Any) -> int | None:
+    """Non-zeros of a pruned original after its mask. Always counted, whatever the non-zero
+    policy: sparsity is the point of a pruned weight."""
+    if mask is None or not _has_data(tensor):
+        return None
+    torch = _torch()
+    with torch.no_grad():
+        return int(torch.count_nonzero(tensor.detach() * mask).item())
+
+
+def _buffer_records(module: Any, path: str, counter: NonzeroCounter, pruned: dict[str, str]) -> list[TensorRecord]:
+    """Buffers: pruning masks get their role, non-persistent buffers are marked."""
+    masks = {f"{name}_mask": name for name in pruned}
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
+    records: list[TensorRecord] = []
     for name, buf in module.named_buffers(recurse=False, remove_duplicate=False):
         if name in masks:
-            records.append(tensor_record(buf, join(path, name), Role.PRUNING_MASK, False,
+            records.append(tensor_record(buf, join(path, name), Role.PRUNING_MASK, False, counter=counter,
                                          of=join(path, masks[name])))
             continue
         extra = {"persistent": False} if name in non_persistent else {}
-        records.append(tensor_record(buf, join(path, name), Role.BUFFER, None, nnz_memo=memo, **extra))
+        records.append(tensor_record(buf, join(path, name), Role.BUFFER, None, counter=counter, **extra))
+    return records
 
+
+def _describe_pruning(path: str, pruned: dict[str, str], records: list[TensorRecord],
+                      notes: list[str], attrs: dict[str, Any]) -> None:
+    """The ``pruned`` attribute and a note per pruned weight: sparsity and what the mask costs."""
     for effective, method in pruned.items():
         orig = next((r for r in records if r.path == join(path, f"{effective}_orig")), None)
         mask = next((r for r in records if r.path == join(path, f"{effective}_mask")), None)
@@ -365,22 +450,23 @@ def _module_records(
                 "makes the model larger until the zeros are removed or stored sparse."
             )
 
-    quantized = _quantized_weights(module)
-    if quantized is not None:
-        attrs["quantized"] = _kind(module)
-        for name, tensor in quantized:
-            role = Role.PARAMETER
-            records.append(tensor_record(tensor, join(path, name), role, False, packed=True))
-            if tensor.is_quantized:
-                records.extend(_quant_param_records(tensor, join(path, name)))
-        for name in ("scale", "zero_point"):
-            value = getattr(module, name, None)
-            if isinstance(value, (int, float)):
-                # Output quantization parameters: saved as a float32 / int64 scalar tensor.
-                dtype, role = ("float32", Role.QUANT_SCALE) if name == "scale" else ("int64", Role.QUANT_ZERO_POINT)
-                records.append(TensorRecord(join(path, name), (), dtype, role, trainable=False,
-                                            meta={"of": "output"}))
-    return records, attrs
+
+def _packed_records(module: Any, path: str, quantized: list[tuple[str, Any]],
+                    counter: NonzeroCounter) -> list[TensorRecord]:
+    """A ``torch.ao`` quantized module's packed weights, their scales, and its output qparams."""
+    records: list[TensorRecord] = []
+    for name, tensor in quantized:
+        records.append(tensor_record(tensor, join(path, name), Role.PARAMETER, False, counter=counter, packed=True))
+        if tensor.is_quantized:
+            records.extend(_quant_param_records(tensor, join(path, name)))
+    for name in ("scale", "zero_point"):
+        value = getattr(module, name, None)
+        if isinstance(value, (int, float)):
+            # Output quantization parameters: saved as a float32 / int64 scalar tensor.
+            dtype, role = ("float32", Role.QUANT_SCALE) if name == "scale" else ("int64", Role.QUANT_ZERO_POINT)
+            records.append(TensorRecord(join(path, name), (), dtype, role, trainable=False,
+                                        meta={"of": "output"}))
+    return records
 
 
 def _module_children(module: Any) -> Iterator[tuple[str, Any]]:
@@ -392,15 +478,13 @@ def _module_children(module: Any) -> Iterator[tuple[str, Any]]:
         yield name, child
 
 
-def _build_component(
-    module: Any, name: str, path: str, notes: list[str], memo: dict[str, int | None]
-) -> Component:
-    records, attrs = _module_records(module, path, notes, memo)
+def _build_component(module: Any, name: str, path: str, notes: list[str], counter: NonzeroCounter) -> Component:
+    records, attrs = _module_records(module, path, notes, counter)
     extra = _extra_repr(module)
     if extra:
         attrs["config"] = extra
     children = tuple(
-        _build_component(child, child_name, join(path, child_name), notes, memo)
+        _build_component(child, child_name, join(path, child_name), notes, counter)
         for child_name, child in _module_children(module)
     )
     return Component(name=name, kind=_kind(module), path=path, tensors=tuple(records),
@@ -420,20 +504,28 @@ def _extra_repr(module: Any) -> str:
         return ""
 
 
-def _module_report(module: Any, target: str | None, torch: Any) -> Report:
+def _module_report(module: Any, target: str | None, torch: Any, nnz: bool | None = None) -> Report:
     notes: list[str] = []
-    root = _build_component(module, _kind(module), "", notes, memo={})
+    counter = NonzeroCounter.for_tensors(itertools.chain(module.parameters(), module.buffers()), nnz)
+    root = _build_component(module, _kind(module), "", notes, counter)
     devices = sorted({r.device for r in root.iter_tensors() if r.device})
     if "meta" in devices:
         notes.append("Tensors on the meta device have no data: sizes come from shapes and dtypes; "
                      "non-zero counts and compressed sizes are not available.")
+    _note_skipped(counter, notes)
     source = Source(
         framework="pytorch",
         object_type=f"{type(module).__module__}.{type(module).__qualname__}",
         target=target,
-        details={"devices": devices, "training": bool(module.training), "torch_version": torch.__version__},
+        details={"devices": devices, "training": bool(module.training), "torch_version": torch.__version__,
+                 "nonzeros": counter.section()},
     )
     return Report(root=root, source=source, notes=tuple(notes))
+
+
+def _note_skipped(counter: NonzeroCounter, notes: list[str]) -> None:
+    if not counter.enabled and "meta" not in (counter.skipped or ""):  # meta has its own note
+        notes.append(f"Non-zero values were not counted ({counter.skipped}), so sparsity is not shown.")
 
 
 # --------------------------------------------------------------------------- state dicts
@@ -453,7 +545,7 @@ def _iter_tensor_items(obj: Any, prefix: str, torch: Any, depth: int) -> Iterato
             yield from _iter_tensor_items(value, join(prefix, str(i)), torch, depth + 1)
 
 
-def _state_dict_role(path: str, names: set[str]) -> tuple[Role, dict[str, Any]]:
+def _state_dict_role(path: str, names: AbstractSet[str]) -> tuple[Role, dict[str, Any]]:
     """Role of a state-dict entry from its name — the only evidence a bare dict gives."""
     parts = path.split(".")
     leaf = parts[-1]
@@ -466,32 +558,30 @@ def _state_dict_role(path: str, names: set[str]) -> tuple[Role, dict[str, Any]]:
     return Role.PARAMETER, {}
 
 
-def _state_dict_report(state: Mapping[str, Any], target: str | None, torch: Any) -> Report:
+def _state_dict_report(state: Mapping[str, Any], target: str | None, torch: Any, nnz: bool | None = None) -> Report:
     items = list(_iter_tensor_items(state, "", torch, 0))
     if not items:
         raise UnsupportedObjectError("The mapping holds no tensors: it is not a state dict modelsize can measure.")
-    names = {path for path, _ in items}
+    tensors = dict(items)
+    counter = NonzeroCounter.for_tensors(iter(tensors.values()), nnz)
     records: list[TensorRecord] = []
     notes: list[str] = []
     for path, tensor in items:
-        role, meta = _state_dict_role(path, names)
+        role, meta = _state_dict_role(path, tensors.keys())
         if (inner := inner_tensors(tensor)) is not None:
-            records.extend(subclass_records(tensor, path, None, inner))
+            records.extend(subclass_records(tensor, path, None, inner, counter))
             continue
-        nnz: int | None | str = "count"
-        if path.endswith("_orig") and f"{path[: -len('_orig')]}_mask" in names:
-            mask = dict(items)[f"{path[: -len('_orig')]}_mask"]
-            nnz = None
-            if _has_data(tensor):
-                with torch.no_grad():
-                    nnz = int(torch.count_nonzero(tensor * mask).item())
+        count: int | None | str = "count"
+        if path.endswith("_orig") and f"{path[: -len('_orig')]}_mask" in tensors:
+            count = _masked_nnz(tensor, tensors[f"{path[: -len('_orig')]}_mask"])
             meta.update(pruned=True, mask=f"{path[: -len('_orig')]}_mask")
-        records.append(tensor_record(tensor, path, role, None, nnz=nnz, **meta))
+        records.append(tensor_record(tensor, path, role, None, nnz=count, counter=counter, **meta))
         if tensor.is_quantized:
             records.extend(_quant_param_records(tensor, path))
+    _note_skipped(counter, notes)
     notes.append("Measured from a state dict: module types and trainable flags are unknown, and roles "
                  "other than parameter are inferred from names (running_mean, *_mask, optimizer.*).")
     root = from_flat(records, root_name="state_dict", root_kind="StateDict")
     source = Source(framework="pytorch", object_type=type(state).__name__, target=target,
-                    details={"torch_version": torch.__version__})
+                    details={"torch_version": torch.__version__, "nonzeros": counter.section()})
     return Report(root=root, source=source, notes=tuple(notes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from typing import Annotated
 
@@ -22,6 +23,7 @@ Examples:
   modelsize inspect modelsize.examples.seed:simple_nn --format csv --no-formats
   modelsize inspect modelsize.examples.seed:simple_nn --input 1x784 --backward --latency
   modelsize inspect path/to/hf-folder --seq-len 4096 --backward
+  modelsize inspect my_project/models.py:build_model -v    # timing: import, build, measure, render
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -45,6 +47,19 @@ def inspect_command(
     no_compress: Annotated[
         bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
     ] = False,
+    exact_compress: Annotated[
+        bool, typer.Option("--exact-compress",
+                           help="Compress every byte for exact zstd sizes. By default forms over 100 MB are "
+                           "estimated from sampled chunks, with the error bound shown.")
+    ] = False,
+    nnz: Annotated[
+        bool | None, typer.Option("--nnz/--no-nnz", show_default=False,
+                                  help="Count non-zero values (sparsity) of PyTorch models: always, or never. "
+                                  "By default they are counted up to 64 MiB of tensor data.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print where the time went (import, build, measure, render) on stderr.")
+    ] = False,
     si: SI = False,
     inputs: compute_options.Inputs = None,
     seq_len: compute_options.SeqLen = None,
@@ -60,24 +75,34 @@ def inspect_command(
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..api import inspect as measure_
+    from ..serialize.base import CompressionOptions
+    from . import timing
     from .targets import resolve
 
     out = Output()
     out.progress(f"Measuring {target} …")
-    resolved = resolve(target)
-    try:
-        extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure, no_elementwise)
-        shape = parse_shape(input_shape) if input_shape is not None else None
-        report = measure_(resolved.value, formats=not no_formats, compression=not no_compress, target=target,
-                          input_shape=shape, **extra)
-    except ModelSizeError as exc:
-        if target in str(exc):  # the message already names it (file readers do)
-            raise
-        # Same error class, naming the target: the library does not know how the user wrote it.
-        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
-    if report.source.target is None:  # file readers do not know how the user named the file
-        report = replace(report, source=replace(report.source, target=target))
-    out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+    with timing.recording() as timings:
+        resolved = resolve(target)
+        compression = CompressionOptions(enabled=not no_compress,
+                                         exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
+        try:
+            extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
+                                            no_elementwise)
+            shape = parse_shape(input_shape) if input_shape is not None else None
+            with timing.step("measure"):
+                report = measure_(resolved.value, formats=not no_formats, compression=compression, target=target,
+                                  input_shape=shape, nnz=None if resolved.is_file else nnz, **extra)
+        except ModelSizeError as exc:
+            if target in str(exc):  # the message already names it (file readers do)
+                raise
+            # Same error class, naming the target: the library does not know how the user wrote it.
+            raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+        if report.source.target is None:  # file readers do not know how the user named the file
+            report = replace(report, source=replace(report.source, target=target))
+        with timing.step("render"):
+            out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+    if verbose:
+        out.hint(timings.summary())
     from ..render.labels import security_warning
 
     warning = security_warning(report)

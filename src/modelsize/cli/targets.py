@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from ..core.errors import TargetError
+from . import timing
 
 FORMS = "a model file or folder, 'package.module:attr' or 'path/to/file.py:attr'"
 
@@ -69,13 +70,17 @@ def resolve(target: str) -> Resolved:
         raise TargetError(f"The target {target!r} names no attribute after ':'. Write 'module:attr', e.g. 'mypkg.models:build_model'.")
     if _looks_like_file(source):
         with _on_sys_path(str(Path(source).resolve().parent)):
-            module = _load_file(source, target)
+            with timing.step("import"):
+                module = _load_file(source, target)
             obj = _get_attr(module, attr, target)
-            return Resolved(target, obj=_maybe_call(obj, attr, target))
+            with timing.step("build"):
+                return Resolved(target, obj=_maybe_call(obj, attr, target))
     with _on_sys_path(os.getcwd()):
-        module = _import_module(source, target)
+        with timing.step("import"):
+            module = _import_module(source, target)
         obj = _get_attr(module, attr, target)
-        return Resolved(target, obj=_maybe_call(obj, attr, target))
+        with timing.step("build"):
+            return Resolved(target, obj=_maybe_call(obj, attr, target))
 
 
 def _is_drive(source: str) -> bool:

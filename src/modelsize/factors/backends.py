@@ -109,9 +109,14 @@ class DaskBackend:
 
     Trials run wherever the scheduler puts them; each worker needs modelsize and the model's
     framework installed, and the spec's factory importable. Only the client here writes the store.
+    The sweep is broadcast to every worker once (``share``), and trials go in batches of about
+    four per worker (``batches_per_worker``), so the scheduler's own cost is paid per batch.
+    For a speed-up that scales with cores, run worker processes with one thread each
+    (``dask worker --nworkers N --nthreads 1``).
     """
 
     name = "dask"
+    batches_per_worker = 4
 
     def __init__(self, address: str | None = None, client: Any = None) -> None:
         distributed = require("distributed", "run trials on a Dask cluster")
@@ -128,6 +133,10 @@ class DaskBackend:
         self.client = client
         info = client.scheduler_info()
         self.workers = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()) or 1
+
+    def share(self, value: Any) -> Any:
+        """``value`` on every worker, sent once; tasks take the returned future in its place."""
+        return self.client.scatter(value, broadcast=True, hash=False)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)

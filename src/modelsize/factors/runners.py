@@ -97,16 +97,38 @@ def run(sweep: Sweep, *, jobs: int = 1, cluster: str | None = None, client: Any 
             db.close()
 
 
+def execute_trials(sweep: Sweep, trials: list[TrialSpec]) -> list[TrialResult]:
+    """Run a batch of trials one after another (one task on a worker: one scheduler round trip)."""
+    return [execute_trial(sweep, trial) for trial in trials]
+
+
+def batches(pending: list[TrialSpec], workers: int, per_worker: int) -> list[list[TrialSpec]]:
+    """``pending`` cut into about ``per_worker`` batches per worker, never fewer than one trial
+    each — trials in batches keep the scheduler's per-task cost small, several batches per
+    worker keep the load balanced at the end of the sweep."""
+    if per_worker <= 0:
+        return [[trial] for trial in pending]
+    size = max(1, len(pending) // max(1, workers * per_worker))
+    return [pending[i:i + size] for i in range(0, len(pending), size)]
+
+
 def _execute(backend: Any, sweep: Sweep, pending: list[TrialSpec]) -> Iterator[TrialResult]:
-    """Submit every pending trial and yield results as they complete; cancel the rest if stopped early."""
-    futures = {backend.submit(execute_trial, sweep, trial): trial for trial in pending}
+    """Submit every pending trial and yield results as they complete; cancel the rest if stopped early.
+
+    The sweep goes to the backend once (``share``: a Dask cluster broadcasts it to every worker
+    instead of sending it with each task); trials go in batches when the backend asks for them.
+    """
+    shared = backend.share(sweep) if hasattr(backend, "share") else sweep
+    groups = batches(pending, backend.workers, getattr(backend, "batches_per_worker", 0))
+    futures = {backend.submit(execute_trials, shared, group): group for group in groups}
     try:
         for future in backend.as_completed(futures):
-            trial = futures[future]
+            group = futures[future]
             try:
-                yield future.result()
+                results = future.result()
             except Exception as exc:  # noqa: BLE001 - the worker itself failed (died, result not picklable …)
-                yield _worker_failure(trial, exc)
+                results = [_worker_failure(trial, exc) for trial in group]
+            yield from results
     finally:
         backend.cancel(futures)
         backend.close()

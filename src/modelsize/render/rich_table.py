@@ -263,7 +263,8 @@ def _per_reference(totals: Totals) -> str:
 def _sparsity(report: Report) -> str:
     totals = report.totals
     if totals.sparsity is None or totals.params_nnz is None:
-        return "n/a (parameter values not readable)"
+        skipped = (report.source.details or {}).get("nonzeros", {}).get("skipped")
+        return f"not counted ({skipped})" if skipped else "n/a (parameter values not readable)"
     unique, _ = unique_records(report.root.iter_tensors())
     readable = sum(r.numel for r in unique if r.role is Role.PARAMETER and r.nnz is not None)
     return (

@@ -13,7 +13,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CompressionOptions:
-    """How compressibility is measured. ``exact_limit`` bytes and below: compress everything."""
+    """How compressibility is measured. ``exact_limit`` bytes and below: compress everything.
+
+    Above it, at most ``sample_chunks`` chunks of ``chunk_bytes`` are compressed: fewer when the
+    relative error bound reaches ``error_target`` first (``None``: always all of them).
+    """
 
     enabled: bool = True
     codec: str = "zstd"
@@ -21,6 +25,7 @@ class CompressionOptions:
     exact_limit: int = 100 * 1000 * 1000
     sample_chunks: int = 64
     chunk_bytes: int = 1 << 20
+    error_target: float | None = 0.05
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,16 @@ python-zstandard's streaming API with that size (``ZstdCompressor(level).compres
 to the byte. zstd's one-shot ``zstandard.compress(data)`` takes another internal path and can
 differ by about 0.1 %, and other zstd library versions may differ too.
 
-Sampled ("sampled chunks"), above the limit: ``sample_chunks`` chunks of ``chunk_bytes`` are read
-from the tensor data — one at a random position inside each of ``sample_chunks`` equal strata
-(seeded, so results repeat) — and compressed one by one with the parameters zstd picks for the
-whole stream. Their compression ratio, applied to all tensor data, plus the exactly compressed
-non-tensor payload (pickle, JSON header), plus the remaining zip headers counted uncompressed, is
-the estimate.
+Sampled ("sampled chunks"), above the limit: up to ``sample_chunks`` chunks of ``chunk_bytes``
+are taken from the tensor data — one at a random position inside each of ``sample_chunks`` equal
+strata (seeded, so results repeat) — and compressed with the parameters zstd picks for the whole
+stream, on a thread pool (zstd releases the GIL). The sample size follows from the bound: chunks
+are compressed in batches, in an order that keeps every prefix spread over the whole data (16,
+then 32, then 64 strata), and sampling stops as soon as the error bound is at most
+``CompressionOptions.error_target``. Their compression ratio, applied to all tensor data, plus the
+exactly compressed non-tensor payload (pickle, JSON header), plus the remaining zip headers
+counted uncompressed, is the estimate. Forms holding the same tensor data (a model's torch.save
+and safetensors files) can share one sample through a :class:`SampleCache`.
 
 Error bound (relative, reported in ``CompressedSize.error_bound``), the sum of two allowances:
 
@@ -37,7 +41,9 @@ outside it. Tests check it against exact values on uniform, mixed and highly com
 from __future__ import annotations
 
 import math
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -60,6 +66,8 @@ Z_SCORE = 3.0
 SEED = 0
 #: zstd's fastest (negative) level, ``ZSTD_minCLevel()``.
 MIN_LEVEL = -(1 << 17)
+#: Chunks compressed before the bound is first checked; later batches double the sample.
+FIRST_BATCH = 16
 
 
 class SerializedForm(Protocol):
@@ -114,6 +122,9 @@ def _zstd(options: CompressionOptions) -> Any:
         raise option_error("sample_chunks", "an integer >= 1", options.sample_chunks)
     if not isinstance(options.chunk_bytes, int) or options.chunk_bytes < 1024:
         raise option_error("chunk_bytes", "an integer >= 1024", options.chunk_bytes)
+    target = options.error_target
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0):
+        raise option_error("error_target", "None or a number > 0", target)
     return zstd
 
 
@@ -165,13 +176,22 @@ class ChunkPlan:
 
 
 class ChunkSampler:
-    """Collects the planned chunks while the tensor data streams past (copies only the chunks)."""
+    """Collects the planned chunks while the tensor data streams past.
+
+    A chunk inside one fed piece is kept as a view of it (no copy; the pieces are views of the
+    model's tensors, alive for the measurement); only a chunk spanning pieces is copied.
+    """
 
     def __init__(self, plan: ChunkPlan) -> None:
         self.plan = plan
-        self.chunks = [bytearray() for _ in plan.starts]
+        self._pieces: list[list[memoryview]] = [[] for _ in plan.starts]
         self._pos = 0
         self._next = 0  # first chunk not yet complete
+
+    @property
+    def chunks(self) -> list[memoryview | bytes]:
+        """Each planned chunk's bytes (shorter when the data ended early)."""
+        return [parts[0] if len(parts) == 1 else b"".join(parts) for parts in self._pieces]
 
     def feed(self, data: Any) -> None:
         view = memoryview(data).cast("B")
@@ -184,7 +204,7 @@ class ChunkSampler:
                 break
             lo, hi = max(begin, c_start), min(end, c_end)
             if lo < hi:
-                self.chunks[k] += view[lo - begin:hi - begin]
+                self._pieces[k].append(view[lo - begin:hi - begin])
             if c_end <= end:
                 k += 1
                 self._next = k
@@ -199,50 +219,125 @@ def _z_quantile(n: int) -> float:
     return Z_SCORE * (1.0 + (Z_SCORE ** 2 + 1.0) / (4.0 * df))
 
 
-def compress_sampled(form: SerializedForm, options: CompressionOptions) -> CompressedSize:
-    """Estimate the zstd size of ``form`` from chunks of its tensor data (see module doc)."""
-    zstd = _zstd(options)
+@dataclass(frozen=True)
+class DataSample:
+    """Compressed sizes of sampled chunks of tensor data (frame cost subtracted), in draw order."""
+
+    sizes: tuple[int, ...]
+    length: int
+
+
+class SampleCache:
+    """One sample per set of compression options, shared by forms holding the same tensor data.
+
+    A model's torch.save and safetensors files store the same tensor bytes in other orders;
+    chunks are compressed independently, so their ratio estimates the data of every such form.
+    """
+
+    def __init__(self) -> None:
+        self._samples: dict[CompressionOptions, DataSample] = {}
+
+    def get(self, options: CompressionOptions) -> DataSample | None:
+        return self._samples.get(options)
+
+    def put(self, options: CompressionOptions, sample: DataSample) -> None:
+        self._samples[options] = sample
+
+
+def spread_order(n: int) -> list[int]:
+    """Indices 0..n-1 such that every prefix is spread evenly (van der Corput sequence):
+    for n = 8: 0, 4, 2, 6, 1, 5, 3, 7."""
+    order: list[int] = []
+    seen: set[int] = set()
+    j = 0
+    while len(order) < n:
+        x, f, v = j, 0.5, 0.0
+        while x:
+            v += f * (x & 1)
+            x >>= 1
+            f /= 2
+        k = min(int(v * n), n - 1)
+        if k not in seen:
+            seen.add(k)
+            order.append(k)
+        j += 1
+    return order
+
+
+def _estimate(form: SerializedForm, sample: DataSample, payload_est: int) -> tuple[float, float]:
+    """Estimated compressed size of ``form`` and its relative error bound (see module doc)."""
+    n, length = len(sample.sizes), sample.length
+    ratios = [size / length for size in sample.sizes]
+    ratio = sum(ratios) / n
+    data_est = ratio * form.data_bytes
+    other = form.total - form.data_bytes - len(form.payload)
+    estimate = data_est + payload_est + other
+    sd = math.sqrt(sum((r - ratio) ** 2 for r in ratios) / (n - 1)) if n > 1 else ratio
+    unread = max(0.0, 1.0 - n * length / max(form.data_bytes, 1))
+    sampling = _z_quantile(n) * sd / math.sqrt(n) * math.sqrt(unread) * form.data_bytes
+    blocks = form.data_bytes / length
+    chunking = (CHUNK_RELATIVE * math.sqrt(CHUNK_REFERENCE / length) * data_est
+                + CHUNK_ABSOLUTE * math.ceil(blocks))
+    allowance = sampling + chunking
+    return estimate, allowance / max(estimate - allowance, 1.0)
+
+
+def _draw(form: SerializedForm, options: CompressionOptions, zstd: Any, payload_est: int) -> DataSample:
+    """Compress chunks batch by batch on a thread pool until the bound meets the target."""
     plan = ChunkPlan.spread(form.data_bytes, options.sample_chunks, options.chunk_bytes)
     sampler = ChunkSampler(plan)
     form.feed_data(sampler.feed)
-    # Chunks are compressed with the parameters zstd picks for the whole stream (it tunes them
-    # to the source size), in frames without a size field whose fixed cost is subtracted.
-    params = zstd.ZstdCompressionParameters.from_level(options.level, source_size=form.total)
-    compressor = zstd.ZstdCompressor(compression_params=params)
-    frame = len(compressor.compress(b""))
-    sizes = []
-    for chunk in sampler.chunks:
+    chunks = sampler.chunks
+    for chunk in chunks:
         if len(chunk) != plan.length:
             raise StreamMismatch(f"The tensor data ended inside a sampled chunk ({len(chunk)} of "
                                  f"{plan.length} bytes); the form announced {form.data_bytes} data bytes.")
-        cobj = compressor.compressobj()
-        sizes.append(max(len(cobj.compress(chunk)) + len(cobj.flush()) - frame, 0))
-    n = len(sizes)
-    ratios = [size / plan.length for size in sizes]
-    ratio = sum(ratios) / n
-    data_est = ratio * form.data_bytes
-    payload = form.payload
-    other = form.total - form.data_bytes - len(payload)
-    payload_est = zstd_size(payload, options.level, zstd) if payload else 0
-    estimate = data_est + payload_est + other
+    # Chunks are compressed with the parameters zstd picks for the whole stream (it tunes them
+    # to the source size), in frames without a size field whose fixed cost is subtracted.
+    params = zstd.ZstdCompressionParameters.from_level(options.level, source_size=form.total)
+    frame = len(zstd.ZstdCompressor(compression_params=params).compress(b""))
 
-    sd = math.sqrt(sum((r - ratio) ** 2 for r in ratios) / (n - 1)) if n > 1 else ratio
-    unread = max(0.0, 1.0 - n * plan.length / max(form.data_bytes, 1))
-    sampling = _z_quantile(n) * sd / math.sqrt(n) * math.sqrt(unread) * form.data_bytes
-    blocks = form.data_bytes / plan.length
-    chunking = (CHUNK_RELATIVE * math.sqrt(CHUNK_REFERENCE / plan.length) * data_est
-                + CHUNK_ABSOLUTE * math.ceil(blocks))
-    allowance = sampling + chunking
-    bound = allowance / max(estimate - allowance, 1.0)
+    def size(chunk: Any) -> int:
+        cobj = zstd.ZstdCompressor(compression_params=params).compressobj()
+        return max(len(cobj.compress(chunk)) + len(cobj.flush()) - frame, 0)
+
+    order = spread_order(len(chunks))
+    sizes: list[int] = []
+    batch = min(FIRST_BATCH, len(order))
+    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, len(order)))) as pool:
+        while len(sizes) < len(order):
+            todo = order[len(sizes):len(sizes) + batch]
+            sizes.extend(pool.map(size, (chunks[k] for k in todo)))
+            sample = DataSample(tuple(sizes), plan.length)
+            if options.error_target is not None and _estimate(form, sample, payload_est)[1] <= options.error_target:
+                break
+            batch = len(sizes)  # double the sample
+    return DataSample(tuple(sizes), plan.length)
+
+
+def compress_sampled(form: SerializedForm, options: CompressionOptions,
+                     cache: SampleCache | None = None) -> CompressedSize:
+    """Estimate the zstd size of ``form`` from chunks of its tensor data (see module doc)."""
+    zstd = _zstd(options)
+    payload = form.payload
+    payload_est = zstd_size(payload, options.level, zstd) if payload else 0
+    sample = cache.get(options) if cache is not None else None
+    if sample is None:
+        sample = _draw(form, options, zstd, payload_est)
+        if cache is not None:
+            cache.put(options, sample)
+    estimate, bound = _estimate(form, sample, payload_est)
     return CompressedSize(options.codec, options.level, int(round(estimate)), False, METHOD_SAMPLED,
                           error_bound=round(bound, 6))
 
 
-def compressed_size(form: SerializedForm, options: CompressionOptions) -> CompressedSize | None:
-    """Exact when the form is small enough (or sampling would read it all), else sampled."""
+def compressed_size(form: SerializedForm, options: CompressionOptions,
+                    cache: SampleCache | None = None) -> CompressedSize | None:
+    """Exact when the form is small enough (or sampling would read it all), else sampled
+    (from ``cache``'s sample when another form of the same data drew one)."""
     if not options.enabled:
         return None
     _zstd(options)
     if form.total <= options.exact_limit or form.data_bytes <= options.sample_chunks * options.chunk_bytes:
         return compress_exact(form, options)
-    return compress_sampled(form, options)
+    return compress_sampled(form, options, cache)

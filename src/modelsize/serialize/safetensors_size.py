@@ -102,6 +102,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _json_name(name: str) -> str:
+    """``json.dumps(name)``, without the encoder call for the usual plain-ASCII names."""
+    if name.isascii() and name.isprintable() and '"' not in name and "\\" not in name:
+        return f'"{name}"'
+    return _json(name)
+
+
 def header_bytes(entries: list[SafetensorsEntry], metadata: Mapping[str, str] | None) -> bytes:
     """The JSON header exactly as the Rust writer emits it, space-padded to a multiple of 8."""
     parts = []
@@ -110,7 +117,8 @@ def header_bytes(entries: list[SafetensorsEntry], metadata: Mapping[str, str] | 
     offset = 0
     for e in entries:
         end = offset + e.nbytes
-        parts.append(f'{_json(e.name)}:{{"dtype":"{e.dtype}","shape":{_json(list(e.shape))},'
+        shape = ",".join(map(str, e.shape))  # ints: what json.dumps writes, without its overhead
+        parts.append(f'{_json_name(e.name)}:{{"dtype":"{e.dtype}","shape":[{shape}],'
                      f'"data_offsets":[{offset},{end}]}}')
         offset = end
     raw = ("{" + ",".join(parts) + "}").encode("utf-8")

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ..core.errors import UnsupportedObjectError
 from ..core.optional import require
 from .base import CompressedSize, CompressionOptions, FormatSize
-from .compress import check_options, compressed_size
+from .compress import SampleCache, check_options, compressed_size
 from .safetensors_size import SafetensorsPlan, SaveFileRefusal, plan_safetensors
 from .torch_bytes import storage_view
 from .torch_records import NotPicklableError, run_torch_pickler
@@ -66,7 +66,7 @@ def _join(*notes: str | None) -> str | None:
 
 
 def torch_save_format(label: str, obj: Any, compression: CompressionOptions,
-                      filename: FilenameLike = "model.pt") -> FormatSize:
+                      filename: FilenameLike = "model.pt", cache: SampleCache | None = None) -> FormatSize:
     """One ``torch.save`` row: exact size, compressed size, and why either may be missing."""
     try:
         save_plan = plan_torch_save(obj, filename)
@@ -83,16 +83,17 @@ def torch_save_format(label: str, obj: Any, compression: CompressionOptions,
         if save_plan.meta_tensors:
             why_none = NO_DATA_NOTE
         else:
-            compressed, why_none = _compressed(TorchSaveForm(obj, save_plan), compression)
+            compressed, why_none = _compressed(TorchSaveForm(obj, save_plan), compression, cache)
     note = _join(name_note, why_none)
     return FormatSize(label, save_plan.total, True, save_plan.method, compressed, note)
 
 
-def _compressed(form: Any, compression: CompressionOptions) -> tuple[CompressedSize | None, str | None]:
+def _compressed(form: Any, compression: CompressionOptions,
+                cache: SampleCache | None = None) -> tuple[CompressedSize | None, str | None]:
     """The compressed size, or None and why: a stream that disagrees with our layout is
     reported, not turned into a number."""
     try:
-        return compressed_size(form, compression), None
+        return compressed_size(form, compression, cache), None
     except StreamMismatch as exc:
         return None, f"no compressed size: {exc}"
 
@@ -107,9 +108,9 @@ def _safetensors_plan(obj: Any, torch: Any) -> tuple[SafetensorsPlan, str]:
         return plan_safetensors(obj, dedupe_shared=True), how
 
 
-def _safetensors_compressed(st: SafetensorsPlan,
-                            compression: CompressionOptions) -> tuple[CompressedSize | None, str | None]:
-    packed, why_none = _compressed(st, compression)
+def _safetensors_compressed(st: SafetensorsPlan, compression: CompressionOptions,
+                            cache: SampleCache | None = None) -> tuple[CompressedSize | None, str | None]:
+    packed, why_none = _compressed(st, compression, cache)
     if packed is None or not packed.exact or st.metadata is None or len(st.metadata) < 2:
         return packed, why_none
     # The writer stores __metadata__ from a Rust HashMap, in a per-process random order: a
@@ -119,7 +120,7 @@ def _safetensors_compressed(st: SafetensorsPlan,
     return CompressedSize(packed.codec, packed.level, packed.bytes, False, packed.method, bound), None
 
 
-def safetensors_format(obj: Any, compression: CompressionOptions) -> FormatSize:
+def safetensors_format(obj: Any, compression: CompressionOptions, cache: SampleCache | None = None) -> FormatSize:
     """The ``safetensors`` row."""
     torch = require("torch", "size PyTorch formats")
     label = "safetensors"
@@ -138,7 +139,7 @@ def safetensors_format(obj: Any, compression: CompressionOptions) -> FormatSize:
         if st.meta_tensors:
             why_none = NO_DATA_NOTE
         else:
-            compressed, why_none = _safetensors_compressed(st, compression)
+            compressed, why_none = _safetensors_compressed(st, compression, cache)
     note = _join(how, dropped, meta, why_none)
     return FormatSize(label, st.total, True, "format arithmetic", compressed, note)
 
@@ -160,6 +161,9 @@ def format_sizes(obj: Any, compression: CompressionOptions, *,
             f"tensors). Got {type(obj).__name__}.")
     if compression.enabled:
         check_options(compression)
-    rows = [torch_save_format(label, target, compression, filename) for label, target in targets]
-    rows.append(safetensors_format(obj, compression))
-    return rows
+    # Every row holds the same tensor data, so one sample serves them all. safetensors goes
+    # first: its data streams from tensor views, torch.save's through another pickler run.
+    cache = SampleCache()
+    last = safetensors_format(obj, compression, cache)
+    rows = [torch_save_format(label, target, compression, filename, cache) for label, target in targets]
+    return rows + [last]

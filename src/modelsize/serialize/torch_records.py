@@ -57,10 +57,12 @@ class RecordingWriter:
     on_storage: Callable[[str, Any], None] | None = None
     records: list[tuple[str, int]] = field(default_factory=list)
     pickle_bytes: bytes = b""
+    _names: set[str] = field(default_factory=set, repr=False)  # the duplicate check stays O(1)
 
     def _add(self, name: str, nbytes: int) -> None:
-        if any(name == n for n, _ in self.records):
+        if name in self._names:
             raise TorchInternalsChanged(f"torch wrote the record {name!r} twice.")
+        self._names.add(name)
         self.records.append((name, int(nbytes)))
 
     def write_record(self, name: str, data: Any, nbytes: int) -> None:

@@ -48,6 +48,11 @@ class Log:
             self.bytes_sent = 0
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # 30 shards are asked for at once: the default backlog of 5 drops connections
+    daemon_threads = True
+
+
 class RangeServer:
     """Start with :meth:`start`, stop with :meth:`stop`; ``url(path)`` for a file under ``root``."""
 
@@ -69,10 +74,10 @@ class RangeServer:
             def do_GET(self) -> None:
                 server._answer(self, body=True)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self) -> "RangeServer":
         self._thread.start()

@@ -84,6 +84,8 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
     options = options or RemoteOptions()
     if not is_remote_target(target):
         raise TargetError(f"{target!r} is not a remote target. Give an https:// URL or hf://ORG/NAME.")
+    if target.lower().startswith(hub.PREFIX) and not options.offline and hub.hub_offline():
+        options = replace(options, offline=True)  # HF_HUB_OFFLINE=1: the user's own "no network" switch
     cache = options.header_cache()
     session = RemoteSession(SessionOptions(options.offline, cache, options.resolved_timeout()), hub.headers_for)
     api_calls = 0

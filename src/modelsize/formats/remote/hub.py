@@ -35,6 +35,12 @@ def token() -> str | None:
     return hub.get_token()
 
 
+def hub_offline() -> bool:
+    """huggingface_hub's own offline switch (``HF_HUB_OFFLINE=1``), honoured for ``hf://`` targets."""
+    constants = require("huggingface_hub.constants", "read models from the Hugging Face Hub")
+    return bool(constants.HF_HUB_OFFLINE)
+
+
 def parse(target: str) -> tuple[str, str | None, str]:
     """``hf://org/name@rev/sub/file`` → ``("org/name", "rev", "sub/file")``."""
     rest = target[len(PREFIX):]
@@ -58,7 +64,8 @@ def resolve(repo_id: str, revision: str | None, cache: HeaderCache, offline: boo
     if offline or (doc is not None and revision is not None and _SHA.match(revision)):
         if doc is None:
             raise RemoteError(f"hf://{repo_id}{'@' + revision if revision else ''} is not in the header cache "
-                              f"({cache.folder}); --offline reads only the cache. Inspect it once without --offline.")
+                              f"({cache.folder}); --offline (or HF_HUB_OFFLINE=1) reads only the cache. Inspect it "
+                              "once online.")
         return _repo(base, repo_id, revision, doc), 0
     hub = require("huggingface_hub", "read models from the Hugging Face Hub")
     errors = require("huggingface_hub.errors", "read models from the Hugging Face Hub")
@@ -74,7 +81,7 @@ def resolve(repo_id: str, revision: str | None, cache: HeaderCache, offline: boo
         raise TargetError(f"No model repository hf://{repo_id} at {base} (or it is private: set HF_TOKEN). "
                           "Check the name.") from exc
     except (errors.HfHubHTTPError, OSError, *httpx2) as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
         raise RemoteError(f"The Hub API at {base} did not answer for hf://{repo_id}: {text}. Check the network, "
                           "HF_ENDPOINT and proxy settings, or use --offline with the header cache.") from exc
     if not info.sha or info.siblings is None:

@@ -76,7 +76,7 @@ def inspect_command(
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     fitting = remote_options.fit_request(fit, seq_len, batch, training)
-    remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download)
+    remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download, fitting is not None)
     if fitting is not None:
         seq_len = None  # the context of the fit, not a traced input
     try:

@@ -70,7 +70,7 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
 
 
 def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float | None,
-                   download: bool) -> "RemoteOptions | None":
+                   download: bool, fitting: bool = False) -> "RemoteOptions | None":
     """The remote options, or ``None`` for a local target (where they are usage errors)."""
     from ..formats.remote import RemoteOptions
 
@@ -87,4 +87,5 @@ def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float |
     if offline and no_cache:
         raise usage_problem(OptionError("The '--offline' option reads the header cache, which '--no-cache' turns "
                                         "off. Give one of them."))
-    return RemoteOptions(offline=offline, cache=not no_cache, timeout=timeout, allow_download=download)
+    return RemoteOptions(offline=offline, cache=not no_cache, timeout=timeout, allow_download=download,
+                         sibling_config=fitting)  # --fit wants the config.json beside a single file

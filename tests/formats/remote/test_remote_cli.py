@@ -26,15 +26,30 @@ def test_json_has_remote_and_fit_sections(server: RangeServer, capsys: pytest.Ca
     assert code == 0, err
     data = json.loads(out)
     assert data["totals"]["params"] == LLAMA_70B_PARAMS
-    assert data["sections"]["remote"]["requests"] == 32
+    # index (2 requests) + 30 shards + config.json beside the index (HEAD, then GET) for the fit
+    assert data["sections"]["remote"]["requests"] == 34
     fit = data["sections"]["fit"]
-    # A URL to an index file brings no config.json: the KV cache is not counted, and the report says so.
-    assert fit["kv_cache"] is None and any("KV cache is not counted" in n for n in fit["notes"])
+    assert fit["kv_cache"]["total_bytes"] == 2 * 80 * 8 * 128 * 4096 * 2
     rows = {r["name"]: r for r in fit["options"]}
     assert rows["bf16"]["weights_bytes"] == 2 * LLAMA_70B_PARAMS
     # 80 GiB = 85.9 GB: bf16 (138 GB) does not fit; int8 (~69 GB), Q8_0 (~73 GB), int4, Q4_K_M do.
     assert fit["fits"] == ["int8", "int4", "Q8_0", "Q4_K_M"]
-    assert rows["bf16"]["margin_bytes"] == 80 * 2**30 - (2 * LLAMA_70B_PARAMS + rows["bf16"]["activation_bytes"] + 2**30)
+    # Activations: 4096 × (2 × 8192 + 3 × 28672) × 2 + 32000 × 4; overhead 1 GiB.
+    assert rows["bf16"]["activation_bytes"] == 4096 * (2 * 8192 + 3 * 28672) * 2 + 32000 * 4
+    assert rows["bf16"]["margin_bytes"] == 80 * 2**30 - (2 * LLAMA_70B_PARAMS + 1_342_177_280
+                                                         + rows["bf16"]["activation_bytes"] + 2**30)
+
+
+def test_fit_without_config_says_what_is_missing(server: RangeServer, served: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from range_server import write_sparse_safetensors
+
+    write_sparse_safetensors(served / "alone.safetensors", [("w", (1024, 1024))])
+    code, out, err = _cli(capsys, "inspect", server.url("alone.safetensors"), "--format", "json", "--fit", "1GiB")
+    assert code == 0, err
+    fit = json.loads(out)["sections"]["fit"]
+    assert fit["kv_cache"] is None and any("KV cache is not counted" in n for n in fit["notes"])
+    assert {r["name"]: r["weights_bytes"] for r in fit["options"]}["int8"] == 1024 * 1024 + 1024 * 2
 
 
 def test_table_for_a_hub_repo_with_config(server: RangeServer, capsys: pytest.CaptureFixture[str],

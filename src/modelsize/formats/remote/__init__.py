@@ -55,6 +55,7 @@ class RemoteOptions:
     cache_dir: str | os.PathLike[str] | None = None  #: default: $MODELSIZE_CACHE_DIR, else XDG cache home
     timeout: float | None = None  #: seconds without an answer; default $MODELSIZE_HTTP_TIMEOUT or 30
     allow_download: bool = False  #: download whole files when the format needs it (pickles …)
+    sibling_config: bool = False  #: for a single file or index, also read the config.json beside it (--fit)
 
     def resolved_timeout(self) -> float:
         value: Any = self.timeout
@@ -100,6 +101,8 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
         else:
             path = HttpPath(session, target)
         report = read_path(path, options)
+        if options.sibling_config and "config" not in report.sections and path.is_file():
+            report = _with_sibling_config(report, path)
         session.save()
     finally:
         session.close()
@@ -145,6 +148,16 @@ def read_path(path: SourcePath, options: RemoteOptions | None = None) -> Report:
             "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
         )
     return _download_and_read(path)
+
+
+def _with_sibling_config(report: Report, path: SourcePath) -> Report:
+    """The ``config`` section from the ``config.json`` next to a remote file, when there is one."""
+    from ..hf_folder import _config_section, read_config
+
+    if not (path.parent / "config.json").is_file():
+        return report
+    config = read_config(path.parent)  # type: ignore[arg-type]
+    return report.with_section("config", _config_section(config)) if config is not None else report
 
 
 def _refuse_pickle_only_folder(path: SourcePath) -> None:

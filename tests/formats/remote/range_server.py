@@ -64,6 +64,7 @@ class RangeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms delayed-ACK stalls
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -102,8 +103,9 @@ class RangeServer:
         if m:
             return self._model_info(h, m.group(1), m.group(2))
         m = re.match(r"^/([^/]+)/([^/]+)/resolve/([^/]+)/(.+)$", path)
-        if m:
-            return self._file(h, self.root / "hub" / m.group(1) / m.group(2) / m.group(4), body, path)
+        if m:  # X-Repo-Commit: what huggingface_hub's own downloads expect from the Hub
+            return self._file(h, self.root / "hub" / m.group(1) / m.group(2) / m.group(4), body, path,
+                              {"X-Repo-Commit": COMMIT})
         if path.startswith("/files/"):
             return self._file(h, self.root / path[len("/files/"):], body, path)
         self._status(h, 404)
@@ -135,12 +137,13 @@ class RangeServer:
         h.end_headers()
         h.wfile.write(body)
 
-    def _file(self, h: BaseHTTPRequestHandler, path: Path, body: bool, route: str) -> None:
+    def _file(self, h: BaseHTTPRequestHandler, path: Path, body: bool, route: str,
+              extra: dict[str, str] | None = None) -> None:
         other = self.behaviour.get("redirect_to")
         if other:
             return self._status(h, 302, {"Location": other + route})
-        if not path.is_file():
-            return self._status(h, 404)
+        if not path.is_file():  # the error code huggingface_hub reads to tell "no such file" from "no repo"
+            return self._status(h, 404, {"X-Error-Code": "EntryNotFound"})
         st = path.stat()
         size = st.st_size
         etag = f'"{size:x}-{st.st_mtime_ns:x}"'
@@ -160,6 +163,8 @@ class RangeServer:
         h.send_response(206 if partial else 200)
         h.send_header("Accept-Ranges", "bytes")
         h.send_header("ETag", etag)
+        for k, v in (extra or {}).items():
+            h.send_header(k, v)
         h.send_header("Content-Length", str(length))
         if partial:
             shown = (start + 1, end + 1) if self.behaviour.get("wrong_content_range") else (start, end)

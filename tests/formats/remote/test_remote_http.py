@@ -42,6 +42,19 @@ def test_sharded_70b_exact_params_few_bytes(server: RangeServer, served: Path) -
     assert "32 requests" in report.notes[-1]
 
 
+def test_shards_are_read_in_parallel(server: RangeServer) -> None:
+    """0.2 s before every answer: 32 requests one after the other would take 6.4 s."""
+    import time
+
+    server.behaviour["latency"] = 0.2
+    start = time.perf_counter()
+    report = remote.read(server.url("llama70b/model.safetensors.index.json"), remote.RemoteOptions(cache=False))
+    elapsed = time.perf_counter() - start
+    assert report.totals.params == LLAMA_70B_PARAMS
+    # index: 2 sequential round trips; the 30 shard headers: 1 round trip, all at once
+    assert len(server.log.requests) == 32 and elapsed < 1.6
+
+
 def test_same_report_as_the_local_reader(server: RangeServer, served: Path) -> None:
     local = registry.read(served / "llama70b" / "model.safetensors.index.json")
     far = remote.read(server.url("llama70b/model.safetensors.index.json"))

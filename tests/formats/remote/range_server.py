@@ -99,6 +99,8 @@ class RangeServer:
         if latency:
             time.sleep(latency)
         path = h.path.split("?")[0]
+        if path.startswith("http://"):  # asked as a forward proxy: serve the path of the absolute URL
+            path = "/" + path.split("/", 3)[3]
         m = re.match(r"^/api/models/([^/]+)/([^/]+)(?:/revision/([^/]+))?$", path)
         if m:
             return self._model_info(h, m.group(1), m.group(2))

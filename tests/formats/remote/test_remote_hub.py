@@ -89,3 +89,23 @@ def test_pickle_only_repository_is_refused(hub: RangeServer, served: Path) -> No
     (folder / "pytorch_model.bin").write_bytes(b"PK\x03\x04" + b"\0" * 100)
     with pytest.raises(UnsupportedObjectError, match=r"pickle-based.*\(pytorch_model\.bin\).*--download"):
         remote.read("hf://org/old")
+
+
+def test_proxies_from_the_environment_are_used(hub: RangeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hub behind HTTP_PROXY: the API call (huggingface_hub) and the Range reads (aiohttp) both go through it."""
+    from huggingface_hub.utils._http import close_session
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+    monkeypatch.setenv("HTTP_PROXY", hub.base)
+    monkeypatch.setenv("NO_PROXY", "")
+    close_session()  # huggingface_hub reads the proxy variables when it makes its client: make it again
+    try:
+        report = remote.read("hf://org/llama70b/model-00001-of-00030.safetensors",
+                             remote.RemoteOptions(cache=False))
+    finally:
+        monkeypatch.delenv("HTTP_PROXY")
+        close_session()  # later tests get a client without the proxy
+    assert report.totals.params > 0
+    seen = [r.path for r in hub.log.requests]
+    assert seen[0] == "http://hub.invalid/api/models/org/llama70b"
+    assert seen[1] == f"http://hub.invalid/org/llama70b/resolve/{COMMIT}/model-00001-of-00030.safetensors"

@@ -148,3 +148,37 @@ def test_no_config_still_answers_weights() -> None:
     d = result.to_dict()
     assert d["kv_cache"] is None and any("KV cache is not counted" in n for n in d["notes"])
     assert d["options"][0]["activation_bytes"] == 0
+
+
+def test_gguf_metadata_gives_the_kv_cache(tmp_path) -> None:
+    """A GGUF file's {arch}.* keys stand in for config.json: KV cache in F16, llama.cpp's default."""
+    gguf = pytest.importorskip("gguf")
+    import numpy as np
+
+    import modelsize
+    from modelsize.compute.fit import fit_report
+
+    path = tmp_path / "tiny.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_block_count(2)
+    w.add_context_length(2048)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(512)
+    w.add_head_count(8)
+    w.add_head_count_kv(2)
+    w.add_token_list([f"t{i}" for i in range(100)])
+    w.add_tensor("blk.1.attn_v.weight", np.zeros((64, 256), np.float32))
+    w.add_tensor("output.weight", np.zeros((100, 256), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    report = fit_report(modelsize.inspect(path), FitOptions(budget_bytes=GIB, seq_len=1024))
+    fit_section = report.sections["fit"]
+    # 2 × 2 layers × 2 kv heads × (256 / 8 = 32) head dim × 1024 tokens × 2 bytes (F16)
+    assert fit_section["kv_cache"]["total_bytes"] == 2 * 2 * 2 * 32 * 1024 * 2 == 524_288
+    rows = {r["name"]: r for r in fit_section["options"]}
+    # Activations: 1024 × (2 × 256 + 3 × 512) × 2 + 100 tokens × 4 bytes of logits
+    assert rows["bf16"]["activation_bytes"] == 1024 * (512 + 1536) * 2 + 400
+    # Q4_K_M: output.weight (100 × 256) in Q6_K; attn_v of layer 1 of 2 (i >= 7n/8) in Q6_K too.
+    assert rows["Q4_K_M"]["weights_bytes"] == (100 * 256 + 64 * 256) // 256 * 210

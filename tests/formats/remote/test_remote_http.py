@@ -126,6 +126,23 @@ def test_onnx_external_data_listed_not_fetched(server: RangeServer, served: Path
     assert server.log.bytes_sent == (folder / "m.onnx").stat().st_size
 
 
+def test_big_onnx_protobuf_needs_permission(server: RangeServer, served: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((512, 512), np.float32), "w")  # 1 MiB inside the protobuf
+    g = helper.make_graph([helper.make_node("MatMul", ["X", "w"], ["Y"])], "g",
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 512])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 512])], [w])
+    onnx.save_model(helper.make_model(g), str(served / "inline.onnx"))
+    monkeypatch.setattr(remote, "MAX_REMOTE_ONNX_BYTES", 1 << 19)
+    with pytest.raises(UnsupportedObjectError, match=r"ONNX protobuf of 1,048,\d+ bytes.*--download"):
+        remote.read(server.url("inline.onnx"))
+    assert server.log.bytes_sent == 16384
+    report = remote.read(server.url("inline.onnx"), remote.RemoteOptions(allow_download=True))
+    assert report.totals.params == 512 * 512
+
+
 def test_pickle_needs_permission_and_says_why(server: RangeServer, served: Path) -> None:
     import pickle
 

@@ -136,6 +136,8 @@ def read_path(path: SourcePath, options: RemoteOptions | None = None) -> Report:
     for entry in HEADER_READERS:
         reader = registry._load(entry)
         if reader.sniff(path, head):
+            if entry.endswith(":OnnxReader") and not options.allow_download:
+                _check_onnx_size(path)
             return reader.read(path)
     if path.is_dir():
         raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
@@ -148,6 +150,20 @@ def read_path(path: SourcePath, options: RemoteOptions | None = None) -> Report:
             "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
         )
     return _download_and_read(path)
+
+
+#: An ONNX protobuf is read whole (it is its own header); above this, only with allow_download.
+MAX_REMOTE_ONNX_BYTES = 64 << 20
+
+
+def _check_onnx_size(path: SourcePath) -> None:
+    size = path.stat().st_size
+    if size > MAX_REMOTE_ONNX_BYTES:
+        raise UnsupportedObjectError(
+            f"{str(path)!r} is an ONNX protobuf of {size:,} bytes: its weights are inside it (no external data), "
+            f"and reading it means downloading all of it (modelsize reads remote ONNX files up to "
+            f"{MAX_REMOTE_ONNX_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
+        )
 
 
 def _with_sibling_config(report: Report, path: SourcePath) -> Report:

@@ -109,3 +109,19 @@ def test_proxies_from_the_environment_are_used(hub: RangeServer, monkeypatch: py
     seen = [r.path for r in hub.log.requests]
     assert seen[0] == "http://hub.invalid/api/models/org/llama70b"
     assert seen[1] == f"http://hub.invalid/org/llama70b/resolve/{COMMIT}/model-00001-of-00030.safetensors"
+
+
+def test_gguf_repository_asks_for_one_file(hub: RangeServer, served: Path) -> None:
+    import shutil
+
+    folder = served / "hub" / "org" / "quants"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("m-Q4_K_M.gguf", "m-Q8_0.gguf"):
+        (folder / name).write_bytes(b"GGUF" + b"\0" * 60)
+    try:
+        with pytest.raises(UnsupportedObjectError, match=r"several weight files \(m-Q4_K_M.gguf, m-Q8_0.gguf\)"
+                                                         r".*'hf://org/quants/m-Q4_K_M.gguf'"):
+            remote.read("hf://org/quants")
+        assert [r.path for r in hub.log.requests] == ["/api/models/org/quants"]  # the listing, nothing else
+    finally:
+        shutil.rmtree(folder)

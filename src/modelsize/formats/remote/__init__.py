@@ -140,6 +140,12 @@ def read_path(path: SourcePath, options: RemoteOptions | None = None) -> Report:
                 _check_onnx_size(path)
             return reader.read(path)
     if path.is_dir():
+        files = sorted(p.name for p in path.iterdir() if p.name.endswith((".gguf", ".onnx", ".safetensors")))
+        if files:  # a GGUF repository: one file per quantization, no config.json
+            listed = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
+            raise UnsupportedObjectError(
+                f"{str(path)!r} has no config.json and several weight files ({listed}). Point at one of them, "
+                f"e.g. {str(path / files[0])!r}.")
         raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
                                      "GGUF, ONNX). Point at a weight file.")
     if not options.allow_download:

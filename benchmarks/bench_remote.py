@@ -39,8 +39,9 @@ CHILD = textwrap.dedent("""
         meta = HfApi().get_safetensors_metadata(target)
         params = sum(sum(f.parameter_count.values()) for f in meta.files_metadata.values())
     t2 = time.perf_counter()
+    use = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "total_s": t2 - t0, "params": params,
-                      "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "cpu_s": use.ru_utime + use.ru_stime, "rss_mib": use.ru_maxrss / 1024}))
 """)
 
 
@@ -79,14 +80,15 @@ def main() -> None:
                 rows.append((latency, label, r))
         server.stop()
     print(f"70B sharded safetensors (30 shards, {LLAMA_70B_PARAMS:,} params) over 127.0.0.1\n")
-    print(f"{'latency':>8}  {'reader':<42} {'params ok':>9} {'total s':>8} {'read s':>7} {'requests':>8} "
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'latency':>8}  {'reader':<42} {'params ok':>9} {'total s':>8} {'read s':>7} {'cpu s':>6} {'requests':>8} "
           f"{'bytes':>10} {'RSS MiB':>8}")
     for latency, label, r in rows:
         if "error" in r:
             print(f"{latency * 1000:>6.0f}ms  {label:<42} error: {r['error'][:80]}")
             continue
         print(f"{latency * 1000:>6.0f}ms  {label:<42} {str(r['params'] == LLAMA_70B_PARAMS):>9} {r['total_s']:>8.2f} "
-              f"{r['read_s']:>7.2f} {r['requests']:>8} {r['bytes']:>10,} {r['rss_mib']:>8.0f}")
+              f"{r['read_s']:>7.2f} {r['cpu_s']:>6.2f} {r['requests']:>8} {r['bytes']:>10,} {r['rss_mib']:>8.0f}")
     for latency in (0.0, 0.05):
         ours = next(r for lat, label, r in rows if lat == latency and label == "modelsize hf://")
         peer = next(r for lat, label, r in rows if lat == latency and label.startswith("huggingface_hub"))

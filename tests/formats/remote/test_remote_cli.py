@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from modelsize.cli.app import run
+from modelsize.testing import validate_json
 from range_server import LLAMA_70B_PARAMS, RangeServer
 
 INDEX = "llama70b/model.safetensors.index.json"
@@ -25,6 +26,7 @@ def test_json_has_remote_and_fit_sections(server: RangeServer, capsys: pytest.Ca
                           "--seq-len", "4096")
     assert code == 0, err
     data = json.loads(out)
+    validate_json(data)  # the published schema holds with the remote and fit sections
     assert data["totals"]["params"] == LLAMA_70B_PARAMS
     # index (2 requests) + 30 shards + config.json beside the index (HEAD, then GET) for the fit
     assert data["sections"]["remote"]["requests"] == 34

@@ -12,6 +12,7 @@ import pytest
 import modelsize
 from modelsize.core.errors import RemoteError, UnsupportedObjectError
 from modelsize.formats import registry, remote
+from modelsize.testing import check_report
 from range_server import LLAMA_70B_PARAMS, RangeServer, apparent_and_real, write_sparse_safetensors
 
 gguf = pytest.importorskip("gguf")
@@ -58,6 +59,7 @@ def test_shards_are_read_in_parallel(server: RangeServer) -> None:
 def test_same_report_as_the_local_reader(server: RangeServer, served: Path) -> None:
     local = registry.read(served / "llama70b" / "model.safetensors.index.json")
     far = remote.read(server.url("llama70b/model.safetensors.index.json"))
+    check_report(far)
     assert [(r.path, r.shape, r.dtype, r.stored_bytes) for r in far.root.iter_tensors()] == \
         [(r.path, r.shape, r.dtype, r.stored_bytes) for r in local.root.iter_tensors()]
     assert far.sections["file"] == local.sections["file"]

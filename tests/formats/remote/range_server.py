@@ -131,8 +131,10 @@ class RangeServer:
             h.wfile.write(body)
             return
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        blobs = "blobs=" in h.path  # files_metadata=True: sizes as the Hub gives them
         body = json.dumps({"id": f"{org}/{name}", "sha": COMMIT, "private": False,
-                           "siblings": [{"rfilename": f} for f in files]}).encode()
+                           "siblings": [{"rfilename": f, **({"size": (folder / f).stat().st_size} if blobs else {})}
+                                        for f in files]}).encode()
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))

@@ -39,7 +39,7 @@ def test_repository_read_header_only(hub: RangeServer) -> None:
     assert report.root.kind == "LlamaForCausalLM"
     assert report.sections["config"]["num_key_value_heads"] == LLAMA_70B["num_key_value_heads"]
     paths = [r.path for r in hub.log.requests]
-    assert paths[0] == "/api/models/org/llama70b"  # model_info: the commit and the file list
+    assert paths[0] == "/api/models/org/llama70b?blobs=true"  # model_info: the commit and the file list
     assert all(p.startswith(f"/org/llama70b/resolve/{COMMIT}/") for p in paths[1:])
     section = report.sections["remote"]
     # 1 API call + config.json + the index (2 requests, ~60 KB) + 30 shard headers
@@ -64,7 +64,7 @@ def test_revision_cache_and_offline(hub: RangeServer) -> None:
     remote.read("hf://org/llama70b@main")
     hub.log.clear()
     branch = remote.read("hf://org/llama70b@main")  # a branch moves: one API call, the files are cached
-    assert [r.path for r in hub.log.requests] == ["/api/models/org/llama70b/revision/main"]
+    assert [r.path for r in hub.log.requests] == ["/api/models/org/llama70b/revision/main?blobs=true"]
     assert branch.sections["remote"]["cache"]["hits"] == 32  # config, index, 30 shards
     hub.log.clear()
     offline = remote.read("hf://org/llama70b@main", remote.RemoteOptions(offline=True))
@@ -107,7 +107,7 @@ def test_proxies_from_the_environment_are_used(hub: RangeServer, monkeypatch: py
         close_session()  # later tests get a client without the proxy
     assert report.totals.params > 0
     seen = [r.path for r in hub.log.requests]
-    assert seen[0] == "http://hub.invalid/api/models/org/llama70b"
+    assert seen[0] == "http://hub.invalid/api/models/org/llama70b?blobs=true"
     assert seen[1] == f"http://hub.invalid/org/llama70b/resolve/{COMMIT}/model-00001-of-00030.safetensors"
 
 
@@ -122,6 +122,28 @@ def test_gguf_repository_asks_for_one_file(hub: RangeServer, served: Path) -> No
         with pytest.raises(UnsupportedObjectError, match=r"several weight files \(m-Q4_K_M.gguf, m-Q8_0.gguf\)"
                                                          r".*'hf://org/quants/m-Q4_K_M.gguf'"):
             remote.read("hf://org/quants")
-        assert [r.path for r in hub.log.requests] == ["/api/models/org/quants"]  # the listing, nothing else
+        assert [r.path for r in hub.log.requests] == ["/api/models/org/quants?blobs=true"]  # the listing, nothing else
     finally:
         shutil.rmtree(folder)
+
+
+def test_onnx_external_data_on_the_hub_is_sized_by_the_listing(hub: RangeServer, served: Path) -> None:
+    """The Hub API lists sizes (blobs=True): the external data file costs no request at all."""
+    import numpy as np
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder = served / "hub" / "org" / "onnxrepo"
+    folder.mkdir(parents=True, exist_ok=True)
+    w = numpy_helper.from_array(np.ones((128, 128), np.float32), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["X", "w"], ["Y"], name="mm")], "g",
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 128])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 128])], [w])
+    onnx.save_model(helper.make_model(g), str(folder / "model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="model.onnx_data", size_threshold=0)
+    report = remote.read("hf://org/onnxrepo/model.onnx")
+    ext = report.sections["onnx"]["external_data"]
+    assert ext[0]["bytes"] == 128 * 128 * 4 and ext[0]["exists"] is True
+    assert [r.path for r in hub.log.requests] == ["/api/models/org/onnxrepo?blobs=true",
+                                                  f"/org/onnxrepo/resolve/{COMMIT}/model.onnx"]

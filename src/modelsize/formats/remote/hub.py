@@ -71,7 +71,8 @@ def resolve(repo_id: str, revision: str | None, cache: HeaderCache, offline: boo
     errors = require("huggingface_hub.errors", "read models from the Hugging Face Hub")
     httpx2 = _http_errors()
     try:
-        info = hub.HfApi(endpoint=base).model_info(repo_id, revision=revision, token=token(), timeout=timeout)
+        info = hub.HfApi(endpoint=base).model_info(repo_id, revision=revision, token=token(), timeout=timeout,
+                                                   files_metadata=True)  # sizes too: stat() needs no request
     except errors.GatedRepoError as exc:
         raise RemoteError(f"hf://{repo_id} is gated: accept its terms on the Hub, then set HF_TOKEN to a token "
                           "of that account.") from exc
@@ -86,14 +87,17 @@ def resolve(repo_id: str, revision: str | None, cache: HeaderCache, offline: boo
                           "HF_ENDPOINT and proxy settings, or use --offline with the header cache.") from exc
     if not info.sha or info.siblings is None:
         raise RemoteError(f"The Hub API at {base} gave no commit or file list for hf://{repo_id}.")
-    doc = {"sha": info.sha, "files": [s.rfilename for s in info.siblings]}
+    doc = {"sha": info.sha, "files": [s.rfilename for s in info.siblings],
+           "sizes": {s.rfilename: s.size for s in info.siblings if isinstance(s.size, int)}}
     cache.save_doc(key, doc)
     return _repo(base, repo_id, revision, doc), 1
 
 
 def _repo(base: str, repo_id: str, revision: str | None, doc: dict) -> HubRepo:
+    sizes = doc.get("sizes") if isinstance(doc.get("sizes"), dict) else {}
     return HubRepo(endpoint=base, repo_id=repo_id, revision=revision, sha=str(doc["sha"]),
-                   files=tuple(str(f) for f in doc["files"]))
+                   files=tuple(str(f) for f in doc["files"]),
+                   sizes=tuple((str(k), int(v)) for k, v in sizes.items() if isinstance(v, int)))
 
 
 def _http_errors() -> tuple[type[BaseException], ...]:

@@ -243,6 +243,10 @@ class HubRepo:
     revision: str | None  #: as the user wrote it
     sha: str  #: the commit it resolved to
     files: tuple[str, ...]
+    sizes: tuple[tuple[str, int], ...] = ()  #: file sizes the Hub API listed (``blobs=True``)
+
+    def size(self, key: str) -> int | None:
+        return dict(self.sizes).get(key)
 
     def url(self, key: str) -> str:
         return f"{self.endpoint}/{self.repo_id}/resolve/{quote(self.sha, safe='')}/{quote(key)}"
@@ -285,6 +289,13 @@ class HubPath(_RemoteFile):
 
     def listed(self) -> bool:
         return self.is_file()
+
+    def stat(self) -> Stat:
+        """The size the Hub listed, while the file is untouched (ONNX external data: sized, never fetched)."""
+        listed = self.repo.size(self.key) if self.is_file() else None
+        if listed is not None and self.url not in self.session.checked:
+            return Stat(listed)
+        return super().stat()
 
     def is_dir(self) -> bool:
         prefix = f"{self.key}/" if self.key else ""

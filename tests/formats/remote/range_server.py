@@ -9,7 +9,8 @@ Routes:
 * ``GET/HEAD /<org>/<name>/resolve/<rev>/<path>`` — a Hub file (same Range handling).
 
 Every request is recorded (method, path, headers) and the body bytes sent are counted.
-``behaviour`` makes the server hostile: ``latency`` (seconds before each answer), ``ignore_range``,
+``behaviour`` makes the server hostile: ``latency`` (seconds before each answer), ``stall_body``
+(seconds of silence between the headers and the body), ``ignore_range``,
 ``wrong_content_range``, ``redirect_to`` (base URL of another server for file routes).
 """
 
@@ -176,6 +177,10 @@ class RangeServer:
         h.end_headers()
         if not body:
             return
+        stall = self.behaviour.get("stall_body", 0)
+        if stall:  # headers at once, then silence before the body
+            h.wfile.flush()
+            time.sleep(stall)
         try:
             with path.open("rb") as fh:
                 fh.seek(start)

@@ -60,6 +60,14 @@ def test_silent_server_times_out_with_a_clear_error(server: RangeServer) -> None
     assert time.perf_counter() - start < 2.5
 
 
+def test_server_stalling_mid_answer_times_out(server: RangeServer) -> None:
+    server.behaviour["stall_body"] = 3.0
+    start = time.perf_counter()
+    with pytest.raises(RemoteError, match=r"within 0.5 s \(timeout\)"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(timeout=0.5, cache=False))
+    assert time.perf_counter() - start < 2.5
+
+
 def test_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELSIZE_HTTP_TIMEOUT", "7.5")
     assert remote.RemoteOptions().resolved_timeout() == 7.5

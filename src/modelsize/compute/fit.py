@@ -231,7 +231,7 @@ def fit(records: Iterable[TensorRecord], config: Mapping[str, Any] | None, optio
     max_ctx = _cfg(config, "max_position_embeddings", "n_positions", "max_sequence_length")
     seq = options.seq_len or (min(DEFAULT_SEQ_LEN, max_ctx) if isinstance(max_ctx, int) and max_ctx > 0
                               else DEFAULT_SEQ_LEN)
-    if options.seq_len is None:
+    if options.seq_len is None and config:
         notes.append(f"Context length {seq} tokens (default; --seq-len to change).")
     if isinstance(max_ctx, int) and seq > max_ctx:
         notes.append(f"--seq-len {seq} is beyond the model's max_position_embeddings ({max_ctx}).")
@@ -254,7 +254,8 @@ def fit(records: Iterable[TensorRecord], config: Mapping[str, Any] | None, optio
             w = stored_bytes if (scheme == "as stored" and stored_bytes is not None) else \
                 sum(weight_bytes(r, scheme, n_layers) for r in recs)
             opts.append(Option(scheme, w, kv, acts, OVERHEAD_BYTES, options.budget_bytes, params))
-        assumptions.append("KV cache in the config's dtype for every weight scheme (weight-only quantization).")
+        if kv_info is not None:
+            assumptions.append("KV cache in the config's dtype for every weight scheme (weight-only quantization).")
         experts = _cfg(config, "num_local_experts", "n_routed_experts", "num_experts")
         if isinstance(experts, int) and experts > 1:
             assumptions.append(f"Mixture of experts: all {experts} experts resident in memory, "

@@ -182,3 +182,15 @@ def test_gguf_metadata_gives_the_kv_cache(tmp_path) -> None:
     assert rows["bf16"]["activation_bytes"] == 1024 * (512 + 1536) * 2 + 400
     # Q4_K_M: output.weight (100 × 256) in Q6_K; attn_v of layer 1 of 2 (i >= 7n/8) in Q6_K too.
     assert rows["Q4_K_M"]["weights_bytes"] == (100 * 256 + 64 * 256) // 256 * 210
+
+
+def test_block_quantized_weights_are_re_quantized_from_their_element_count() -> None:
+    """A GGUF Q4_K tensor stands for real weights: its bf16 row is 2 bytes per element, not its Q4_K bytes."""
+    from modelsize.formats.gguf_file import ggml_types
+
+    pytest.importorskip("gguf")
+    ggml_types()  # registers q4_k as a modelsize dtype
+    q = TensorRecord(path="blk.3.ffn_up.weight", shape=(1024, 4096), dtype="q4_k", stored_bytes=4096 * 1024 // 256 * 144)
+    assert weight_bytes(q, "as stored", 32) == 2_359_296
+    assert weight_bytes(q, "bf16", 32) == 1024 * 4096 * 2
+    assert weight_bytes(q, "Q4_K_M", 32) == 2_359_296  # ffn_up is never bumped to Q6_K

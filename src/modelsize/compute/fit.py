@@ -152,7 +152,8 @@ def _unique(records: Iterable[TensorRecord]) -> list[TensorRecord]:
 
 
 def _is_float(rec: TensorRecord) -> bool:
-    return dtypes.known(rec.dtype) and dtypes.get(rec.dtype).kind == "float"
+    """Float weights, and block-quantized ones (GGUF Q4_K …): both stand for real-valued weights."""
+    return dtypes.known(rec.dtype) and dtypes.get(rec.dtype).kind in ("float", "quantized")
 
 
 def _is_output(name: str) -> bool:
@@ -172,7 +173,7 @@ def weight_bytes(rec: TensorRecord, scheme: str, n_layers: int) -> int:
         return stored
     numel = int(rec.numel)
     if not _is_float(rec):
-        return stored  # integer or already block-quantized data: kept as it is
+        return stored  # integer data (token ids, packed GPTQ words): kept as it is
     if len(rec.shape) < 2 or numel == 0:
         return numel * (4 if scheme in ("Q8_0", "Q4_K_M") else 2)  # llama.cpp keeps norms in F32
     cols = rec.shape[-1]

@@ -174,3 +174,22 @@ def test_missing_file_and_missing_shard(server: RangeServer, served: Path) -> No
         json.dumps({"weight_map": {"x": "a.safetensors", "y": "b.safetensors"}}))
     with pytest.raises(modelsize.InvalidFileError, match=re.escape("'b.safetensors', which does not exist")):
         remote.read(server.url("broken/model.safetensors.index.json"))
+
+
+def test_70b_peak_rss_in_a_fresh_process_under_200_mb(server: RangeServer) -> None:
+    """The acceptance bound, measured where nothing else shares the process: Python + modelsize + aiohttp."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import resource, sys\n"
+            "from modelsize.formats import remote\n"
+            "r = remote.read(sys.argv[1], remote.RemoteOptions(cache=False))\n"
+            "print(r.totals.params, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    src = str(Path(remote.__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code, server.url("llama70b/model.safetensors.index.json")],
+                         capture_output=True, text=True, env=env, timeout=120, check=True)
+    params, rss_kib = (int(x) for x in out.stdout.split())
+    assert params == LLAMA_70B_PARAMS
+    assert rss_kib * 1024 < 200 * 10**6

@@ -10,7 +10,7 @@ ONNX file is executable; this reader only interprets data.
 from __future__ import annotations
 
 import math
-import os  # noqa: F401  (kept: other branches edit this reader in parallel)
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any

@@ -89,3 +89,15 @@ def test_entries_without_validator_are_not_cached(tmp_path: Path) -> None:
     assert loaded is not None and loaded.blocks == [(0, b"abcd")] and loaded.validator == 'etag:"x"'
     (tmp_path / next(p.name for p in tmp_path.glob("*.bin"))).write_bytes(b"ab")  # damaged
     assert cache.load("u") is None
+
+
+def test_importing_the_remote_layer_loads_no_http_stack() -> None:
+    """fsspec, aiohttp and huggingface_hub load only when a remote target is read."""
+    import subprocess
+    import sys
+
+    code = ("import sys, modelsize, modelsize.formats.remote, modelsize.compute.fit\n"
+            "print(sorted(m for m in ('aiohttp', 'fsspec', 'huggingface_hub') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(remote.__file__).resolve().parents[3])})
+    assert out.stdout.strip() == "[]"

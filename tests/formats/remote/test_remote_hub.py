@@ -147,3 +147,13 @@ def test_onnx_external_data_on_the_hub_is_sized_by_the_listing(hub: RangeServer,
     assert ext[0]["bytes"] == 128 * 128 * 4 and ext[0]["exists"] is True
     assert [r.path for r in hub.log.requests] == ["/api/models/org/onnxrepo?blobs=true",
                                                   f"/org/onnxrepo/resolve/{COMMIT}/model.onnx"]
+
+
+def test_hub_page_urls_and_encoded_revisions(hub: RangeServer) -> None:
+    from modelsize.formats.remote.hub import parse
+
+    assert parse("hf://org/name@refs%2Fpr%2F1/sub/model.gguf") == ("org/name", "refs/pr/1", "sub/model.gguf")
+    page = f"{hub.base}/org/llama70b/blob/main/model-00001-of-00030.safetensors"  # what a browser shows
+    report = remote.read(page)
+    assert report.totals.params > 0 and report.source.target == page
+    assert hub.log.requests[0].path == "/org/llama70b/resolve/main/model-00001-of-00030.safetensors"

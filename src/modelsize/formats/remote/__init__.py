@@ -99,7 +99,8 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
                 raise TargetError(f"hf://{repo_id} has no file or folder {key!r} at revision "
                                   f"{revision or 'main'}. Files: {', '.join(repo.files[:8])}.")
         else:
-            path = HttpPath(session, target)
+            resolved = hub.blob_to_resolve(target)  # a Hub web page: read the file it shows
+            path = HttpPath(session, resolved or target)
         report = read_path(path, options)
         if options.sibling_config and "config" not in report.sections and path.is_file():
             report = _with_sibling_config(report, path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from ...core.errors import RemoteError, TargetError
 from ...core.optional import require
@@ -42,13 +42,14 @@ def hub_offline() -> bool:
 
 
 def parse(target: str) -> tuple[str, str | None, str]:
-    """``hf://org/name@rev/sub/file`` → ``("org/name", "rev", "sub/file")``."""
+    """``hf://org/name@rev/sub/file`` → ``("org/name", "rev", "sub/file")``; ``@refs%2Fpr%2F1`` → ``refs/pr/1``."""
     rest = target[len(PREFIX):]
     parts = rest.split("/")
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise TargetError(f"The target {target!r} is not 'hf://ORG/NAME[@REVISION][/PATH]'. Write e.g. "
                           "'hf://meta-llama/Llama-3.1-8B' or 'hf://org/name@main/model.safetensors'.")
     name, _, revision = parts[1].partition("@")
+    revision = unquote(revision)  # refs/pr/1 is written refs%2Fpr%2F1 (a '/' would start the path)
     for part in (parts[0], name):
         if not _PART.match(part):
             raise TargetError(f"{part!r} in {target!r} is not a valid repository name part "
@@ -112,6 +113,16 @@ def _http_errors() -> tuple[type[BaseException], ...]:
             return (httpx.HTTPError,)
         except ImportError:
             return ()
+
+
+def blob_to_resolve(url: str) -> str | None:
+    """A Hub web page URL (``/ORG/NAME/blob/REV/PATH``) → the file's download URL (``/resolve/``), else None."""
+    base, target = urlparse(endpoint()), urlparse(url)
+    parts = target.path.split("/")
+    if (target.scheme, target.netloc) == (base.scheme, base.netloc) and len(parts) > 5 and parts[3] == "blob":
+        parts[3] = "resolve"
+        return target._replace(path="/".join(parts)).geturl()
+    return None
 
 
 def headers_for(url: str) -> dict[str, str]:

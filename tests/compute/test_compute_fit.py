@@ -194,3 +194,22 @@ def test_block_quantized_weights_are_re_quantized_from_their_element_count() -> 
     assert weight_bytes(q, "as stored", 32) == 2_359_296
     assert weight_bytes(q, "bf16", 32) == 1024 * 4096 * 2
     assert weight_bytes(q, "Q4_K_M", 32) == 2_359_296  # ffn_up is never bumped to Q6_K
+
+
+def test_mla_kv_cache_comes_from_kv_cache_size() -> None:
+    """MLA (DeepSeek-V2-Lite shape): --fit uses compute/kv_cache.py's answer, or says why it has none."""
+    from modelsize.compute.kv_cache import kv_cache_size
+    from modelsize.core.errors import ModelSizeError
+
+    cfg = {"hidden_size": 2048, "num_hidden_layers": 27, "num_attention_heads": 16, "num_key_value_heads": 16,
+           "kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128,
+           "intermediate_size": 10944, "vocab_size": 102400, "torch_dtype": "bfloat16"}
+    recs = [TensorRecord(path="model.embed_tokens.weight", shape=(102400, 2048), dtype="bfloat16")]
+    result = fit(recs, cfg, FitOptions(budget_bytes=GIB, seq_len=4096))
+    try:
+        expected = kv_cache_size(cfg, 4096, 1).total_bytes
+    except ModelSizeError as exc:
+        assert result.kv_cache is None and any(str(exc) in n for n in result.notes)
+    else:
+        assert result.kv_cache["total_bytes"] == expected
+        assert all(o.kv_cache_bytes == expected for o in result.options)

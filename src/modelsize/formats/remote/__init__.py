@@ -108,8 +108,10 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
     finally:
         session.close()
     section = session.summary()
-    section["api_calls"] = api_calls
+    section["api_calls"] = api_calls  # its JSON answer is not in bytes_transferred (file bytes only)
     section["requests"] += api_calls
+    if api_calls:
+        section["requests_by_kind"]["API"] = api_calls
     if isinstance(path, HubPath):
         section["repository"] = {"repo_id": path.repo.repo_id, "revision": path.repo.revision,
                                  "commit": path.repo.sha, "endpoint": path.repo.endpoint}

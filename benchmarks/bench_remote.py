@@ -40,8 +40,13 @@ CHILD = textwrap.dedent("""
         params = sum(sum(f.parameter_count.values()) for f in meta.files_metadata.values())
     t2 = time.perf_counter()
     use = resource.getrusage(resource.RUSAGE_SELF)
+    try:  # VmHWM: this process's own peak (ru_maxrss may carry the forking parent's over exec)
+        import re
+        peak_kib = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+    except OSError:
+        peak_kib = use.ru_maxrss
     print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "total_s": t2 - t0, "params": params,
-                      "cpu_s": use.ru_utime + use.ru_stime, "rss_mib": use.ru_maxrss / 1024}))
+                      "cpu_s": use.ru_utime + use.ru_stime, "rss_mib": peak_kib / 1024}))
 """)
 
 

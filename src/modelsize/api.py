@@ -25,7 +25,8 @@ def inspect(
     input_shape: "Sequence[int] | None" = None,
     nnz: bool | None = None,
 ) -> Report:
-    """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …) or a file path.
+    """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …), a file path, or a
+    remote model (``https://…`` file, ``hf://ORG/NAME[@REV][/PATH]``) read header-only.
 
     ``formats`` adds the ``formats`` section: exact serialized size per format (computed
     without writing files). ``compression`` adds each format's zstd-compressed size (exact up
@@ -43,6 +44,10 @@ def inspect(
     elif not isinstance(compression, CompressionOptions):
         raise option_error("compression", "a bool or a CompressionOptions", compression)
 
+    if isinstance(obj, str) and obj.lower().startswith(("http://", "https://", "hf://")):
+        from .formats import remote  # header-only over HTTP / the Hub: see formats/remote
+
+        return remote.read(obj)
     if isinstance(obj, (str, os.PathLike)):
         if inputs is not None or compute is not None or str(obj).endswith(".json"):
             # A Hugging Face folder or config.json: the architecture is built on the meta device.

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ..core.errors import ModelSizeError
-from . import compute_options
+from ..core.errors import ModelSizeError, OptionError
+from .errors import usage_problem
+from . import compute_options, remote_options
 from .options import SI, Depth, Format, base_for
 from .output import Output
 
@@ -24,6 +25,8 @@ Examples:
   modelsize inspect modelsize.examples.seed:simple_nn --input 1x784 --backward --latency
   modelsize inspect path/to/hf-folder --seq-len 4096 --backward
   modelsize inspect my_project/models.py:build_model -v    # timing: import, build, measure, render
+  modelsize inspect hf://meta-llama/Llama-3.1-8B --fit 24GiB --seq-len 8192
+  modelsize inspect https://host/model.safetensors.index.json --offline
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -34,7 +37,8 @@ def inspect_command(
     target: Annotated[
         str,
         typer.Argument(
-            help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'. "
+            help="A model file or folder, an https:// URL of a model file, hf://ORG/NAME[@REVISION][/PATH], "
+            "'package.module:attr' or 'path/to/file.py:attr'. "
             "A class or a function there is called with no arguments to build the model.",
             show_default=False,
         ),
@@ -72,6 +76,13 @@ def inspect_command(
         typer.Option("--input-shape", metavar="D1,D2,…",
                      help="Build an unbuilt Keras model for inputs of this shape (no batch dimension), e.g. 28,28,1."),
     ] = None,
+    fit: remote_options.Fit = None,
+    batch: remote_options.Batch = None,
+    training: remote_options.Training = False,
+    offline: remote_options.Offline = False,
+    no_cache: remote_options.NoCache = False,
+    timeout: remote_options.Timeout = None,
+    download: remote_options.Download = False,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..api import inspect as measure_
@@ -83,15 +94,33 @@ def inspect_command(
     out.progress(f"Measuring {target} …")
     with timing.recording() as timings:
         resolved = resolve(target)
+        fitting = remote_options.fit_request(fit, seq_len, batch, training)
+        remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
+                                               fitting is not None)
+        if fitting is not None:
+            seq_len = None  # the context of the fit, not a traced input
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
         try:
-            extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
-                                            no_elementwise)
-            shape = parse_shape(input_shape) if input_shape is not None else None
             with timing.step("measure"):
-                report = measure_(resolved.value, formats=not no_formats, compression=compression, target=target,
-                                  input_shape=shape, nnz=None if resolved.is_file else nnz, **extra)
+                if remote is not None:
+                    from ..formats.remote import read as read_remote
+
+                    if inputs or seq_len is not None or backward or latency or measure:
+                        raise usage_problem(OptionError(
+                            "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
+                            "--latency and --measure need a local model."))
+                    report = read_remote(target, remote)
+                else:
+                    extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency,
+                                                    measure, no_elementwise)
+                    shape = parse_shape(input_shape) if input_shape is not None else None
+                    report = measure_(resolved.value, formats=not no_formats, compression=compression, target=target,
+                                      input_shape=shape, nnz=None if resolved.is_file else nnz, **extra)
+                if fitting is not None:
+                    from ..compute.fit import fit_report
+
+                    report = fit_report(report, fitting)
         except ModelSizeError as exc:
             if target in str(exc):  # the message already names it (file readers do)
                 raise

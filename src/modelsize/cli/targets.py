@@ -3,6 +3,8 @@
 A target is one of:
 
 * a file or folder — measured by a file reader (``modelsize.formats``);
+* ``https://…`` or ``hf://ORG/NAME[@REV][/PATH]`` — a remote model, read header-only
+  (``modelsize.formats.remote``);
 * ``package.module:attr`` — the module is imported and ``attr`` (dotted) looked up;
 * ``path/to/file.py:attr`` — the file is run as a module, then ``attr`` looked up.
 
@@ -42,6 +44,7 @@ class Resolved:
     target: str
     path: Path | None = None
     obj: Any = None
+    remote: bool = False  #: an https:// or hf:// model, read header-only by formats/remote
 
     @property
     def is_file(self) -> bool:
@@ -50,6 +53,8 @@ class Resolved:
     @property
     def value(self) -> Any:
         """What :func:`modelsize.inspect` takes."""
+        if self.remote:
+            return self.target
         return self.path if self.path is not None else self.obj
 
 
@@ -58,6 +63,8 @@ def resolve(target: str) -> Resolved:
     target = str(target)
     if not target.strip():
         raise TargetError(f"The target is empty. Give {FORMS}.")
+    if target.lower().startswith(("http://", "https://", "hf://")):
+        return Resolved(target, remote=True)
     if os.path.exists(target):
         return Resolved(target, path=Path(target))
     source, sep, attr = target.rpartition(":")

@@ -32,6 +32,10 @@ class ModelStateError(ModelSizeError, ValueError):
     """The model is not in a state that can be measured (an unfitted estimator, an unbuilt model)."""
 
 
+class RemoteError(ModelSizeError, ConnectionError):
+    """A remote model (URL, ``hf://``) could not be read: network, server or cache trouble."""
+
+
 class MissingDependencyError(ModelSizeError, ImportError):
     """An optional dependency needed for this work is not installed."""
 

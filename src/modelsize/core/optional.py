@@ -28,6 +28,9 @@ EXTRAS: dict[str, str] = {
     "lightgbm": "boost",
     "transformers": "hf",
     "zstandard": "",
+    "fsspec": "remote",
+    "aiohttp": "remote",
+    "huggingface_hub": "remote",
     "jsonschema": "dev",
 }
 

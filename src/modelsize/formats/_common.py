@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
 
-from ..core.errors import InvalidFileError
+from ..core.errors import InvalidFileError, ModelSizeError
 from ..core.report import Report, Source
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, from_flat
+from .source import as_path, name_of
 
 #: Names that are buffers (running statistics, counters), not learned parameters, in state dicts.
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked", "inv_freq")
@@ -95,14 +96,16 @@ class BoundedFile:
     """Random-access reads from one file, each checked against the file size first."""
 
     def __init__(self, path: str | os.PathLike[str], fmt: str) -> None:
-        self.path = Path(path)
+        self.path = as_path(path)  # a local Path or a remote SourcePath (see formats/source.py)
         self.fmt = fmt
         require_regular(path)
         try:
             self._fh: BinaryIO = self.path.open("rb")
         except OSError as exc:
+            if isinstance(exc, ModelSizeError):  # a remote file's network error says what to do itself
+                raise
             raise invalid(path, fmt, f"it cannot be opened ({exc.strerror})") from exc
-        self.size = os.fstat(self._fh.fileno()).st_size
+        self.size = self._fh.seek(0, os.SEEK_END)
 
     def __enter__(self) -> "BoundedFile":
         return self
@@ -176,7 +179,7 @@ def build_report(
     """A report for a file: records grouped into a tree by dotted name unless ``root`` is given."""
     kinds = dict(kinds or {})
     if root is None:
-        root = from_flat(records, root_name=Path(path).name, root_kind=kinds.pop("", object_type), kinds=kinds,
+        root = from_flat(records, root_name=name_of(path), root_kind=kinds.pop("", object_type), kinds=kinds,
                          attrs=attrs)
     return Report(
         root=root,

@@ -24,6 +24,12 @@ CONFIG_KEYS = (
     "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "vocab_size",
     "max_position_embeddings", "tie_word_embeddings", "n_embd", "n_layer", "n_head", "n_positions",
     "d_model", "num_layers", "quantization_config",
+    # what the KV cache and "will it fit?" need (compute/kv_cache.py, compute/fit.py)
+    "head_dim", "sliding_window", "use_sliding_window", "max_window_layers", "layer_types",
+    "sliding_window_pattern", "num_kv_heads", "n_head_kv", "multi_query", "multi_query_group_num",
+    "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+    "num_local_experts", "n_routed_experts", "num_experts", "num_experts_per_tok", "moe_intermediate_size",
+    "n_shared_experts", "text_config",
 )
 _MAX_CONFIG_BYTES = 10_000_000
 _OTHER_WEIGHTS = (".bin", ".pt", ".pth", ".gguf", ".onnx", ".tflite", ".keras", ".h5")

@@ -20,6 +20,7 @@ from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, join
 from ._common import FileLayout, build_report, file_section, invalid, role_for_name, span_key
+from .source import is_remote
 
 FORMAT = "onnx"
 #: TensorProto.DataType → (modelsize dtype, bits)
@@ -281,12 +282,12 @@ def read_onnx(path: Path) -> Report:
     onnx = require("onnx", "read ONNX files")
     from google.protobuf.message import DecodeError
 
-    size = os.path.getsize(path)
+    size = path.stat().st_size
     if size >= 1 << 31:
         raise invalid(path, FORMAT, f"it is {size} bytes; a protobuf is at most 2 GB (larger models keep weights "
                                     "in external data files)")
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        model = onnx.load(path.open("rb") if is_remote(path) else str(path), load_external_data=False)
     except (DecodeError, ValueError, OSError, RuntimeError) as exc:
         raise invalid(path, FORMAT, f"the protobuf cannot be parsed ({type(exc).__name__}: {exc})") from None
     if not model.HasField("graph"):

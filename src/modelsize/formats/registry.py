@@ -14,6 +14,7 @@ from typing import Any
 from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
 from ..core.report import Report
 from ._common import require_regular
+from .source import is_remote
 
 #: Order matters: specific magic numbers before extension-only guesses.
 READERS: list[str] = [
@@ -55,6 +56,8 @@ def _head(path: Path) -> bytes:
 def reader_for(path: str | os.PathLike[str]) -> Any:
     """The reader that recognises ``path``, or our error naming the file."""
     p = Path(path)
+    if is_remote(path):
+        raise TargetError(f"{str(path)!r} is remote: read it with modelsize.formats.registry.read.")
     if not p.exists():
         raise TargetError(f"No such file or folder: {str(p)!r}. Check the path.")
     require_regular(p)
@@ -73,11 +76,15 @@ def reader_for(path: str | os.PathLike[str]) -> Any:
 
 
 def read(path: str | os.PathLike[str]) -> Report:
-    """Report for a model file or folder.
+    """Report for a model file or folder (local, or a remote path: see formats/remote).
 
     Whatever a hostile file makes a reader do, the caller gets our error: running out of memory
     or of recursion depth becomes :class:`InvalidFileError` with one line, never a traceback.
     """
+    if is_remote(path):
+        from .remote import read_path
+
+        return read_path(path)  # type: ignore[arg-type]
     reader = reader_for(path)
     try:
         return reader.read(Path(path))

@@ -20,6 +20,7 @@ from typing import Any
 from ..core.report import Report
 from ..core.tensors import TensorRecord
 from ._common import BoundedFile, FileLayout, build_report, file_section, invalid, role_for_name, span_key
+from .source import as_path, prefetch
 
 FORMAT = "safetensors"
 #: The safetensors library refuses headers above this size; so do we.
@@ -142,7 +143,7 @@ def parse_header(path: str | os.PathLike[str]) -> Header:
         raise invalid(path, FORMAT, "'__metadata__' is not a JSON object")
     entries = [_entry(path, name, info, data_len) for name, info in header.items()]
     result = Header(
-        path=Path(path),
+        path=as_path(path),
         file_bytes=size,
         header_len=n,
         json_bytes=len(raw.rstrip(b" \x00")),
@@ -262,6 +263,7 @@ def read_sharded(index_path: Path) -> tuple[list[TensorRecord], list[Header], di
     headers: list[Header] = []
     records: list[TensorRecord] = []
     notes: list[str] = []
+    prefetch(_shard_path(index_path, shard) for shard in shards)  # remote shards: all headers at once
     for shard in shards:
         shard_path = _shard_path(index_path, shard)
         if not shard_path.is_file():

@@ -23,10 +23,10 @@ from ..core.report import Report
 from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
-from . import compute_block, labels
+from . import compute_block, fit_block, labels
 
 #: Sections this table shows; others are listed by name (they are in the JSON output).
-_RENDERED_SECTIONS = frozenset({"formats", "file", "compute"})
+_RENDERED_SECTIONS = frozenset({"formats", "file", "compute", "fit", "remote"})  # remote: summed up in a note
 
 _BASE_NOTE = {
     "iec": "Sizes in IEC units: 1 KiB = 1,024 bytes, 1 MiB = 1,024² bytes.",
@@ -64,6 +64,7 @@ def table(
     if formats is not None:
         parts.append(_formats(labels.section_items(formats), base))
     parts.extend(compute_block.renderables(report, depth, base))
+    parts.extend(fit_block.renderables(report, base))
     others = sorted(name for name in report.sections if name not in _RENDERED_SECTIONS)
     notes = list(report.notes)
     if others:

@@ -1,0 +1,100 @@
+"""Hostile servers: wrong Content-Range, a 2**60 header length, Range ignored, silence, redirects."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from modelsize.core.errors import InvalidFileError, RemoteError
+from modelsize.formats import remote
+from range_server import RangeServer
+
+INDEX = "llama70b/model.safetensors.index.json"
+SHARD = "llama70b/model-00002-of-00030.safetensors"
+
+
+def test_wrong_content_range_is_refused(server: RangeServer) -> None:
+    server.behaviour["wrong_content_range"] = True
+    with pytest.raises(RemoteError, match=r"sent bytes 1-16384 .* when bytes 0-16383 were asked for"):
+        remote.read(server.url(SHARD))
+
+
+def test_header_length_of_2_pow_60_stops_after_the_first_block(server: RangeServer, served: Path) -> None:
+    path = served / "huge-header.safetensors"
+    with path.open("wb") as fh:
+        fh.write((1 << 60).to_bytes(8, "little"))
+        fh.write(b'{"a": 1}')
+        fh.truncate(10 << 30)  # a 10 GiB sparse file
+    with pytest.raises(InvalidFileError, match="header length field says 1152921504606846976 bytes"):
+        remote.read(server.url("huge-header.safetensors"))
+    assert server.log.bytes_sent == 16384 and len(server.log.requests) == 1
+
+
+def test_server_ignoring_range_is_detected_before_downloading(server: RangeServer) -> None:
+    server.behaviour["ignore_range"] = True
+    start = time.perf_counter()
+    with pytest.raises(RemoteError, match=r"ignored the HTTP Range request .*answered 200 with \d+ bytes"):
+        remote.read(server.url(SHARD))
+    assert time.perf_counter() - start < 5
+    # The shard is 4.6 GB; the client read none of the body (the server may have pushed a socket buffer).
+    assert server.log.bytes_sent < 64 << 20
+
+
+def test_small_file_without_range_support_is_read_whole(server: RangeServer, served: Path) -> None:
+    """A file smaller than the first request is the whole answer either way: accepted."""
+    from range_server import write_sparse_safetensors
+
+    write_sparse_safetensors(served / "small.safetensors", [("w", (4, 4))], elem=4, tag="F32")
+    server.behaviour["ignore_range"] = True
+    report = remote.read(server.url("small.safetensors"))
+    assert report.totals.params == 16
+
+
+def test_silent_server_times_out_with_a_clear_error(server: RangeServer) -> None:
+    server.behaviour["latency"] = 3.0
+    start = time.perf_counter()
+    with pytest.raises(RemoteError, match=r"No answer from .* within 0.5 s \(timeout\).*--timeout"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(timeout=0.5, cache=False))
+    assert time.perf_counter() - start < 2.5
+
+
+def test_server_stalling_mid_answer_times_out(server: RangeServer) -> None:
+    server.behaviour["stall_body"] = 3.0
+    start = time.perf_counter()
+    with pytest.raises(RemoteError, match=r"within 0.5 s \(timeout\)"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(timeout=0.5, cache=False))
+    assert time.perf_counter() - start < 2.5
+
+
+def test_timeout_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSIZE_HTTP_TIMEOUT", "7.5")
+    assert remote.RemoteOptions().resolved_timeout() == 7.5
+    monkeypatch.setenv("MODELSIZE_HTTP_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="MODELSIZE_HTTP_TIMEOUT"):
+        remote.RemoteOptions().resolved_timeout()
+
+
+def test_redirect_to_another_host_is_followed_without_credentials(server: RangeServer, served: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like huggingface_hub: the redirect is followed, the token never reaches the other host."""
+    other = RangeServer(served).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", server.base)  # the first server is "the Hub": it gets the token
+        monkeypatch.setenv("HF_TOKEN", "hf_secret")
+        server.behaviour["redirect_to"] = other.base.replace("127.0.0.1", "localhost")
+        report = remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
+        assert report.totals.params > 0
+        assert server.log.requests[0].headers.get("authorization") == "Bearer hf_secret"
+        assert other.log.requests and all("authorization" not in r.headers for r in other.log.requests)
+        assert report.sections["remote"]["bytes_transferred"] == other.log.bytes_sent == 16384
+    finally:
+        other.stop()
+
+
+def test_plain_urls_never_get_the_hub_token(server: RangeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
+    remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
+    assert all("authorization" not in r.headers for r in server.log.requests)

@@ -107,7 +107,9 @@ def test_mixtral_all_experts_resident_two_active() -> None:
 def test_sliding_window_caps_the_kv_cache() -> None:
     cfg = dict(MIXTRAL, sliding_window=4096)
     result = fit(_records(MIXTRAL)[:3], cfg, FitOptions(budget_bytes=GIB, seq_len=32768))
-    assert result.kv_cache["total_bytes"] == 536_870_912  # 32768 tokens, but a 4096-token window
+    # 32768 tokens, but a 4096-token window: transformers keeps window - 1 = 4095 tokens per layer,
+    # 131,072 bytes each (32 layers x 8 KV heads x 128 x K and V x 2 bytes).
+    assert result.kv_cache["total_bytes"] == 4095 * 131_072
 
 
 def test_training_llama3_8b() -> None:

@@ -17,7 +17,7 @@ from ..core.errors import InvalidFileError, ModelSizeError
 from ..core.report import Report, Source
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, from_flat
-from .source import as_path, name_of
+from .source import as_path, is_remote, name_of
 
 #: Names that are buffers (running statistics, counters), not learned parameters, in state dicts.
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked", "inv_freq")
@@ -39,8 +39,10 @@ def require_regular(path: str | os.PathLike[str]) -> None:
     """Refuse anything but a regular file *before* opening it: opening a FIFO blocks forever.
 
     Symbolic links are followed (a Hugging Face cache links its shards), so the check is on
-    what the link points to.
+    what the link points to. A remote path has no local mode: its reader checks the answers.
     """
+    if is_remote(path):
+        return
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -68,7 +70,12 @@ def check_expansion(path: str | os.PathLike[str], fmt: str, what: str, compresse
 
 
 def outside_notes(folder: Path, files: Iterable[Path]) -> list[str]:
-    """A note naming each file read from outside ``folder`` once links are resolved."""
+    """A note naming each file read from outside ``folder`` once links are resolved.
+
+    A remote folder has no links to resolve: its files come from the URLs the index names.
+    """
+    if is_remote(folder):
+        return []
     root = folder.resolve()
     out = []
     for f in dict.fromkeys(files):

@@ -187,9 +187,11 @@ class RangeServer:
                 left = length
                 while left:
                     chunk = fh.read(min(left, 1 << 16))
-                    h.wfile.write(chunk)
+                    # Counted before the write: the client may act on the bytes (and the test read the
+                    # log) before this thread returns from write().
                     with self.log.lock:
                         self.log.bytes_sent += len(chunk)
+                    h.wfile.write(chunk)
                     left -= len(chunk)
         except (BrokenPipeError, ConnectionResetError):  # the client stopped reading: fine
             h.close_connection = True

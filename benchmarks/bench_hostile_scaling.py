@@ -149,6 +149,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path)
     ap.add_argument("--sizes", default="1,10,100")
     ap.add_argument("--skip", default="", help="comma-separated 'shape@MB' to skip (too big for this machine)")
+    ap.add_argument("--shapes", default="", help="only inputs whose label contains this text")
     args = ap.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="hostile_scaling_"))
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -157,6 +158,8 @@ def main() -> None:
     print("| input | size | exit | wall s | peak MiB | s per MB | what stopped it |")
     print("|---|---|---|---|---|---|---|")
     for label, (name, make) in SHAPES.items():
+        if args.shapes not in label:
+            continue
         for mb in sizes:
             if f"{label}@{mb}" in skip:
                 print(f"| {label} | {mb} MB | — | not run | | | skipped on this machine |")

@@ -31,6 +31,8 @@ FORMAT = "tflite"
 IDENTIFIER = b"TFL3"
 #: Constant data above this total is not scanned for zeros (sizes are still exact).
 MAX_SCAN_BYTES = 512 << 20
+#: Constant-tensor references read at most (~800 bytes each): real models have thousands.
+MAX_RECORDS = 500_000
 #: TensorType name → (modelsize dtype, bits, numpy dtype for counting non-zeros or None)
 DTYPES: dict[str, tuple[str, float, str | None]] = {
     "FLOAT32": ("float32", 32, "<f4"), "FLOAT16": ("float16", 16, "<f2"), "INT32": ("int32", 32, "<i4"),
@@ -236,7 +238,7 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
         base = f"{opname.lower()}_{oi}"
         cpath = join(sg_path, base)
         recs = []
-        for ti in op.ints(1, "i", 4, "operator inputs"):
+        for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # Mul(x, x) reads x once
             if ti < 0:
                 continue  # optional input left out
             if ti >= len(infos):
@@ -245,9 +247,9 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
             if info["buffer"] and spans[info["buffer"]][1]:
                 recs.extend(_records(info, cpath, records_seen, mm))
         graph.records += len(recs)
-        if graph.records > 3 * (fb.n // 4) + 64:  # ≤ 3 records (tensor, scale, zero point) per 4-byte input index
-            raise fb.error(f"its operators expand to more than {graph.records} tensor records, more than a "
-                           f"{fb.n}-byte file can describe (tables shared through offsets)")
+        if graph.records > min(3 * (fb.n // 4) + 64, MAX_RECORDS):  # ≤ 3 records per 4-byte input index
+            raise fb.error(f"its operators expand to more than {graph.records} tensor records (a {fb.n}-byte file; "
+                           f"at most {MAX_RECORDS} are read): tables or vectors shared through offsets")
         if recs:
             children.append(Component(name=base, kind=opname, path=cpath, tensors=tuple(recs)))
     if sg_path:

@@ -19,7 +19,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
@@ -132,8 +132,13 @@ class _Table:
         return p + 4, n
 
     def tables(self, i: int, what: str) -> list["_Table"]:
+        return [self.fb.table(pos, f"{what}[{k}]") for k, pos in self.positions(i, what)]
+
+    def positions(self, i: int, what: str) -> Iterator[tuple[int, int]]:
+        """``(index, absolute position)`` of each table in a vector of tables, lazily (no table built)."""
         start, n = self.vector(i, 4, what)
-        return [self.fb.table(start + 4 * k + self.fb.u32(start + 4 * k, what), f"{what}[{k}]") for k in range(n)]
+        for k in range(n):
+            yield k, start + 4 * k + self.fb.u32(start + 4 * k, what)
 
     def ints(self, i: int, fmt: str, size: int, what: str) -> tuple[Any, ...]:
         start, n = self.vector(i, size, what)
@@ -225,11 +230,12 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
     records_seen: dict[int, TensorRecord] = {}
     children: list[Component] = []
     seen_ops: set[int] = set()
-    for oi, op in enumerate(sg.tables(3, "operators")):
-        if op.pos in seen_ops:
+    for oi, pos in sg.positions(3, "operators"):
+        if pos in seen_ops:
             graph.shared_slots += 1
             continue
-        seen_ops.add(op.pos)
+        seen_ops.add(pos)
+        op = fb.table(pos, f"operators[{oi}]")
         idx = op.scalar(0, "<I", 4, 0)
         if idx >= len(op_names):
             raise fb.error(f"operator {oi} uses op code {idx}, but only {len(op_names)} are defined")
@@ -263,12 +269,12 @@ def _tensors(fb: _FB, sg: _Table, spans: list[tuple[int, int]], graph: _Graph) -
     by_pos: dict[int, dict[str, Any]] = {}
     quant_seen: set[int] = set()
     infos = []
-    for ti, t in enumerate(sg.tables(0, "tensors")):
-        if t.pos in by_pos:
+    for ti, pos in sg.positions(0, "tensors"):
+        if pos in by_pos:
             graph.shared_slots += 1
-            infos.append(by_pos[t.pos])
+            infos.append(by_pos[pos])
             continue
-        info = by_pos[t.pos] = _tensor(fb, t, ti, spans)
+        info = by_pos[pos] = _tensor(fb, fb.table(pos, f"tensors[{ti}]"), ti, spans)
         infos.append(info)
         q = info["quant"]
         if q and q["pos"] not in quant_seen:

@@ -134,6 +134,20 @@ def _safetensors_header(path: Path, size: int) -> None:
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4 * i))
 
 
+def _gguf_many(path: Path, size: int) -> None:
+    """A GGUF v3 with as many 1-element F32 tensors as the size allows (~72 bytes each)."""
+    n = max(size // 72, 1)
+    infos = bytearray()
+    for i in range(n):
+        name = b"t%d" % i
+        infos += struct.pack("<Q", len(name)) + name + struct.pack("<IQIQ", 1, 1, 0, 32 * i)
+    head = b"GGUF" + struct.pack("<IQQ", 3, n, 0) + bytes(infos)
+    pad = (-len(head)) % 32
+    with path.open("wb") as fh:
+        fh.write(head + bytes(pad))
+        fh.truncate(len(head) + pad + 32 * n)
+
+
 SHAPES: dict[str, tuple[str, Callable[[Path, int], None]]] = {
     "pickle NONE/POP flood": ("nones.pkl", _pickle_nones),
     "pickle MARK/POP_MARK flood": ("marks.pkl", _pickle_marks),
@@ -141,6 +155,7 @@ SHAPES: dict[str, tuple[str, Callable[[Path, int], None]]] = {
     "tflite shared operator slots": ("shared.tflite", lambda p, s: _tflite_n(p, max(s // 8, 1000))),
     "onnx flat graph, shared initializer": ("flat.onnx", _onnx_flat),
     "safetensors header of 1-element tensors": ("many.safetensors", _safetensors_header),
+    "gguf of 1-element tensors": ("many.gguf", _gguf_many),
 }
 
 

@@ -183,13 +183,13 @@ def _deep_key(folder: Path, cmd: str) -> Path:
 
 
 def _xz_bomb(folder: Path, cmd: str) -> Path:
-    """A small .xz that expands to a 1 GiB BINBYTES8 payload (only the first 270 MB are written)."""
-    comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=0)
-    out = [comp.compress(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 30))]
-    zeros = bytes(1 << 20)
-    out += [comp.compress(zeros) for _ in range(270)]
-    out.append(comp.flush())
-    return _write(folder, "bomb.pkl.xz", b"".join(out))
+    """A ~150 KB .xz that expands to a 1 GiB BINBYTES8 payload (the first 272 MiB are present).
+
+    xz files may be concatenated streams: one 16 MiB stream of zeros, compressed once, is repeated.
+    """
+    head = lzma.compress(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 30), preset=0)
+    zeros = lzma.compress(bytes(16 << 20), preset=0)
+    return _write(folder, "bomb.pkl.xz", head + zeros * 17)
 
 
 # --------------------------------------------------------------------------- TFLite and ONNX

@@ -107,6 +107,14 @@ def _nested_large(folder: Path, cmd: str) -> Path:
     return _write(folder, "nested_large.pkl", _global_call("_pickle", "loads", _bytes(inner), 4))
 
 
+def _nested_deep(folder: Path, cmd: str) -> Path:
+    """20 levels of ``pickle.loads(b"...")``: scanned 8 levels deep, flagged at the first."""
+    inner = _p0_system(cmd)
+    for _ in range(20):
+        inner = _global_call("pickle", "loads", _bytes(inner), 4)
+    return _write(folder, "nested_deep.pkl", inner)
+
+
 def _p0_named(suffix: str) -> Callable[[Path, str], Path]:
     def build(folder: Path, cmd: str) -> Path:
         return _write(folder, f"model{suffix}", _p0_system(cmd))
@@ -381,6 +389,8 @@ def cases() -> list[Case]:
         Case("nested_pickle_small", _nested_small, 0, DANGER, "dangerous", ("pickle.loads", "os.system"), payload=True),
         Case("nested_pickle_large", _nested_large, 0, DANGER, "dangerous", ("_pickle.loads", "os.system"),
              payload=True),
+        Case("nested_pickle_20_levels", _nested_deep, 0, DANGER, "dangerous", ("pickle.loads",), payload=True,
+             note="Pickles nest deeper than 8 levels"),
         *[Case(f"p0_named{s.replace('.', '_')}", _p0_named(s), 0, DANGER, "dangerous", ("os.system",), payload=True,
                loader="torch") for s in (".pt", ".pth", ".bin", ".ckpt")],
         Case("torch_zip_os_system", _torch_zip, 0, DANGER, "dangerous", ("os.system",), payload=True, loader="torch"),

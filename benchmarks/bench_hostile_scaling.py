@@ -134,6 +134,20 @@ def _safetensors_header(path: Path, size: int) -> None:
     path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4 * i))
 
 
+def _gguf_many(path: Path, size: int) -> None:
+    """A GGUF v3 with as many 1-element F32 tensors as the size allows (~72 bytes each)."""
+    n = max(size // 72, 1)
+    infos = bytearray()
+    for i in range(n):
+        name = b"t%d" % i
+        infos += struct.pack("<Q", len(name)) + name + struct.pack("<IQIQ", 1, 1, 0, 32 * i)
+    head = b"GGUF" + struct.pack("<IQQ", 3, n, 0) + bytes(infos)
+    pad = (-len(head)) % 32
+    with path.open("wb") as fh:
+        fh.write(head + bytes(pad))
+        fh.truncate(len(head) + pad + 32 * n)
+
+
 SHAPES: dict[str, tuple[str, Callable[[Path, int], None]]] = {
     "pickle NONE/POP flood": ("nones.pkl", _pickle_nones),
     "pickle MARK/POP_MARK flood": ("marks.pkl", _pickle_marks),
@@ -141,6 +155,7 @@ SHAPES: dict[str, tuple[str, Callable[[Path, int], None]]] = {
     "tflite shared operator slots": ("shared.tflite", lambda p, s: _tflite_n(p, max(s // 8, 1000))),
     "onnx flat graph, shared initializer": ("flat.onnx", _onnx_flat),
     "safetensors header of 1-element tensors": ("many.safetensors", _safetensors_header),
+    "gguf of 1-element tensors": ("many.gguf", _gguf_many),
 }
 
 
@@ -149,6 +164,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path)
     ap.add_argument("--sizes", default="1,10,100")
     ap.add_argument("--skip", default="", help="comma-separated 'shape@MB' to skip (too big for this machine)")
+    ap.add_argument("--shapes", default="", help="only inputs whose label contains this text")
     args = ap.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="hostile_scaling_"))
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -157,6 +173,8 @@ def main() -> None:
     print("| input | size | exit | wall s | peak MiB | s per MB | what stopped it |")
     print("|---|---|---|---|---|---|---|")
     for label, (name, make) in SHAPES.items():
+        if args.shapes not in label:
+            continue
         for mb in sizes:
             if f"{label}@{mb}" in skip:
                 print(f"| {label} | {mb} MB | — | not run | | | skipped on this machine |")

@@ -107,6 +107,14 @@ def _nested_large(folder: Path, cmd: str) -> Path:
     return _write(folder, "nested_large.pkl", _global_call("_pickle", "loads", _bytes(inner), 4))
 
 
+def _nested_deep(folder: Path, cmd: str) -> Path:
+    """20 levels of ``pickle.loads(b"...")``: scanned 8 levels deep, flagged at the first."""
+    inner = _p0_system(cmd)
+    for _ in range(20):
+        inner = _global_call("pickle", "loads", _bytes(inner), 4)
+    return _write(folder, "nested_deep.pkl", inner)
+
+
 def _p0_named(suffix: str) -> Callable[[Path, str], Path]:
     def build(folder: Path, cmd: str) -> Path:
         return _write(folder, f"model{suffix}", _p0_system(cmd))
@@ -183,13 +191,13 @@ def _deep_key(folder: Path, cmd: str) -> Path:
 
 
 def _xz_bomb(folder: Path, cmd: str) -> Path:
-    """A small .xz that expands to a 1 GiB BINBYTES8 payload (only the first 270 MB are written)."""
-    comp = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=0)
-    out = [comp.compress(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 30))]
-    zeros = bytes(1 << 20)
-    out += [comp.compress(zeros) for _ in range(270)]
-    out.append(comp.flush())
-    return _write(folder, "bomb.pkl.xz", b"".join(out))
+    """A ~150 KB .xz that expands to a 1 GiB BINBYTES8 payload (the first 272 MiB are present).
+
+    xz files may be concatenated streams: one 16 MiB stream of zeros, compressed once, is repeated.
+    """
+    head = lzma.compress(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 30), preset=0)
+    zeros = lzma.compress(bytes(16 << 20), preset=0)
+    return _write(folder, "bomb.pkl.xz", head + zeros * 17)
 
 
 # --------------------------------------------------------------------------- TFLite and ONNX
@@ -381,6 +389,8 @@ def cases() -> list[Case]:
         Case("nested_pickle_small", _nested_small, 0, DANGER, "dangerous", ("pickle.loads", "os.system"), payload=True),
         Case("nested_pickle_large", _nested_large, 0, DANGER, "dangerous", ("_pickle.loads", "os.system"),
              payload=True),
+        Case("nested_pickle_20_levels", _nested_deep, 0, DANGER, "dangerous", ("pickle.loads",), payload=True,
+             note="Pickles nest deeper than 8 levels"),
         *[Case(f"p0_named{s.replace('.', '_')}", _p0_named(s), 0, DANGER, "dangerous", ("os.system",), payload=True,
                loader="torch") for s in (".pt", ".pth", ".bin", ".ckpt")],
         Case("torch_zip_os_system", _torch_zip, 0, DANGER, "dangerous", ("os.system",), payload=True, loader="torch"),

@@ -37,6 +37,7 @@ def test_fix_imports_mapping_is_applied_like_the_loader(module: str, name: str, 
         ("pathlib", "os.system", "dangerous"),  # protocol-4 dotted name through a harmless module
         ("torch.utils.collect_env", "run", "dangerous"),  # a command runner inside a trusted package
         ("numpy", "load", "dangerous"),
+        ("numpy", "memmap", "dangerous"),  # opens and creates files: not on the allowlist
         ("torch", "__builtins__.eval", "dangerous"),
         ("pickle", "loads", "dangerous"),
         ("numpy", "ndarray", "known"),

@@ -52,3 +52,16 @@ def test_folded_rendering_is_linear_and_shared_notes_are_bounded() -> None:
     assert "+1,945 more shared tensors" not in text and "+39,945 more shared tensors" in text
     assert "and 39,953 more → add_1.w" in text  # the totals name 5 of the 39,958 aliases, then count the rest
     assert t_large < 40 * max(t_small, 0.05)  # 20x the nodes: well under quadratic (400x)
+
+
+def test_huge_reports_are_written_as_compact_json() -> None:
+    import json
+
+    from modelsize.render.json_out import COMPACT_ABOVE
+
+    small, large = _flat(100, shared=True), _flat(COMPACT_ABOVE // 2 + 1, shared=True)  # 2 entries per node
+    small_text, large_text = render.json_text(small), render.json_text(large)
+    assert small_text.startswith('{\n  "schema_version"')
+    assert large_text.count("\n") == 1  # compact: the C encoder, not the indenting pure-Python one
+    assert json.loads(large_text) == json.loads(render.json_text(large, indent=None))
+    assert len(json.loads(large_text)["tree"]["children"]) == COMPACT_ABOVE // 2 + 1

@@ -60,7 +60,6 @@ ALLOWED_GLOBALS = frozenset({
     'numpy.matrix',
     'numpy.matrixlib.defmatrix.matrix',
     'numpy.mean',
-    'numpy.memmap',
     'numpy.ndarray',
     'numpy.random._generator.Generator',
     'numpy.random._mt19937.MT19937',

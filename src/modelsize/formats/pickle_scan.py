@@ -48,7 +48,7 @@ MAX_MEMO = 1 << 21  #: memo entries
 MAX_VALUES = 1 << 21  #: symbolic values created in one stream (each costs ~150 bytes)
 MAX_OPCODES = 1 << 24  #: opcodes in one stream (~2 million a second: about 8 s at most)
 #: Embedded pickles (``pickle.loads(b"...")``) larger than this are flagged but not scanned.
-MAX_NESTED_BYTES = 64 << 20
+MAX_NESTED_BYTES = 16 << 20  #: x MAX_NESTED levels held at once at most: 128 MiB
 #: Callables that unpickle a bytes argument: their payload is scanned as a pickle of its own.
 NESTED_LOADERS = frozenset({("pickle", "loads"), ("_pickle", "loads"), ("pickle", "_loads"), ("dill", "loads"),
                             ("dill._dill", "loads"), ("cloudpickle", "loads"), ("torch.serialization", "_load"),
@@ -318,7 +318,9 @@ class Scanner:
             self.notes.append(f"{func.qualname} at offset {self.pos} unpickles a payload that was not scanned.")
             return
         if self.depth >= MAX_NESTED:
-            raise ScanError(f"pickles nest deeper than {MAX_NESTED} levels")
+            self.notes.append(f"Pickles nest deeper than {MAX_NESTED} levels; the payload of {func.qualname} at "
+                              f"offset {self.pos} (level {self.depth + 1}) was not scanned.")
+            return
         try:
             inner = Scanner(Stream(io.BytesIO(data), len(data)), self.reducers, None, self.depth + 1).run()
         except ScanError as exc:

@@ -19,7 +19,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
@@ -31,6 +31,8 @@ FORMAT = "tflite"
 IDENTIFIER = b"TFL3"
 #: Constant data above this total is not scanned for zeros (sizes are still exact).
 MAX_SCAN_BYTES = 512 << 20
+#: Constant-tensor references read at most (~800 bytes each): real models have thousands.
+MAX_RECORDS = 500_000
 #: TensorType name → (modelsize dtype, bits, numpy dtype for counting non-zeros or None)
 DTYPES: dict[str, tuple[str, float, str | None]] = {
     "FLOAT32": ("float32", 32, "<f4"), "FLOAT16": ("float16", 16, "<f2"), "INT32": ("int32", 32, "<i4"),
@@ -130,8 +132,13 @@ class _Table:
         return p + 4, n
 
     def tables(self, i: int, what: str) -> list["_Table"]:
+        return [self.fb.table(pos, f"{what}[{k}]") for k, pos in self.positions(i, what)]
+
+    def positions(self, i: int, what: str) -> Iterator[tuple[int, int]]:
+        """``(index, absolute position)`` of each table in a vector of tables, lazily (no table built)."""
         start, n = self.vector(i, 4, what)
-        return [self.fb.table(start + 4 * k + self.fb.u32(start + 4 * k, what), f"{what}[{k}]") for k in range(n)]
+        for k in range(n):
+            yield k, start + 4 * k + self.fb.u32(start + 4 * k, what)
 
     def ints(self, i: int, fmt: str, size: int, what: str) -> tuple[Any, ...]:
         start, n = self.vector(i, size, what)
@@ -223,11 +230,12 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
     records_seen: dict[int, TensorRecord] = {}
     children: list[Component] = []
     seen_ops: set[int] = set()
-    for oi, op in enumerate(sg.tables(3, "operators")):
-        if op.pos in seen_ops:
+    for oi, pos in sg.positions(3, "operators"):
+        if pos in seen_ops:
             graph.shared_slots += 1
             continue
-        seen_ops.add(op.pos)
+        seen_ops.add(pos)
+        op = fb.table(pos, f"operators[{oi}]")
         idx = op.scalar(0, "<I", 4, 0)
         if idx >= len(op_names):
             raise fb.error(f"operator {oi} uses op code {idx}, but only {len(op_names)} are defined")
@@ -236,7 +244,7 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
         base = f"{opname.lower()}_{oi}"
         cpath = join(sg_path, base)
         recs = []
-        for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # MUL(x, x) reads x once
+        for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # Mul(x, x) reads x once
             if ti < 0:
                 continue  # optional input left out
             if ti >= len(infos):
@@ -245,9 +253,9 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
             if info["buffer"] and spans[info["buffer"]][1]:
                 recs.extend(_records(info, cpath, records_seen, mm))
         graph.records += len(recs)
-        if graph.records > 3 * (fb.n // 4) + 64:  # ≤ 3 records (tensor, scale, zero point) per 4-byte input index
-            raise fb.error(f"its operators expand to more than {graph.records} tensor records, more than a "
-                           f"{fb.n}-byte file can describe (tables shared through offsets)")
+        if graph.records > min(3 * (fb.n // 4) + 64, MAX_RECORDS):  # ≤ 3 records per 4-byte input index
+            raise fb.error(f"its operators expand to more than {graph.records} tensor records (a {fb.n}-byte file; "
+                           f"at most {MAX_RECORDS} are read): tables or vectors shared through offsets")
         if recs:
             children.append(Component(name=base, kind=opname, path=cpath, tensors=tuple(recs)))
     if sg_path:
@@ -261,12 +269,12 @@ def _tensors(fb: _FB, sg: _Table, spans: list[tuple[int, int]], graph: _Graph) -
     by_pos: dict[int, dict[str, Any]] = {}
     quant_seen: set[int] = set()
     infos = []
-    for ti, t in enumerate(sg.tables(0, "tensors")):
-        if t.pos in by_pos:
+    for ti, pos in sg.positions(0, "tensors"):
+        if pos in by_pos:
             graph.shared_slots += 1
-            infos.append(by_pos[t.pos])
+            infos.append(by_pos[pos])
             continue
-        info = by_pos[t.pos] = _tensor(fb, t, ti, spans)
+        info = by_pos[pos] = _tensor(fb, fb.table(pos, f"tensors[{ti}]"), ti, spans)
         infos.append(info)
         q = info["quant"]
         if q and q["pos"] not in quant_seen:

@@ -325,6 +325,8 @@ def _quant_param_records(qtensor: Any, path: str) -> list[TensorRecord]:
 
 def _pruning_hooks(module: Any) -> dict[str, str]:
     """``{tensor_name: method}`` for ``torch.nn.utils.prune`` re-parametrisations on a module."""
+    if not module._forward_pre_hooks:  # most modules: no hooks, nothing to import or walk
+        return {}
     from torch.nn.utils import prune
 
     found: dict[str, str] = {}

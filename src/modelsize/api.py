@@ -46,6 +46,8 @@ def inspect(
     if isinstance(obj, (str, os.PathLike)):
         if inputs is not None or compute is not None:
             raise option_error("inputs", "given with a live model (files are read, never run)", inputs)
+        if nnz is not None:
+            raise option_error("nnz", "given with a live PyTorch model (file readers decide what they scan)", nnz)
         from .formats import registry as file_registry
 
         return file_registry.read(obj)

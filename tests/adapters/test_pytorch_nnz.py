@@ -118,3 +118,10 @@ def test_nnz_option_is_refused_for_other_frameworks() -> None:
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     with pytest.raises(OptionError, match="The 'nnz' option must be given only for PyTorch models"):
         modelsize.inspect(model, formats=False, nnz=True)
+
+
+def test_nnz_option_is_refused_for_files(tmp_path) -> None:
+    path = tmp_path / "w.pt"
+    torch.save({"w": torch.zeros(3)}, path)
+    with pytest.raises(OptionError, match="The 'nnz' option must be given with a live PyTorch model"):
+        modelsize.inspect(path, nnz=True)

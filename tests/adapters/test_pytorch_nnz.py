@@ -75,7 +75,7 @@ def test_over_the_limit_is_skipped_and_said_so(reads, monkeypatch: pytest.Monkey
 def test_explicit_off_and_on(reads, monkeypatch: pytest.MonkeyPatch) -> None:
     off = modelsize.inspect(Tied(), formats=False, nnz=False)
     assert reads == [] and off.totals.params_nnz is None
-    assert off.source.details["nonzeros"]["skipped"] == "not requested (nnz=False)"
+    assert off.source.details["nonzeros"]["skipped"] == "skipped: nnz=False was given"
     monkeypatch.setattr(adapter, "NNZ_AUTO_LIMIT", 0)
     assert modelsize.inspect(Tied(), formats=False, nnz=True).totals.params_nnz == 328
     assert len(reads) == 3

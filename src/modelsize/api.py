@@ -49,6 +49,8 @@ def inspect(
 
         return remote.read(obj)
     if isinstance(obj, (str, os.PathLike)):
+        if nnz is not None:
+            raise option_error("nnz", "given with a live PyTorch model (file readers decide what they scan)", nnz)
         if inputs is not None or compute is not None or str(obj).endswith(".json"):
             # A Hugging Face folder or config.json: the architecture is built on the meta device.
             from .compute.from_config import inspect_from_config

@@ -75,7 +75,7 @@ def test_over_the_limit_is_skipped_and_said_so(reads, monkeypatch: pytest.Monkey
 def test_explicit_off_and_on(reads, monkeypatch: pytest.MonkeyPatch) -> None:
     off = modelsize.inspect(Tied(), formats=False, nnz=False)
     assert reads == [] and off.totals.params_nnz is None
-    assert off.source.details["nonzeros"]["skipped"] == "not requested (nnz=False)"
+    assert off.source.details["nonzeros"]["skipped"] == "skipped: nnz=False was given"
     monkeypatch.setattr(adapter, "NNZ_AUTO_LIMIT", 0)
     assert modelsize.inspect(Tied(), formats=False, nnz=True).totals.params_nnz == 328
     assert len(reads) == 3
@@ -118,3 +118,10 @@ def test_nnz_option_is_refused_for_other_frameworks() -> None:
     model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
     with pytest.raises(OptionError, match="The 'nnz' option must be given only for PyTorch models"):
         modelsize.inspect(model, formats=False, nnz=True)
+
+
+def test_nnz_option_is_refused_for_files(tmp_path) -> None:
+    path = tmp_path / "w.pt"
+    torch.save({"w": torch.zeros(3)}, path)
+    with pytest.raises(OptionError, match="The 'nnz' option must be given with a live PyTorch model"):
+        modelsize.inspect(path, nnz=True)

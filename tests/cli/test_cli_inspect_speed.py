@@ -73,4 +73,4 @@ def test_exact_compress_and_nnz_flags(cli, torch, write_module, monkeypatch: pyt
     assert sampled["totals"]["params_nnz"] is None
     assert exact["totals"]["params_nnz"] == 1024 * 1024 + 1024 + 1024 * 64 + 64
     off = json.loads(cli("inspect", f"{module}:build", "--format", "json", "--no-formats", "--no-nnz").out)
-    assert off["source"]["details"]["nonzeros"]["skipped"] == "not requested (nnz=False)"
+    assert off["source"]["details"]["nonzeros"]["skipped"] == "skipped: nnz=False was given"

@@ -188,14 +188,14 @@ class NonzeroCounter:
     def for_tensors(cls, tensors: Iterator[Any], nnz: bool | None) -> "NonzeroCounter":
         """The policy for one model: ``nnz`` True/False, or None = count up to NNZ_AUTO_LIMIT bytes."""
         if nnz is not None:
-            return cls(bool(nnz), None if nnz else "not requested (nnz=False)")
+            return cls(bool(nnz), None if nnz else "skipped: nnz=False was given")
         total, dataless = _data_bytes(tensors)
         if dataless and not total:
             return cls(False, "skipped: meta and fake tensors have no data to read")
         if total <= NNZ_AUTO_LIMIT:
             return cls()
         return cls(False, f"skipped: {total:,} bytes of tensor data is over the automatic limit of "
-                          f"{NNZ_AUTO_LIMIT:,} bytes (count anyway with nnz=True, or --nnz on the command line)")
+                          f"{NNZ_AUTO_LIMIT:,} bytes; count them with nnz=True, or --nnz on the command line")
 
     def count(self, tensor: Any, key: str) -> int | None:
         """Non-zeros of ``tensor`` (read once per ``key``), ``None`` when off or without data."""
@@ -327,6 +327,8 @@ def _quant_param_records(qtensor: Any, path: str) -> list[TensorRecord]:
 
 def _pruning_hooks(module: Any) -> dict[str, str]:
     """``{tensor_name: method}`` for ``torch.nn.utils.prune`` re-parametrisations on a module."""
+    if not module._forward_pre_hooks:  # most modules: no hooks, nothing to import or walk
+        return {}
     from torch.nn.utils import prune
 
     found: dict[str, str] = {}
@@ -525,7 +527,7 @@ def _module_report(module: Any, target: str | None, torch: Any, nnz: bool | None
 
 def _note_skipped(counter: NonzeroCounter, notes: list[str]) -> None:
     if not counter.enabled and "meta" not in (counter.skipped or ""):  # meta has its own note
-        notes.append(f"Non-zero values were not counted ({counter.skipped}), so sparsity is not shown.")
+        notes.append(f"Non-zero values were not counted, so sparsity is not shown ({counter.skipped}).")
 
 
 # --------------------------------------------------------------------------- state dicts

@@ -304,7 +304,7 @@ def _draw(form: SerializedForm, options: CompressionOptions, zstd: Any, payload_
     order = spread_order(len(chunks))
     sizes: list[int] = []
     batch = min(FIRST_BATCH, len(order))
-    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, len(order)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(_usable_cpus(), len(order)))) as pool:
         while len(sizes) < len(order):
             todo = order[len(sizes):len(sizes) + batch]
             sizes.extend(pool.map(size, (chunks[k] for k in todo)))
@@ -313,6 +313,12 @@ def _draw(form: SerializedForm, options: CompressionOptions, zstd: Any, payload_
                 break
             batch = len(sizes)  # double the sample
     return DataSample(tuple(sizes), plan.length)
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, e.g. in a container)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 def compress_sampled(form: SerializedForm, options: CompressionOptions,

@@ -185,7 +185,7 @@ def _run_tool(tool: str, model: Any, x: Any, spec: str) -> dict[str, Any]:
             counter = FlopCounterMode(display=False)
             with counter:
                 model(x) if x.dtype.is_floating_point else model(input_ids=x)
-            ops = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+            ops = {str(op): n for op, n in counter.get_flop_counts().get("Global", {}).items()}
             return {"count": counter.get_total_flops() // 2, "ops": ops}
         if tool == "fvcore":
             from fvcore.nn import FlopCountAnalysis

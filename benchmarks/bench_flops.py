@@ -185,7 +185,7 @@ def _run_tool(tool: str, model: Any, x: Any, spec: str) -> dict[str, Any]:
             counter = FlopCounterMode(display=False)
             with counter:
                 model(x) if x.dtype.is_floating_point else model(input_ids=x)
-            ops = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+            ops = {str(op): n for op, n in counter.get_flop_counts().get("Global", {}).items()}
             return {"count": counter.get_total_flops() // 2, "ops": ops}
         if tool == "fvcore":
             from fvcore.nn import FlopCountAnalysis
@@ -198,8 +198,12 @@ def _run_tool(tool: str, model: Any, x: Any, spec: str) -> dict[str, Any]:
         if tool == "ptflops":
             from ptflops import get_model_complexity_info
 
+            import inspect
+
+            first = next(iter(inspect.signature(model.forward).parameters))
+
             def construct(_: Any) -> Any:
-                return {"input": x} if x.dtype.is_floating_point else {"input_ids": x}
+                return {first: x} if x.dtype.is_floating_point else {"input_ids": x}
 
             macs, _ = get_model_complexity_info(model, tuple(x.shape), input_constructor=construct, as_strings=False,
                                                 print_per_layer_stat=False, backend="pytorch")

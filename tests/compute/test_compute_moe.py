@@ -171,3 +171,18 @@ def test_table_and_schema_show_total_and_active_params() -> None:
     mla = deepseek_small()
     kv = kv_cache_size(mla, 64, dtype="float32").to_dict()
     assert kv["attention"] == "latent" and kv["elements_per_token_layer"] == 80
+
+
+def test_a_module_that_only_looks_like_experts_runs_as_written() -> None:
+    class MyExperts(torch.nn.Module):  # 3-D weights, but a plain forward(x): not a routed experts module
+        def __init__(self) -> None:
+            super().__init__()
+            self.up_proj = torch.nn.Parameter(torch.zeros(2, 8, 4))
+            self.down_proj = torch.nn.Parameter(torch.zeros(2, 4, 8))
+
+        def forward(self, x):  # noqa: ANN001
+            return torch.einsum("bi,eoi->beo", x, self.up_proj).sum(1) @ self.down_proj[0].T
+
+    prof = profile(MyExperts(), "3x4")
+    assert prof.moe is None
+    assert prof.macs == 3 * 2 * 8 * 4 + 3 * 8 * 4

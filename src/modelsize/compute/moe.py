@@ -42,7 +42,10 @@ class Observed:
 
 
 def is_experts_module(module: Any) -> bool:
-    """A module holding the experts of one MoE layer, in a layout the stand-in understands."""
+    """A module holding the experts of one MoE layer, in a layout the stand-in understands:
+    ``forward(hidden_states, routing indices or mask, routing weights)``."""
+    if not _takes_routing(module):
+        return False
     if _fused_weights(module) is not None:
         return True
     # A container of experts that routes by itself (Switch Transformers' ModuleDict).
@@ -56,6 +59,17 @@ def is_experts_module(module: Any) -> bool:
         and type(module).__name__.lower().endswith("experts")
         and len({type(c) for c in children}) == 1
     )
+
+
+def _takes_routing(module: Any) -> bool:
+    import inspect
+
+    try:
+        params = list(inspect.signature(type(module).forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def _fused_weights(module: Any) -> tuple[Any, Any] | None:

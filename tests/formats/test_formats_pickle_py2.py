@@ -57,3 +57,38 @@ def test_python2_numpy_pickle_gives_dtypes_text_keys_and_scalar_metadata(tmp_pat
         assert (recs[name].shape, recs[name].dtype, recs[name].stored_bytes) == (arr.shape, arr.dtype.name, arr.nbytes)
     assert recs["lr"].role is Role.METADATA and recs["lr"].dtype == "float64"
     assert report.totals.params == 12 + 4 + 300
+
+
+def test_python2_legacy_torch_checkpoint(tmp_path: Path) -> None:
+    """A pre-1.6 ``torch.save`` from Python 2: byte-string storage ids, ``OrderedDict([[k, v], …])``."""
+    import collections
+    import types
+
+    torch = __import__("pytest").importorskip("torch")
+
+    class Py2TorchPickler(_Py2Pickler):
+        def reducer_override(self, obj: object) -> object:
+            if type(obj) is collections.OrderedDict:  # Python 2's OrderedDict.__reduce__
+                return collections.OrderedDict, ([[k, v] for k, v in obj.items()],)
+            return NotImplemented
+
+    def dump(obj: object, fh: io.BufferedWriter, protocol: int = 2) -> None:
+        Py2TorchPickler(fh, protocol=2).dump(obj)
+
+    py2 = types.ModuleType("py2_pickle")
+    py2.Pickler = Py2TorchPickler  # type: ignore[attr-defined]
+    py2.dump = dump  # type: ignore[attr-defined]
+    torch.manual_seed(0)
+    sd = collections.OrderedDict([("lin0.model.1.weight", torch.randn(1, 64, 1, 1)), ("bias", torch.randn(3))])
+    path = tmp_path / "alex.pth"
+    with path.open("wb") as fh:
+        torch.save(sd, fh, pickle_module=py2, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    raw = path.read_bytes()
+    assert b"\x8c" not in raw[:300] and b"U\x07storage" in raw  # storage ids written as Python 2 str
+    loaded = torch.load(path, weights_only=True)
+    report = modelsize.inspect(path)
+    check_report(report)
+    recs = {r.path: r for r in report.root.iter_tensors()}
+    assert set(recs) == set(loaded) == {"lin0.model.1.weight", "bias"}
+    assert report.totals.params == sum(t.numel() for t in loaded.values()) == 67
+    assert report.totals.stored_bytes == 67 * 4

@@ -217,3 +217,19 @@ def test_tree_guides_follow_the_nesting() -> None:
     expected = [("root", "Root"), ("├─ a", "Outer"), ("│  └─ b", "Inner"), ("│     └─ c", "Leaf"), ("└─ d", "Leaf")]
     for line, (guide_and_name, kind) in zip(lines[rule + 1 :], expected, strict=False):
         assert line.startswith(guide_and_name + " ") and kind in line, (line, guide_and_name)
+
+
+def test_tiny_shared_constants_fold_into_one_line() -> None:
+    """A TFLite shape constant read by many operators: one folded line, not one line per constant."""
+    records = []
+    for c in range(5):  # five 2-element int32 shape constants, each read by three reshapes
+        records += [TensorRecord(path=f"reshape_{c}_{i}.shape", shape=(2,), dtype="int32", role="metadata",
+                                 storage_key=f"buffer:{c}") for i in range(3)]
+    records += [TensorRecord(path=f"fc_{i}.weight", shape=(32, 32), dtype="float32", storage_key="buffer:big")
+                for i in range(2)]
+    report = Report(root=from_flat(records, root_name="m.tflite", root_kind="tflite"),
+                    source=Source(framework="tflite", object_type="tflite_model"))
+    shared = [line for line in table(report).splitlines() if line.startswith("Shared")]
+    assert len(shared) == 2
+    assert "fc_1.weight → fc_0.weight" in shared[0]
+    assert "5 tiny tensors (≤ 64 B each, 40 B in all) shared by 10 more references" in shared[1]

@@ -26,7 +26,7 @@ from .pickle_values import Global, Obj
 from .pickle_tree import attribute, globals_section, kind_of, security_notes
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
-                             ".lzma", ".lz4", ".zst", ".zlib"})
+                             ".lzma", ".lz4", ".zst", ".zlib", ".gzip"})
 #: magic bytes → codec, for compressed joblib files
 _CODECS = (
     (b"\x1f\x8b", "gzip"),

@@ -140,7 +140,15 @@ def _np_scalar(scanner: Any, func: Global, args: Ref) -> Value | None:
 
 
 def _ordered_dict(scanner: Any, func: Global, args: Ref) -> Value:
-    return Dict(cls=func.name)
+    """``OrderedDict()`` then SETITEMS (Python 3), or ``OrderedDict([[k, v], …])`` (Python 2's reduce)."""
+    out = Dict(cls=func.name)
+    items = args.value.items if isinstance(args.value, Seq) else []
+    if func.name == "OrderedDict" and items and isinstance(items[0].value, Seq):
+        for pair in items[0].value.items:
+            kv = pair.value
+            if isinstance(kv, Seq) and len(kv.items) == 2:
+                out.items.append((scalar(kv.items[0]), kv.items[1]))
+    return out
 
 
 def _copyreg_reconstructor(scanner: Any, func: Global, args: Ref) -> Value | None:

@@ -158,14 +158,19 @@ def int_tuple(ref: Ref | None) -> tuple[int, ...] | None:
 
 
 
+def _text_key(key: Any) -> Any:
+    """A Python 2 ``str`` key arrives as bytes; ``pickle.load(encoding='latin1')`` makes it text."""
+    return key.decode("latin-1") if isinstance(key, bytes) else key
+
+
 def dict_of(ref: Ref | None) -> dict[Any, Ref]:
     if ref is None:
         return {}
     v = ref.value
     if isinstance(v, Dict):
-        return {k: r for k, r in v.items}
+        return {_text_key(k): r for k, r in v.items}
     if isinstance(v, Seq) and v.kind == "tuple" and v.items and isinstance(v.items[0].value, Dict):
-        return {k: r for k, r in v.items[0].value.items}
+        return {_text_key(k): r for k, r in v.items[0].value.items}
     return {}
 
 

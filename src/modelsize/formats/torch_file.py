@@ -74,10 +74,10 @@ class _Resolver:
     storages: dict[str, StorageInfo] = field(default_factory=dict)
 
     def __call__(self, pid: Value) -> StorageInfo | None:
-        if not isinstance(pid, Seq) or len(pid.items) < 5 or scalar(pid.items[0]) != "storage":
+        if not isinstance(pid, Seq) or len(pid.items) < 5 or _text(scalar(pid.items[0])) != "storage":
             return None
         stype = pid.items[1].value
-        key = scalar(pid.items[2])
+        key = _text(scalar(pid.items[2]))  # Python 2 wrote these as byte strings
         numel = scalar(pid.items[4])
         if not isinstance(key, str) or not isinstance(numel, int) or numel < 0:
             raise ScanError(f"a storage reference has key {key!r} and size {numel!r}")
@@ -89,9 +89,14 @@ class _Resolver:
         if info is None:
             bits = _bits(dtype) or 8
             nbytes = self.sizes.get(key, -(-numel * int(bits) // 8))
-            info = StorageInfo(key, dtype, numel, nbytes, str(scalar(pid.items[3], "")))
+            info = StorageInfo(key, dtype, numel, nbytes, str(_text(scalar(pid.items[3], ""))))
             self.storages[key] = info
         return info
+
+
+def _text(value: Any) -> Any:
+    """Python 2 pickles (legacy torch.save) hold ``str`` as bytes: read them as latin-1 text."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def _storage_of(ref: Ref) -> StorageInfo:
@@ -402,7 +407,7 @@ def read_legacy(path: Path, prefix: str = "") -> Checkpoint:
         except ScanError as exc:
             raise invalid(path, FORMAT, f"legacy format: {exc}") from None
         keys = keys_result.root.value
-        key_list = [scalar(r) for r in keys.items] if isinstance(keys, Seq) else []
+        key_list = [_text(scalar(r)) for r in keys.items] if isinstance(keys, Seq) else []
         data_bytes = 0
         with BoundedFile(path, FORMAT) as bf:
             pos = stream.pos

@@ -25,6 +25,9 @@ from ..core.totals import Totals, unique_records
 from ..core.tree import Component
 from . import compute_block, fit_block, labels
 
+#: Shared tensors this small are listed as one folded line in the totals block.
+TINY_SHARED_BYTES = 64
+
 #: Sections this table shows; others are listed by name (they are in the JSON output).
 _RENDERED_SECTIONS = frozenset({"formats", "file", "compute", "fit", "remote"})  # remote: summed up in a note
 
@@ -212,12 +215,22 @@ def _totals(report: Report, base: units.Base) -> Table:
         ("Sparsity", _sparsity(report)),
         ("Tensors", f"{units.format_count(totals.tensors)} references, {units.format_count(totals.unique_tensors)} unique"),
     ]
+    # tiny shared constants (a TFLite shape vector read by 40 reshapes) fold into one line
+    tiny = [g for g in totals.shared if g.stored_bytes <= TINY_SHARED_BYTES]
+    fold_tiny = len(tiny) > 1
     for group in totals.shared:
+        if fold_tiny and group.stored_bytes <= TINY_SHARED_BYTES:
+            continue
         rows.append((
             "Shared",
             f"{labels.alias_list(group.aliases)} → {group.owner} "
             f"({_elements(group.numel)}, {units.format_bytes(group.stored_bytes, base)} counted once)",
         ))
+    if fold_tiny:
+        refs = sum(len(g.aliases) for g in tiny)
+        rows.append(("Shared", f"{len(tiny)} tiny tensors (≤ {TINY_SHARED_BYTES} B each, "
+                               f"{units.format_bytes(sum(g.stored_bytes for g in tiny), base)} in all) "
+                               f"shared by {refs} more references, each counted once"))
     for label, value in rows:
         grid.add_row(Text(label), Text(value))
     return grid

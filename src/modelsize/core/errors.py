@@ -32,6 +32,10 @@ class ModelStateError(ModelSizeError, ValueError):
     """The model is not in a state that can be measured (an unfitted estimator, an unbuilt model)."""
 
 
+class RecipeError(ModelSizeError, ValueError):
+    """A shrink recipe cannot be applied to this model or this data (the message names the recipe)."""
+
+
 class MissingDependencyError(ModelSizeError, ImportError):
     """An optional dependency needed for this work is not installed."""
 

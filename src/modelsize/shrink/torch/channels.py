@@ -70,6 +70,7 @@ class ChannelPrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "channels"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")

@@ -74,6 +74,7 @@ class HeadPrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "heads"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")

@@ -52,6 +52,7 @@ class MagnitudePrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "prune"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")

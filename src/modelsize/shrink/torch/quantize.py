@@ -36,6 +36,7 @@ class Cast(RecipeBase):
     dtype: str = "float16"
 
     name: ClassVar[str] = "cast"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "cast PyTorch models")
@@ -55,6 +56,7 @@ class Float16(Cast):
 
     dtype: str = "float16"
     name: ClassVar[str] = "fp16"
+    framework: ClassVar[str] = "pytorch"
 
 
 @dataclass
@@ -63,6 +65,7 @@ class BFloat16(Cast):
 
     dtype: str = "bfloat16"
     name: ClassVar[str] = "bf16"
+    framework: ClassVar[str] = "pytorch"
 
 
 @dataclass
@@ -76,6 +79,7 @@ class DynamicInt8(RecipeBase):
     skip: tuple[str, ...] = ()
 
     name: ClassVar[str] = "int8-dynamic"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "quantize PyTorch models")
@@ -116,6 +120,7 @@ class StaticInt8(RecipeBase):
     batch_size: int = 64
 
     name: ClassVar[str] = "int8-static"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "quantize PyTorch models")
@@ -164,6 +169,7 @@ class WeightOnlyInt8(RecipeBase):
     skip: tuple[str, ...] = ()
 
     name: ClassVar[str] = "int8-weight"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         skip = check_names(self.name, "skip", self.skip)

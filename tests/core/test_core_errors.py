@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import modelsize
 from modelsize.core import errors
 
@@ -34,3 +36,66 @@ def test_recipe_base_has_no_default_framework():
                                                                    "first-rounds", "onnx-dynamic")}
     assert frameworks == {"prune": "pytorch", "int4-weight": "pytorch", "tflite": "keras", "ccp": "sklearn",
                           "first-rounds": "boosting", "onnx-dynamic": "onnx"}
+
+
+def test_is_our_bug_looks_at_the_line_that_raised():
+    from modelsize.core import units
+    from modelsize.core.errors import InternalError, OptionError, internal_error, is_our_bug
+
+    try:
+        units.format_count("not a count")  # a line of modelsize raises
+    except ValueError as exc:
+        assert is_our_bug(exc)
+        wrapped = internal_error(exc, "counting")
+        assert isinstance(wrapped, InternalError) and not isinstance(wrapped, modelsize.ModelSizeError)
+        assert "please report" in str(wrapped)
+    try:
+        raise ValueError("the user's own code")  # this test is not modelsize
+    except ValueError as exc:
+        assert not is_our_bug(exc)
+    try:
+        units.format_count(object())  # type: ignore[arg-type] - a TypeError inside modelsize
+    except TypeError as exc:
+        assert is_our_bug(exc)
+    assert not is_our_bug(OptionError("ours, on purpose"))  # our own errors are never bugs
+
+
+def test_a_savers_own_bug_is_not_reported_as_the_framework_refusing(tmp_path):
+    import numpy as np
+
+    from modelsize.core import units
+    from modelsize.core.errors import InternalError
+    from modelsize.shrink.savers import round_trip
+
+    class Backend:
+        name = "fake"
+
+        def predict(self, model, X):
+            return np.zeros((len(X), 2))
+
+        def wiped_copy(self, model):
+            return model
+
+    class Saver:
+        name, suffix, loads_into = "fake format", ".bin", "shrunk"
+
+        def __init__(self, save):
+            self.save = save
+
+        def check(self, model):
+            return None
+
+        def load(self, path, like):
+            return like
+
+    def refuses(model, path):  # the framework (here: this test's code) refuses the model
+        raise RuntimeError("cannot pickle this module")
+
+    def buggy(model, path):  # our saver code has a bug
+        units.format_count("not a count")
+
+    X = np.zeros((4, 3), np.float32)
+    refused = round_trip(Backend(), Saver(refuses), object(), object(), X, tmp_path, "m")
+    assert refused.bytes is None and "the framework refused (RuntimeError: cannot pickle this module)" in refused.note
+    with pytest.raises(InternalError, match="while writing the fake format file"):
+        round_trip(Backend(), Saver(buggy), object(), object(), X, tmp_path, "m")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
+from ..core.errors import InternalError
 from .backends import backend_for
 from .results import SweepResult
 from .types import SweepLike as Sweep
@@ -105,6 +106,8 @@ def _execute(backend: Any, sweep: Sweep, pending: list[TrialSpec]) -> Iterator[T
             trial = futures[future]
             try:
                 yield future.result()
+            except InternalError:
+                raise  # a bug of ours in the trial: never recorded as the user's failure
             except Exception as exc:  # noqa: BLE001 - the worker itself failed (died, result not picklable …)
                 yield _worker_failure(trial, exc)
     finally:

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...core.errors import internal_error, is_our_bug
 from ...core.optional import require
 from ..base import RecipeBase, ShrinkContext, Shrunk, check_choice, check_int, check_names, recipe_error
 
@@ -146,6 +147,8 @@ class StaticInt8(RecipeBase):
                 try:
                     prepared = prepare_fx(model, get_default_qconfig_mapping(engine), example_inputs=(X[:1],))
                 except (torch.fx.proxy.TraceError, RuntimeError, TypeError, NotImplementedError) as exc:
+                    if is_our_bug(exc):
+                        raise internal_error(exc, "preparing static int8 quantization") from exc
                     raise recipe_error(self.name, f"FX tracing of the model failed ({type(exc).__name__}: {exc})",
                                        "Static int8 needs a symbolically traceable forward().") from exc
                 with torch.no_grad():

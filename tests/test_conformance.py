@@ -331,3 +331,47 @@ def test_recipe_conformance(name: str, models: _Models, data: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_recipe(recipe, models.get(model_key), _data_for(model_key, data), bad_params=bad)
+
+
+# --------------------------------------------------------------------------- the kit catches what it should
+
+
+class _JsonReader:
+    """A toy reader of ``{"w": [numbers]}`` files: correct unless told to misbehave."""
+
+    name = "toy json"
+
+    def __init__(self, unpickle: bool = False, strict: bool = True) -> None:
+        self.unpickle, self.strict = unpickle, strict
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return path.suffix == ".json"
+
+    def read(self, path: Path) -> Any:
+        from modelsize.core.errors import InvalidFileError
+        from modelsize.core.report import Report, Source
+        from modelsize.core.tensors import TensorRecord
+        from modelsize.core.tree import Component
+
+        raw = path.read_bytes()
+        if self.unpickle:
+            pickle.loads(pickle.dumps(Path("x")))  # resolves a global: code from a file could run
+        try:
+            values = json.loads(raw)["w"]
+        except (ValueError, KeyError, TypeError) as exc:
+            if not self.strict:
+                raise
+            raise InvalidFileError(f"{path.name} is not a toy json file: {exc}") from exc
+        record = TensorRecord(path="w", shape=(len(values),), dtype="float32")
+        return Report(root=Component(name="toy", kind="Toy", path="", tensors=(record,)),
+                      source=Source(framework="toy", object_type="file"))
+
+
+def test_check_reader_catches_execution_and_foreign_errors(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"w": [1.0, 2.0, 3.0]}))
+    assert check_reader(_JsonReader(), path).totals.params == 3
+    with pytest.raises(AssertionError, match=r"executed code: \[.pickle.find_class\('pathlib', 'PosixPath'\)"):
+        check_reader(_JsonReader(unpickle=True), path)
+    with pytest.raises(AssertionError, match="raised JSONDecodeError, not InvalidFileError"):
+        check_reader(_JsonReader(strict=False), path)

@@ -8,3 +8,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+
+
+def pytest_addoption(parser):
+    """``--overwrite-golden``: rewrite the golden files of rendered output (review the diff)."""
+    parser.addoption("--overwrite-golden", action="store_true", default=False,
+                     help="rewrite tests/**/golden/* from the current output instead of comparing")

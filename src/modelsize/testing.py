@@ -1,64 +1,22 @@
-"""Conformance kit: the checks every adapter and file reader must pass.
+"""Conformance kit: the checks every adapter, file reader, shrink recipe and backend must pass.
 
 Like scikit-learn's ``check_estimator``: a new framework or format calls
 :func:`check_report` (and :func:`check_adapter` for live objects) in its tests and gets the
 whole contract — consistent totals, valid JSON, no side effects, our error on bad input.
+:func:`check_reader`, :func:`check_recipe` and :func:`check_backend` (from
+:mod:`modelsize.conformance`) do the same for readers, recipes and shrink backends.
 """
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from importlib import resources
 from typing import Any, Callable
 
+from .conformance import check_backend, check_reader, check_recipe, check_report, report_schema, validate_json
 from .core.errors import ModelSizeError
 from .core.report import Report
-from .core.tensors import Role
-from .core.tree import join
 
-
-@lru_cache(maxsize=1)
-def report_schema() -> dict[str, Any]:
-    """The published JSON schema of a report (``src/modelsize/schema/report.schema.json``)."""
-    text = resources.files("modelsize").joinpath("schema/report.schema.json").read_text()
-    return json.loads(text)
-
-
-def validate_json(data: dict[str, Any]) -> None:
-    """Validate a report dict against the published schema (raises on mismatch)."""
-    import jsonschema
-
-    jsonschema.validate(data, report_schema())
-
-
-def check_report(report: Report) -> None:
-    """Assert the invariants every report satisfies, whatever produced it."""
-    assert isinstance(report, Report), type(report)
-    totals = report.totals
-    assert sum(totals.bytes_by_role.values()) == totals.stored_bytes, "bytes by role must add up"
-    assert sum(totals.bytes_by_dtype.values()) == totals.stored_bytes, "bytes by dtype must add up"
-    assert totals.trainable_params + totals.non_trainable_params + totals.trainability_unknown_params == totals.params
-    assert totals.params <= totals.params_per_reference
-    assert totals.unique_tensors <= totals.tensors
-    if totals.sparsity is not None:
-        assert 0.0 <= totals.sparsity <= 1.0
-
-    seen_paths: set[str] = set()
-    for node in report.root.walk():
-        for child in node.children:
-            assert child.path == join(node.path, child.name), (node.path, child.name, child.path)
-        for rec in node.tensors:
-            assert rec.path not in seen_paths, f"tensor path {rec.path!r} appears twice"
-            seen_paths.add(rec.path)
-            assert rec.stored_bytes is not None and rec.stored_bytes >= 0
-            assert isinstance(rec.role, Role)
-            if rec.nnz is not None:
-                assert 0 <= rec.nnz <= rec.numel, (rec.path, rec.nnz, rec.numel)
-
-    data = report.to_dict()
-    text = json.dumps(data)  # must be plain JSON: no NaN objects, no custom types
-    validate_json(json.loads(text))
+__all__ = ["check_adapter", "check_backend", "check_bad_input", "check_reader", "check_recipe", "check_report",
+           "report_schema", "validate_json"]
 
 
 def check_adapter(

@@ -163,3 +163,22 @@ def test_factory_gets_data_shapes_and_seed() -> None:
     assert kwargs == {"width": 3, "n_features": 64, "n_outputs": 10, "input_shape": (8, 8), "random_state": 5}
     assert factory_kwargs(factory, {"random_state": 9}, data, seed=5)["random_state"] == 9
     assert np.asarray(data.X_train).shape[1] == kwargs["n_features"]
+
+
+def test_a_bug_in_our_measuring_is_not_recorded_as_the_users_failed_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault injected into modelsize's own measuring surfaces as InternalError; the sweep stops."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from modelsize.core import units
+    from modelsize.core.errors import InternalError, ModelSizeError
+    from modelsize.factors import trial as trial_module
+
+    # the fault is raised by a line of modelsize (units.format_count), as a real bug of ours would be
+    monkeypatch.setattr(trial_module, "size_metrics", lambda report: {"params": units.format_count("not a count")})
+    sweep = Sweep(DecisionTreeClassifier, {"max_depth": [2]}, "iris", measure=FAST)
+    with pytest.raises(InternalError, match=r"modelsize's own code failed while running trial .*please report") as info:
+        trial_module.execute_trial(sweep, sweep.trials()[0])
+    assert not isinstance(info.value, ModelSizeError)
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(InternalError):  # through the runner too: not turned into a "worker failed" trial
+        sweep.run()

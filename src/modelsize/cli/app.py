@@ -8,7 +8,6 @@ run or help is shown, so ``modelsize --help`` stays fast and imports no framewor
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -18,11 +17,13 @@ import typer
 from typer.core import TyperGroup
 
 from ..core.errors import ModelSizeError
+from ..core.registry import Registry
 from .errors import EXIT_ERROR, debug_enabled, exit_code_for, format_traceback
 from .output import Output
 
 #: verb name -> module holding a one-command typer app named ``app``. Order is the help order.
-VERBS: dict[str, str] = {
+#: No entry-point group: scanning installed packages would slow every ``modelsize --help``.
+VERBS = Registry("command", attr="app", entries={
     "inspect": "modelsize.cli.inspect_cmd",
     "demo": "modelsize.cli.demo_cmd",
     "sweep": "modelsize.cli.sweep_cmd",
@@ -31,7 +32,7 @@ VERBS: dict[str, str] = {
     "check": "modelsize.cli.check_cmd",
     "diff": "modelsize.cli.diff_cmd",
     "report": "modelsize.cli.report_cmd",
-}
+})
 
 
 class LazyGroup(TyperGroup):
@@ -42,8 +43,7 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in VERBS:
-            module = importlib.import_module(VERBS[cmd_name])
-            command = typer.main.get_command(module.app)
+            command = typer.main.get_command(VERBS[cmd_name])
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)

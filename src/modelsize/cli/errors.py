@@ -12,7 +12,7 @@ import traceback
 
 import typer
 
-from ..core.errors import ModelSizeError, OptionError
+from ..core.errors import ComputationError, ModelSizeError, OptionError
 
 EXIT_OK = 0
 EXIT_ERROR = 1  #: the work failed: bad target, unreadable file, unsupported object, missing extra
@@ -21,6 +21,7 @@ EXIT_BUDGET = 3  #: a size budget was exceeded (``modelsize check``, ``diff --fa
 
 #: First match wins; order from specific to general.
 _EXIT_CODES: tuple[tuple[type[ModelSizeError], int], ...] = (
+    (ComputationError, EXIT_ERROR),  #: an option error inside our own calls: the work failed
     (OptionError, EXIT_USAGE),
     (ModelSizeError, EXIT_ERROR),
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.errors import option_error
+from ..core.errors import OptionError, computation_error, option_error
 from .errors import usage_problem
 from .options import SI, Format, base_for
 from .output import Output
@@ -107,7 +107,10 @@ def _laws(result: "SweepResult") -> list["LawFit"]:
     from ..factors.results import HEADLINE_METRICS
 
     metrics = [m for m in HEADLINE_METRICS if m in result.numeric_metrics()]
-    return result.laws(metrics=metrics) if metrics and result.numeric_factors() else []
+    try:
+        return result.laws(metrics=metrics) if metrics and result.numeric_factors() else []
+    except OptionError as exc:  # the metrics and factors were chosen here, not typed by the user
+        raise computation_error(exc, "fitting the sweep's growth laws") from exc
 
 
 def _print(out: Output, result: "SweepResult", fmt: str, si: bool) -> None:

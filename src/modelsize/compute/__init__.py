@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import optional
 from ..core.errors import UnsupportedObjectError, option_error
+from .frameworks import PROFILERS
 from .inputs import InputSpec, TensorSpec, token_inputs
 from .kv_cache import KVCache, kv_cache_size
 from .options import ComputeOptions, KVCacheOptions, LatencyOptions, MeasureOptions, TrainingOptions
@@ -78,22 +78,10 @@ def run(model: Any, inputs: Any, options: ComputeOptions) -> ComputeProfile:
     for name in ("backward", "include_elementwise"):
         if not isinstance(getattr(options, name), bool):
             raise option_error(name, "True or False", getattr(options, name))
-    torch = optional.loaded("torch")
-    if torch is not None and isinstance(model, torch.nn.Module) and not _is_keras(model):
-        from .torch_api import profile_torch
-
-        return profile_torch(model, inputs, options)
-    if _is_keras(model):
-        from .keras_flops import profile_keras
-
-        return profile_keras(model, inputs, options)
+    for profiler in PROFILERS.values():
+        if profiler.can_handle(model):
+            return profiler.profile(model, inputs, options)
     raise UnsupportedObjectError(
         f"Compute profiles are made for PyTorch modules and Keras models. Got {type(model).__module__}."
         f"{type(model).__qualname__}."
     )
-
-
-def _is_keras(model: Any) -> bool:
-    keras = optional.loaded("keras")
-    tf_keras = optional.loaded("tf_keras")
-    return any(k is not None and isinstance(model, k.Model) for k in (keras, tf_keras))

@@ -7,6 +7,11 @@ catch ``ValueError`` as usual while the CLI maps only our own errors to one-line
 
 from __future__ import annotations
 
+from pathlib import Path
+
+#: the installed ``modelsize`` package folder: code under it is ours
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
 
 class ModelSizeError(Exception):
     """Base of every error modelsize raises on purpose."""
@@ -32,12 +37,64 @@ class ModelStateError(ModelSizeError, ValueError):
     """The model is not in a state that can be measured (an unfitted estimator, an unbuilt model)."""
 
 
+class RecipeError(ModelSizeError, ValueError):
+    """A shrink recipe cannot be applied to this model or this data (the message names the recipe)."""
+
+
+class ComputationError(ModelSizeError, ValueError):
+    """A result could not be computed from measured data (a growth law from unusable points …).
+
+    What an :class:`OptionError` raised inside modelsize's own calls becomes: the values came
+    from our code, not from the user, so the CLI exits 1 (the work failed), not 2 (usage).
+    """
+
+
 class RemoteError(ModelSizeError, ConnectionError):
     """A remote model (URL, ``hf://``) could not be read: network, server or cache trouble."""
 
 
 class MissingDependencyError(ModelSizeError, ImportError):
     """An optional dependency needed for this work is not installed."""
+
+
+class InternalError(RuntimeError):
+    """A bug in modelsize itself, never shown as a problem of the user's model, data or options.
+
+    Deliberately *not* a :class:`ModelSizeError`: the CLI prints the traceback for it, and code
+    that records the user's failures (a sweep trial, a format that refuses a model) lets it pass.
+    """
+
+
+def is_our_bug(exc: BaseException) -> bool:
+    """Whether ``exc`` is a bug of ours: not one of our errors, and raised by a line of modelsize.
+
+    The innermost frame of the traceback decides: an exception raised inside the user's code
+    or a framework (even when modelsize called it) is theirs; a ``TypeError`` or ``KeyError``
+    raised by a line under ``src/modelsize`` is ours.
+    """
+    if isinstance(exc, (ModelSizeError, InternalError)):
+        return False
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    try:
+        Path(tb.tb_frame.f_code.co_filename).resolve().relative_to(_PACKAGE_DIR)
+    except ValueError:
+        return False
+    return True
+
+
+def internal_error(exc: BaseException, doing: str) -> InternalError:
+    """The one message for a bug of ours (chain it: ``raise internal_error(exc, ...) from exc``)."""
+    return InternalError(f"modelsize's own code failed while {doing} ({type(exc).__name__}: {exc}). This is a bug in "
+                         "modelsize, not in your model or options: please report it with the traceback.")
+
+
+def computation_error(exc: OptionError, doing: str) -> ComputationError:
+    """An option error from one of our own calls, as the failure of the work it was part of."""
+    return ComputationError(f"{doing[:1].upper()}{doing[1:]} failed: {exc}")
 
 
 def option_error(name: str, allowed: str, got: object) -> OptionError:

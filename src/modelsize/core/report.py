@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, Mapping
 
 from . import totals as _totals
+from .sections import section_data
 from .tensors import _jsonable
 from .tree import Component
 
@@ -69,7 +70,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, validated by ``schema/report.schema.json``."""
         sections = {
-            name: (value.to_dict() if hasattr(value, "to_dict") else _jsonable(value))
+            name: section_data(value)
             for name, value in self.sections.items()
         }
         return {

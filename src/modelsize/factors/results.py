@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import option_error
+from ..core.errors import OptionError, computation_error, option_error
 from ..core.optional import require
 from .grid import NON_AXIS
 from .types import TrialResult
@@ -135,6 +135,8 @@ class SweepResult:
         """
         from .laws import fit_law
 
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+            raise option_error("confidence", "a number between 0 and 1 (exclusive)", confidence)
         numeric = self.numeric_factors()
         chosen_factors = list(factors) if factors is not None else numeric
         for name in chosen_factors:
@@ -158,7 +160,11 @@ class SweepResult:
                              if t.metrics.get(metric) is not None and math.isfinite(float(t.metrics[metric]))]
                     if len({x for x, _ in pairs}) >= 3:
                         xs, ys = zip(*pairs)
-                        fits.append(fit_law(xs, ys, metric=metric, factor=factor, group=group, confidence=confidence))
+                        try:
+                            fits.append(fit_law(xs, ys, metric=metric, factor=factor, group=group,
+                                                confidence=confidence))
+                        except OptionError as exc:  # the points are ours, not the caller's options
+                            raise computation_error(exc, f"fitting a law of {metric!r} against {factor!r}") from exc
         return fits
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
+from ..core.errors import InternalError
 from .backends import backend_for
 from .results import SweepResult
 from .types import SweepLike as Sweep
@@ -126,6 +127,8 @@ def _execute(backend: Any, sweep: Sweep, pending: list[TrialSpec]) -> Iterator[T
             group = futures[future]
             try:
                 results = future.result()
+            except InternalError:
+                raise  # a bug of ours in the trial: never recorded as the user's failure
             except Exception as exc:  # noqa: BLE001 - the worker itself failed (died, result not picklable …)
                 results = [_worker_failure(trial, exc) for trial in group]
             yield from results

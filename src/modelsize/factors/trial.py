@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..core import optional
+from ..core.errors import internal_error, is_our_bug
 from . import datasets, refs, transforms
 from .grid import route
 from .measure import formats, latency, report_of, scorer, size_metrics
@@ -63,6 +64,8 @@ def execute_trial(sweep: Sweep, trial: TrialSpec) -> TrialResult:
         status = "timeout"
         error = f"TrialTimeout: the trial ran past its time limit of {timeout:g} s."
     except Exception as exc:  # noqa: BLE001 - a failing trial is data: recorded, and the sweep goes on
+        if is_our_bug(exc):  # only the user's model, data or code make a failed trial
+            raise internal_error(exc, f"running trial {trial.key}") from exc
         status = "failed"
         error = f"{type(exc).__name__}: {exc}".strip()
         trace = "".join(traceback.format_exception(exc))[-4000:]

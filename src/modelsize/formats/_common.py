@@ -143,7 +143,7 @@ class BoundedFile:
         return data
 
 
-@dataclass
+@dataclass(frozen=True)
 class FileLayout:
     """How one file's bytes split into named parts (tensor data, header, padding …)."""
 

@@ -191,7 +191,7 @@ def _type_name(vtype: int) -> str:
     return names.get(vtype, str(vtype))
 
 
-@dataclass
+@dataclass(frozen=True)
 class TensorInfo:
     name: str
     dims: tuple[int, ...]  #: ggml order (ne0 first, the contiguous dimension)

@@ -6,18 +6,19 @@ Each entry is ``"module:Class"``; a reader class has ``name``, ``sniff(path, hea
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
+from ..core.registry import Registry
 from ..core.report import Report
 from ._common import require_regular
 from .source import is_remote
 
-#: Order matters: specific magic numbers before extension-only guesses.
-READERS: list[str] = [
+#: Order matters: specific magic numbers before extension-only guesses. Other packages add
+#: readers through the ``modelsize.readers`` entry-point group (sniffed after these).
+READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
@@ -31,16 +32,12 @@ READERS: list[str] = [
     "modelsize.formats.onnx_file:OnnxReader",
     "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
-]
-
-_instances: dict[str, Any] = {}
+])
 
 
 def _load(entry: str) -> Any:
-    if entry not in _instances:
-        module_name, cls_name = entry.split(":")
-        _instances[entry] = getattr(importlib.import_module(module_name), cls_name)()
-    return _instances[entry]
+    """The reader instance of an entry (its name or its ``"module:Class"`` string)."""
+    return READERS[entry if entry in READERS else Registry.name_of(entry)]
 
 
 def _head(path: Path) -> bytes:
@@ -64,11 +61,10 @@ def reader_for(path: str | os.PathLike[str]) -> Any:
     head = _head(p)
     if p.is_file() and p.stat().st_size == 0:
         raise InvalidFileError(f"{str(p)!r} is empty (0 bytes): it is not a model file.")
-    for entry in READERS:
-        reader = _load(entry)
+    for reader in READERS.values():
         if reader.sniff(p, head):
             return reader
-    known = ", ".join(_load(e).name for e in READERS) or "none installed"
+    known = ", ".join(r.name for r in READERS.values()) or "none installed"
     raise UnsupportedObjectError(
         f"{str(p)!r} is not a model file modelsize can read (known formats: {known}). "
         "For a Python object, pass 'package.module:attr' or 'path/to/file.py:attr'."

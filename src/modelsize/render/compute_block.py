@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..core import units
 from ..core.report import Report
+from ..core.sections import section_data
 
 _SI = ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -36,7 +37,7 @@ def renderables(report: Report, depth: int, base: units.Base) -> list[Renderable
     section = report.sections.get("compute")
     if section is None:
         return []
-    data: Mapping[str, Any] = section.to_dict() if hasattr(section, "to_dict") else section
+    data = section_data(section)
     if not isinstance(data, Mapping) or not isinstance(data.get("forward"), Mapping):
         return []  # not a compute profile: the notes list it among the sections to read as JSON
     parts: list[RenderableType] = [_summary(data, base), _modules(data, depth, base)]

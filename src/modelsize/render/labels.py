@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..core import units
+from ..core import sections, units
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.totals import Totals
@@ -109,11 +109,8 @@ def iter_tree(root: Component) -> Iterator[tuple[Component, int]]:
 
 
 def section_items(value: Any) -> list[dict[str, Any]]:
-    """A list section (e.g. ``formats``) as plain dicts, whether it holds objects or dicts."""
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple)) else [value]
-    return [item.to_dict() if hasattr(item, "to_dict") else dict(item) for item in items]
+    """A list section (e.g. ``formats``) as plain dicts (see :mod:`modelsize.core.sections`)."""
+    return sections.section_items(value)
 
 
 def security_warning(report: Any) -> str | None:

@@ -203,7 +203,7 @@ def _totals(report: Report, base: units.Base) -> Table:
         ("Trainable", units.format_count(totals.trainable_params)),
         ("Non-trainable", units.format_count(totals.non_trainable_params)),
     ]
-    unknown = getattr(totals, "trainability_unknown_params", 0)
+    unknown = totals.trainability_unknown_params
     if unknown:
         rows.append(("Trainability unknown", units.format_count(unknown)))
     rows += [

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from ..core import units
 from ..core.report import Report
+from ..core.sections import Section, section_data
 
 
 #: widest the recipe label may get before it is cut with "…" (the table fits 120 columns)
@@ -26,7 +27,7 @@ LABEL_WIDTH = 24
 
 
 def _data(item: Any) -> dict[str, Any]:
-    return item.to_dict() if hasattr(item, "to_dict") else dict(item)
+    return dict(section_data(item))
 
 
 def results_of(run: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -35,12 +36,11 @@ def results_of(run: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         run = run.sections.get("shrink")
     if run is None:
         return None, []
-    if hasattr(run, "results") or (isinstance(run, Mapping) and "results" in run):
+    if isinstance(run, (Mapping, Section)):
         data = _data(run)
-        return data.get("before"), [dict(r) for r in data["results"]]
-    if isinstance(run, Mapping) or hasattr(run, "to_dict"):
-        one = _data(run)
-        return one.get("before"), [one]
+        if "results" in data:  # a ShrinkRun: the original measured once, one result per recipe
+            return data.get("before"), [dict(r) for r in data["results"]]
+        return data.get("before"), [data]  # one ShrinkResult
     items = [_data(r) for r in run]
     return (items[0].get("before") if items else None), items
 

@@ -6,8 +6,9 @@ accuracy on evaluation data, CPU latency — before and after.
     result.deltas()["file_ratio"], result.to_dict()
 
 Recipes store their parameters as given and check them in ``apply`` (see :mod:`.base`).
-Importing this package loads no framework: recipes import torch when they run, and the
-names below are loaded on first access.
+Importing this package loads no framework: each framework's backend and recipes live in a
+subpackage (``torch``, ``keras``, ``sklearn``, ``boosting``, ``onnx``) imported when a recipe
+of it runs, and the names below are loaded on first access.
 """
 
 from __future__ import annotations

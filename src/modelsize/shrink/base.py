@@ -20,17 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from ..core.errors import ModelSizeError, OptionError
+from ..core.errors import OptionError, RecipeError
 from .protocols import Backend, Metric, Saver
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from .data import ShrinkData
-
-
-class RecipeError(ModelSizeError, ValueError):
-    """A recipe cannot be applied to this model or this data (the message names the recipe)."""
 
 
 def recipe_error(recipe: str, reason: str, hint: str = "") -> RecipeError:
@@ -148,7 +144,8 @@ class Recipe(Protocol):
 
     #: spec name (``"prune"``, ``"int8-dynamic"``)
     name: ClassVar[str]
-    #: framework it works on (``"pytorch"``)
+    #: framework it works on: the name of a registered shrink backend (``"pytorch"``,
+    #: ``"keras"``, ``"sklearn"``, ``"boosting"``, ``"onnx"``)
     framework: ClassVar[str]
 
     def get_params(self) -> dict[str, Any]: ...
@@ -157,10 +154,15 @@ class Recipe(Protocol):
 
 
 class RecipeBase:
-    """Shared behaviour of dataclass recipes: parameters, a readable description."""
+    """Shared behaviour of dataclass recipes: parameters, a readable description.
+
+    A subclass sets ``name`` (its spec name) and ``framework`` (the backend it works on); there
+    is no default framework, so a recipe that forgets it fails loudly instead of being run as
+    PyTorch.
+    """
 
     name: ClassVar[str] = "recipe"
-    framework: ClassVar[str] = "pytorch"
+    framework: ClassVar[str]
 
     def get_params(self) -> dict[str, Any]:
         """The parameters exactly as given (models and callables kept as objects)."""
@@ -218,7 +220,7 @@ class Chain(RecipeBase):
 
     @property
     def framework(self) -> str:  # type: ignore[override]
-        names = {getattr(s, "framework", "pytorch") for s in self.steps}
+        names = {getattr(s, "framework", "unknown") for s in self.steps}
         return names.pop() if len(names) == 1 else "mixed"
 
     def describe(self) -> str:

@@ -9,7 +9,6 @@ on its own copy.
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,19 +18,21 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import UnsupportedObjectError, option_error
+from ..core.registry import Registry
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
 from .result import ShrinkResult, Side
 from .savers import CHECK_SAMPLES, round_trip
 
 #: framework name -> "module:Class" of its backend, imported only when a model of it comes.
-BACKENDS: dict[str, str] = {
+#: Other packages add backends through the ``modelsize.shrink_backends`` entry-point group.
+BACKENDS = Registry("shrink backend", group="modelsize.shrink_backends", entries={
     "keras": "modelsize.shrink.keras.backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
     "pytorch": "modelsize.shrink.torch.backend:TorchBackend",
     "boosting": "modelsize.shrink.boosting.backend:BoostingBackend",  # before sklearn: XGBClassifier is one
     "sklearn": "modelsize.shrink.sklearn.backend:SklearnBackend",
     "onnx": "modelsize.shrink.onnx.backend:OnnxBackend",
-}
+})
 #: what "the saved model" is when a recipe names no format of its own
 DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
 
@@ -70,9 +71,8 @@ class RunOptions:
 
 def backend_for(model: Any) -> Backend:
     """The backend whose framework ``model`` belongs to."""
-    for spec in BACKENDS.values():
-        module_name, _, cls_name = spec.partition(":")
-        backend = getattr(importlib.import_module(module_name), cls_name)()
+    for backend_class in BACKENDS.values():
+        backend = backend_class()  # a fresh one per run: backends hold the run's thread settings
         if backend.can_handle(model):
             return backend
     raise UnsupportedObjectError(

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import InvalidFileError
+from ..core.errors import InvalidFileError, internal_error, is_our_bug
 from ..core.optional import require
 from .protocols import Backend, Saver
 
@@ -88,7 +88,10 @@ def _round_trip(backend: Backend, saver: Saver, model: Any, original: Any, check
         saver.save(model, path)
     except (RuntimeError, TypeError, ValueError, AttributeError, NotImplementedError) as exc:
         # The framework refused to write this model in this format (e.g. an FX GraphModule
-        # cannot be pickled whole): a fact to report, not a failure of the run.
+        # cannot be pickled whole): a fact to report, not a failure of the run. A saver's own
+        # bug is not the framework's refusal.
+        if is_our_bug(exc):
+            raise internal_error(exc, f"writing the {saver.name} file") from exc
         return RoundTrip(saver.name, None, None, None, None, note=f"the framework refused ({type(exc).__name__}: {_short(exc)})")
     saved = time.perf_counter()
     nbytes = path.stat().st_size
@@ -99,6 +102,8 @@ def _round_trip(backend: Backend, saver: Saver, model: Any, original: Any, check
         reloaded = saver.load(path, like)
     except (RuntimeError, KeyError, ValueError, TypeError, InvalidFileError) as exc:
         # A file that does not load back is a finding about the format, reported with its size.
+        if is_our_bug(exc):
+            raise internal_error(exc, f"reading the {saver.name} file back") from exc
         return RoundTrip(saver.name, nbytes, compressed, False, None, saver.loads_into,
                          note=f"reloading failed ({type(exc).__name__}: {_short(exc)})")
     loaded = time.perf_counter()

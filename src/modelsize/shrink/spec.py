@@ -4,21 +4,22 @@
 ``prune:amount=0.5+int8-dynamic`` → a :class:`~modelsize.shrink.base.Chain`. Values are read as
 int, float, ``true``/``false``, ``none`` or text; ``a|b`` is a tuple (``skip=fc2|fc3``).
 
-:data:`RECIPES` maps spec names to ``"module:Class"`` strings, imported only when used, so
-other frameworks' recipes (Keras, scikit-learn) register the same way.
+:data:`RECIPES` is a :class:`~modelsize.core.registry.Registry` of spec names → recipe classes,
+each imported only when used; other packages add recipes through the ``modelsize.recipes``
+entry-point group (or ``RECIPES.register(name, "module:Class")``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 from typing import Any
 
 from ..core.errors import OptionError
+from ..core.registry import Registry
 
 #: spec name -> "module:Class"
-RECIPES: dict[str, str] = {
+RECIPES = Registry("recipe", group="modelsize.recipes", entries={
     "prune": "modelsize.shrink.torch.prune:MagnitudePrune",
     "channels": "modelsize.shrink.torch.channels:ChannelPrune",
     "fp16": "modelsize.shrink.torch.quantize:Float16",
@@ -42,7 +43,7 @@ RECIPES: dict[str, str] = {
     "first-rounds": "modelsize.shrink.boosting.rounds:FirstRounds",
     "onnx-dynamic": "modelsize.shrink.onnx.quantize:OnnxDynamicInt8",
     "onnx-static": "modelsize.shrink.onnx.quantize:OnnxStaticInt8",
-}
+})
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -51,8 +52,7 @@ def recipe_class(name: str) -> type:
     """The class registered under ``name``."""
     if name not in RECIPES:
         raise OptionError(f"The 'recipe' option must name one of {', '.join(sorted(RECIPES))}. Got {name!r}.")
-    module_name, _, cls_name = RECIPES[name].partition(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+    return RECIPES[name]
 
 
 def parse_value(text: str) -> Any:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
 from ...core.errors import option_error
+from ...core.registry import Registry
 from .base import Study
 
-#: name -> module holding ``STUDY``. Order is the report's order.
-STUDIES: dict[str, str] = {
+#: name -> module holding ``STUDY``. Order is the report's order. Other packages add studies
+#: through the ``modelsize.studies`` entry-point group.
+STUDIES = Registry("study", attr="STUDY", group="modelsize.studies", entries={
     "complexity": "modelsize.factors.studies.complexity",
     "ensembles": "modelsize.factors.studies.ensembles",
     "regularization": "modelsize.factors.studies.regularization",
@@ -16,7 +16,7 @@ STUDIES: dict[str, str] = {
     "features": "modelsize.factors.studies.features",
     "augmentation": "modelsize.factors.studies.augmentation",
     "precision": "modelsize.factors.studies.precision",
-}
+})
 
 
 def names() -> list[str]:
@@ -27,7 +27,7 @@ def get(name: str) -> Study:
     """The study called ``name`` (an :class:`~modelsize.core.errors.OptionError` names the choices)."""
     if name not in STUDIES:
         raise option_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", name)
-    return importlib.import_module(STUDIES[name]).STUDY
+    return STUDIES[name]
 
 
 def select(name: str) -> list[Study]:

@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ...core.errors import OptionError, computation_error
 from ..laws import LawFit, fit_law, number
 from ..results import SweepResult
 from ..types import TrialResult
@@ -83,7 +84,10 @@ def law(result: SweepResult, metric: str, factor: str) -> LawFit | None:
     xs, ys = points(result, metric, factor)
     if len(set(xs)) < 3:
         return None
-    return fit_law(xs, ys, metric=metric, factor=factor)
+    try:
+        return fit_law(xs, ys, metric=metric, factor=factor)
+    except OptionError as exc:  # the points come from the study's own sweeps
+        raise computation_error(exc, f"fitting a law of {metric!r} against {factor!r}") from exc
 
 
 def exponent(result: SweepResult, metric: str, factor: str) -> float:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ...core.errors import internal_error, is_our_bug
 from ...core.optional import require
 from ..base import RecipeBase, ShrinkContext, Shrunk, check_choice, check_int, recipe_error
 from .train import quiet
@@ -234,6 +235,8 @@ class TFLiteConvert(RecipeBase):
         try:
             content = convert(model, mode, samples, io)
         except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
+            if is_our_bug(exc):
+                raise internal_error(exc, "converting to TFLite") from exc
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise recipe_error(self.name, f"the TFLite converter refused this model in mode {mode!r} "
                                           f"({type(exc).__name__}: {first[:240]})") from exc

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...core.errors import internal_error, is_our_bug
 from ...core.optional import require
 from ..base import RecipeBase, ShrinkContext, Shrunk, check_choice, check_int, check_names, check_number, recipe_error
 from .savers import StructuredSaver
@@ -70,6 +71,7 @@ class ChannelPrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "channels"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")
@@ -150,5 +152,7 @@ def prune_model(model: Any, example: Any, ratio: float, importance: str, skip: t
                                           ignored_layers=ignored)
             pruner.step()
         except (RuntimeError, TypeError, ValueError, KeyError) as exc:  # tracing failed on this model
+            if is_our_bug(exc):
+                raise internal_error(exc, "pruning channels") from exc
             raise recipe_error(recipe, f"Torch-Pruning could not trace the model's dependencies "
                                        f"({type(exc).__name__}: {exc})") from exc

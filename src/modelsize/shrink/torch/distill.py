@@ -43,6 +43,7 @@ class Distill(RecipeBase):
     baseline: bool = True
 
     name: ClassVar[str] = "distill"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "distill PyTorch models")

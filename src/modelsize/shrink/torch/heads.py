@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...core.errors import internal_error, is_our_bug
 from ...core.optional import require
 from ..base import RecipeBase, ShrinkContext, Shrunk, check_choice, check_int, check_number, recipe_error
 from .channels import IMPORTANCE, output_layer
@@ -74,6 +75,7 @@ class HeadPrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "heads"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")
@@ -153,6 +155,8 @@ def prune_heads(model: Any, example: Any, ratio: float, importance: str, recipe:
         try:
             graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
         except (RuntimeError, TypeError, ValueError, KeyError) as exc:  # tracing failed on this model
+            if is_our_bug(exc):
+                raise internal_error(exc, "tracing attention heads") from exc
             raise recipe_error(recipe, f"Torch-Pruning could not trace the model's dependencies "
                                        f"({type(exc).__name__}: {exc})") from exc
         for name, m in attention.items():

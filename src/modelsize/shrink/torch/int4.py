@@ -29,6 +29,7 @@ class WeightOnlyInt4(RecipeBase):
     skip: tuple[str, ...] = ()
 
     name: ClassVar[str] = "int4-weight"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "quantize PyTorch models")

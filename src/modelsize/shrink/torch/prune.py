@@ -52,10 +52,11 @@ class MagnitudePrune(RecipeBase):
     lr: float = 1e-3
 
     name: ClassVar[str] = "prune"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "prune PyTorch models")
-        prune = torch.nn.utils.prune
+        prune = require("torch.nn.utils.prune", "prune PyTorch models")  # a submodule torch does not import
         amount = check_number(self.name, "amount", self.amount, 0, 1, low_open=True, high_open=True)
         scope = check_choice(self.name, "scope", self.scope, ("global", "layer"))
         kinds = check_names(self.name, "layers", self.layers)

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ...core.errors import internal_error, is_our_bug
 from ...core.optional import require
 from ..base import RecipeBase, ShrinkContext, Shrunk, check_choice, check_int, check_names, recipe_error
 
@@ -36,6 +37,7 @@ class Cast(RecipeBase):
     dtype: str = "float16"
 
     name: ClassVar[str] = "cast"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "cast PyTorch models")
@@ -55,6 +57,7 @@ class Float16(Cast):
 
     dtype: str = "float16"
     name: ClassVar[str] = "fp16"
+    framework: ClassVar[str] = "pytorch"
 
 
 @dataclass
@@ -63,6 +66,7 @@ class BFloat16(Cast):
 
     dtype: str = "bfloat16"
     name: ClassVar[str] = "bf16"
+    framework: ClassVar[str] = "pytorch"
 
 
 @dataclass
@@ -76,6 +80,7 @@ class DynamicInt8(RecipeBase):
     skip: tuple[str, ...] = ()
 
     name: ClassVar[str] = "int8-dynamic"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "quantize PyTorch models")
@@ -116,6 +121,7 @@ class StaticInt8(RecipeBase):
     batch_size: int = 64
 
     name: ClassVar[str] = "int8-static"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "quantize PyTorch models")
@@ -141,6 +147,8 @@ class StaticInt8(RecipeBase):
                 try:
                     prepared = prepare_fx(model, get_default_qconfig_mapping(engine), example_inputs=(X[:1],))
                 except (torch.fx.proxy.TraceError, RuntimeError, TypeError, NotImplementedError) as exc:
+                    if is_our_bug(exc):
+                        raise internal_error(exc, "preparing static int8 quantization") from exc
                     raise recipe_error(self.name, f"FX tracing of the model failed ({type(exc).__name__}: {exc})",
                                        "Static int8 needs a symbolically traceable forward().") from exc
                 with torch.no_grad():
@@ -164,6 +172,7 @@ class WeightOnlyInt8(RecipeBase):
     skip: tuple[str, ...] = ()
 
     name: ClassVar[str] = "int8-weight"
+    framework: ClassVar[str] = "pytorch"
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         skip = check_names(self.name, "skip", self.skip)

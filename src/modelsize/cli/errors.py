@@ -13,15 +13,17 @@ import traceback
 import typer
 
 from ..core.errors import ModelSizeError, OptionError
+from ..shrink.budget.errors import BudgetNotMetError
 
 EXIT_OK = 0
 EXIT_ERROR = 1  #: the work failed: bad target, unreadable file, unsupported object, missing extra
 EXIT_USAGE = 2  #: the command line itself is wrong: unknown option, value out of range
-EXIT_BUDGET = 3  #: reserved: a size budget was exceeded (``modelsize check``, later)
+EXIT_BUDGET = 3  #: a size budget was exceeded or cannot be met (``shrink --budget``; ``check``)
 
 #: First match wins; order from specific to general.
 _EXIT_CODES: tuple[tuple[type[ModelSizeError], int], ...] = (
     (OptionError, EXIT_USAGE),
+    (BudgetNotMetError, EXIT_BUDGET),
     (ModelSizeError, EXIT_ERROR),
 )
 

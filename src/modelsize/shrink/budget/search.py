@@ -203,13 +203,14 @@ def _fmt(value: float | None) -> str:
 
 
 def _keep(chosen: Candidate, target: Path) -> None:
-    """Copy the chosen candidate's written files (the shrunk model's folder) into ``target``."""
+    """Copy the chosen candidate's file (its primary format, the size reported) into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     if chosen.folder is None:
         return
-    for path in sorted(chosen.folder.glob("1-*/*")):
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
+    files = [p for p in sorted(chosen.folder.glob("1-*/*")) if p.is_file()]
+    primary = [p for p in files if p.stat().st_size == chosen.file_bytes][:1]
+    for path in primary or files:
+        shutil.copy2(path, target / path.name)
 
 
 class _Search:

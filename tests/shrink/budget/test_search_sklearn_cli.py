@@ -16,17 +16,17 @@ def test_forest_budget_met_with_smallest_drop():
     from modelsize.shrink import data as shrink_data
 
     digits = shrink_data.digits(seed=0)
-    forest = RandomForestClassifier(n_estimators=20, random_state=0).fit(digits.train.X, digits.train.y)
-    recipes = ["float32", "ccp:max_drop=3.0", "ccp:max_drop=3.0+float32"]
-    first = to_budget(forest, digits, ratio=1.5, recipes=recipes)
-    original = first.original.file_bytes
-    budget = int(original * 0.7)
-    result = to_budget(forest, digits, budget, recipes=recipes)
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(digits.train.X, digits.train.y)
+    recipes = ["float32", "ccp:max_drop=3.0,alphas=4", "ccp:max_drop=3.0,alphas=4+float32"]
+    result = to_budget(forest, digits, ratio=1.3, recipes=recipes)
+    budget = result.budget_bytes
+    assert budget == int(result.original.file_bytes / 1.3)
     assert result.chosen.file_bytes <= budget
     within = [c for c in result.candidates if c.file_bytes <= budget]
+    assert len(within) < len(result.candidates) + 1 and within
     drops = [result.original.val_score - c.val_score for c in within]
     assert result.original.val_score - result.chosen.val_score == min(drops)
-    assert result.chosen.test_score is not None
+    assert result.chosen.test_score is not None and result.chosen.kind == "recipe"
     assert sklearn  # imported for the skip only
 
 

@@ -146,7 +146,7 @@ def to_budget(model: Any, data: ShrinkData, budget: Any = None, *, ratio: float 
     state = _Search(backend, model, data, search_data, metric, seed, threads, progress)
     with tempfile.TemporaryDirectory(prefix="modelsize-budget-") as tmp:
         state.root = Path(tmp)
-        state.total = len(specs) + (sweep + 2 if mixed and backend.name in SPACES else 0)
+        state.total = len(specs) + (sweep + 3 if mixed and backend.name in SPACES else 0)
         for spec in specs:
             state.run_recipe(spec)
         if state.original is None:  # no recipe ran: measure the original through a mixed run below
@@ -166,6 +166,36 @@ def to_budget(model: Any, data: ShrinkData, budget: Any = None, *, ratio: float 
         if save_dir is not None:
             _keep(chosen, Path(save_dir))
     return result
+
+
+def _predicted_frontier(sizes: Any, costs: Any, overhead: int, low: int, high: int, count: int,
+                        grid: int = 64) -> list[list[int]]:
+    """Up to ``count`` distinct allocations spread along the knapsack's *predicted* frontier.
+
+    The knapsack is solved on a fine grid of budgets (cheap); allocations that another beats on
+    both predicted bytes and predicted loss are dropped; the rest are sampled evenly by size, so
+    the written candidates cover the whole range instead of repeating the large-budget optimum.
+    """
+    if count <= 0:
+        return []
+    found: dict[tuple[int, ...], tuple[int, float]] = {}
+    for i in range(grid):
+        target = int(low * (high / low) ** (i / (grid - 1)))
+        picks = knapsack.solve(sizes, costs, target - overhead)
+        if picks is not None:
+            found[tuple(picks)] = (sum(s[p] for s, p in zip(sizes, picks)),
+                                   sum(c[p] for c, p in zip(costs, picks)))
+    ranked = sorted(found.items(), key=lambda kv: (kv[1][0], kv[1][1]))
+    front: list[tuple[int, ...]] = []
+    best = math.inf
+    for picks, (_b, c) in ranked:
+        if c < best - 1e-12:
+            front.append(picks)
+            best = c
+    if len(front) > count:
+        step = (len(front) - 1) / (count - 1) if count > 1 else 0
+        front = [front[round(i * step)] for i in range(count)] if count > 1 else [front[-1]]
+    return [list(p) for p in front]
 
 
 def _choose(candidates: Sequence[Candidate], original: Candidate, budget: int | None,
@@ -283,15 +313,14 @@ class _Search:
         if self.original is None:  # measure the original's file for ratio goals
             self.run(make(layers, [max(range(len(s)), key=s.__getitem__) for s in sizes]), "mixed", "mixed")
         budget = goal.resolve(self.original.file_bytes or 0) if self.original else None
-        targets: list[int] = []
-        if budget is not None:
-            targets.append(budget)
-        if sweep:
-            ratio = (high / low) ** (1 / max(sweep - 1, 1))
-            targets += [int(low * ratio**i) for i in range(sweep)]
         seen: set[tuple[int, ...]] = set()
-        for target in targets:
-            self._solve_and_run(target, layers, sizes, costs, fixed + header, make, seen, exact=target == budget)
+        overhead = fixed + header
+        if budget is not None:
+            self._solve_and_run(budget, layers, sizes, costs, overhead, make, seen, exact=True)
+        for picks in _predicted_frontier(sizes, costs, overhead, low, high, sweep):
+            if tuple(picks) not in seen:
+                seen.add(tuple(picks))
+                self.run(make(layers, picks), "mixed", "mixed allocation")
         self.done = self.total = max(self.done, self.total)
 
     def _solve_and_run(self, target: int, layers: Any, sizes: Any, costs: Any, overhead: int, make: Any,

@@ -82,3 +82,13 @@ def test_impossible_budget_and_drop_raise_with_smallest(trained_mlp, mnist):
     with pytest.raises(BudgetNotMetError, match="within 0 points") as info:
         to_budget(trained_mlp, mnist, max_drop=0.0, recipes=["prune:amount=0.99"], mixed=False)
     assert info.value.smallest["label"] == "prune:amount=0.99"
+
+
+def test_max_drop_picks_the_smallest_within_the_drop(trained_mlp, mnist):
+    result = to_budget(trained_mlp, mnist, max_drop=1.0, recipes=["int8-dynamic"], sweep=5)
+    floor = result.original.val_score - 0.01
+    chosen = result.chosen
+    assert chosen.val_score >= floor - 1e-12 and result.budget_bytes is None
+    smaller = [c for c in result.candidates if c.usable and c.file_bytes < chosen.file_bytes]
+    assert all(c.val_score < floor for c in smaller)
+    assert chosen.file_bytes < next(c for c in result.candidates if c.label == "int8-dynamic").file_bytes

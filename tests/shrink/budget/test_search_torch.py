@@ -72,6 +72,17 @@ def test_report_carries_allocation_cost_and_progress(int4_search):
     text = render.table(result)
     assert "Pareto frontier" in text and "Per-layer allocation" in text and "Search cost" in text
     assert "<svg" in render.html_plot(result)
+    lines = render.csv_text(result).splitlines()
+    assert lines[0].startswith("label,kind,file_bytes") and len(lines) == len(result.candidates) + 2
+    assert sum(line.endswith(",True") for line in lines) == 1  # exactly one chosen row
+
+
+def test_png_plot(int4_search, tmp_path):
+    pytest.importorskip("matplotlib")
+    from modelsize.shrink.budget import render
+
+    path = render.write_plot(int4_search[1], tmp_path / "frontier.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_impossible_budget_and_drop_raise_with_smallest(trained_mlp, mnist):

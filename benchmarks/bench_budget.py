@@ -88,14 +88,13 @@ def pytorch_part() -> None:
     print()
 
 
-def compare(title: str, model, data, recipes, budget_fraction: float) -> None:
+def compare(title: str, model, data, recipes, ratio: float) -> None:
     from modelsize.shrink.budget.search import to_budget
 
-    first = to_budget(model, data, ratio=1.01, recipes=recipes)
-    budget = int(first.original.file_bytes * budget_fraction)
-    result = to_budget(model, data, budget, recipes=recipes)
+    result = to_budget(model, data, ratio=ratio, recipes=recipes)
+    budget = result.budget_bytes
     o, c = result.original, result.chosen
-    print(f"### {title}: budget {budget:,} B ({budget_fraction:g} × the original's {o.file_bytes:,} B file), "
+    print(f"### {title}: budget {budget:,} B (--ratio {ratio:g}: the original's {o.file_bytes:,} B file / {ratio:g}), "
           f"original test {100 * o.test_score:.2f}\n")
     print("| recipe alone | file bytes | val | test | fits | chosen |")
     print("|---|---:|---:|---:|---|---|")
@@ -120,7 +119,8 @@ def keras_part() -> None:
         model = seed_cnn()
         fit_classifier(model, data.train, data.val, 3, 0)
         compare("Keras: seed CNN (TFLite recipes)", model, data,
-                ["tflite:mode=float32", "tflite:mode=float16", "tflite:mode=dynamic", "tflite:mode=int8"], 0.2)
+                ["tflite:mode=float32", "tflite:mode=float16", "tflite:mode=dynamic", "tflite:mode=int8",
+                 "tflite-selective:float_ops=CONV_2D", "tflite-selective:float_ops=FULLY_CONNECTED"], 3.5)
 
 
 def forest_part() -> None:
@@ -131,7 +131,7 @@ def forest_part() -> None:
 
     data = digits(seed=0)
     forest = RandomForestClassifier(n_estimators=100, random_state=0).fit(data.train.X, data.train.y)
-    compare("scikit-learn: seed random forest (100 trees) on digits", forest, data, list(RECIPES["sklearn"]), 0.5)
+    compare("scikit-learn: seed random forest (100 trees) on digits", forest, data, list(RECIPES["sklearn"]), 2)
 
 
 def main() -> None:

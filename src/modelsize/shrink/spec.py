@@ -31,6 +31,7 @@ RECIPES: dict[str, str] = {
     "distill": "modelsize.shrink.torch.distill:Distill",
     "heads": "modelsize.shrink.torch.heads:HeadPrune",
     "tflite": "modelsize.shrink.keras.tflite:TFLiteConvert",
+    "tflite-selective": "modelsize.shrink.keras.selective:TFLiteSelective",
     "tfmot-prune": "modelsize.shrink.keras.tfmot:TfmotPrune",
     "tfmot-cluster": "modelsize.shrink.keras.tfmot:TfmotCluster",
     "keras-distill": "modelsize.shrink.keras.distill:KerasDistill",

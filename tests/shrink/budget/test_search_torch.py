@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from modelsize.shrink.budget import BudgetNotMetError
-from modelsize.shrink.budget.search import dominated_by, to_budget
+torch = pytest.importorskip("torch")
+
+from modelsize.shrink.budget import BudgetNotMetError  # noqa: E402
+from modelsize.shrink.budget.search import dominated_by, to_budget  # noqa: E402
 
 RECIPES = ["int8-dynamic", "int4-weight", "prune:amount=0.8"]
 
@@ -21,8 +23,11 @@ def int4_search(trained_mlp, mnist, tmp_path_factory):
     int4 = first.candidates[0]
     keep = tmp_path_factory.mktemp("chosen")
     calls = []
+    before = {k: v.clone() for k, v in trained_mlp.state_dict().items()}
     result = to_budget(trained_mlp, mnist, int4.file_bytes, recipes=RECIPES, sweep=6, save_dir=keep,
                        progress=lambda done, total, label: calls.append((done, total, label)))
+    after = trained_mlp.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the search works on copies only
     return int4, result, keep, calls
 
 

@@ -15,14 +15,16 @@ RECIPES: dict[str, tuple[str, ...]] = {
         "prune:amount=0.5",
         "prune:amount=0.8",
         "channels:ratio=0.5,finetune=1+int8-dynamic",
-        "distill:width=0.25,epochs=3+int8-dynamic",
-        "distill:width=0.25,epochs=3+int4-weight",
+        "distill:width=0.25,epochs=3,baseline=false+int8-dynamic",
+        "distill:width=0.25,epochs=3,baseline=false+int4-weight",
     ),
     "keras": (
         "tflite:mode=float32",
         "tflite:mode=float16",
         "tflite:mode=dynamic",
         "tflite:mode=int8",
+        "tflite-selective:float_ops=CONV_2D",
+        "tflite-selective:float_ops=FULLY_CONNECTED",
         "tfmot-prune:sparsity=0.5",
         "tfmot-prune:sparsity=0.8",
     ),
@@ -38,6 +40,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     ),
     "boosting": (
         "first-rounds",
+        "first-rounds:max_drop=3.0",
     ),
     "onnx": (
         "onnx-dynamic",

@@ -149,8 +149,6 @@ def to_budget(model: Any, data: ShrinkData, budget: Any = None, *, ratio: float 
         state.total = len(specs) + (sweep + 3 if mixed and backend.name in SPACES else 0)
         for spec in specs:
             state.run_recipe(spec)
-        if state.original is None:  # no recipe ran: measure the original through a mixed run below
-            pass
         if mixed and backend.name in SPACES:
             state.run_mixed(goal, sweep)
         if state.original is None:

@@ -27,6 +27,8 @@ Examples:
       --recipe distill:student=none,width=0.25,epochs=5
   modelsize shrink my_cnn.py:build --data digits --input-shape 1x8x8 --recipe channels:ratio=0.5,finetune=2
   modelsize shrink model.py:net --data my_data.npz --recipe prune:amount=0.5+int8-dynamic --format json
+  modelsize shrink modelsize.examples.seed:simple_nn --data mnist5k --train-epochs 2 --budget 26KiB \\
+      --plot frontier.html --save-dir chosen/
 \b
 Recipes: prune, channels, fp16, bf16, int8-dynamic, int8-static, int8-weight, int4-weight,
 distill. Settings go after ':' as key=value pairs, e.g. prune:amount=0.8,scope=layer,finetune=1.

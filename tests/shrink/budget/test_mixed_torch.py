@@ -31,6 +31,14 @@ def test_encode_decode_and_payload_bytes(opt):
         assert np.array_equal(values[:, cols], w[:, cols])
 
 
+def test_short_rows_are_not_padded_to_the_group():
+    w = np.random.default_rng(1).normal(size=(8, 9)).astype(np.float32)  # a 3×3 conv kernel per row
+    opt = mixed.LayerOption(8, 32)
+    parts, meta, values = mixed.encode(w, opt)
+    assert meta["group"] == 16 and opt.payload_bytes(8, 9) == 8 * 16 + 8 * 4
+    assert np.array_equal(mixed.decode(parts, meta), values)
+
+
 def test_lower_bits_cost_fewer_bytes():
     sizes = [mixed.LayerOption(b, 32).payload_bytes(128, 784) for b in (32, 16, 8, 4, 2)]
     assert sizes == sorted(sizes, reverse=True)

@@ -55,15 +55,21 @@ class LayerOption:
     def kept(self, cols: int) -> int:
         return cols if self.keep >= 1 else max(1, int(math.ceil(cols * self.keep)))
 
+    def group_for(self, kept: int) -> int:
+        """The group size used: ``group``, or the row length (rounded up to 8) when rows are
+        shorter — a 9-value conv row is not padded to 32."""
+        return min(self.group, -(-kept // 8) * 8)
+
     def payload_bytes(self, rows: int, cols: int) -> int:
         """Bytes of the tensors this option stores for a ``rows × cols`` matrix."""
         kept = self.kept(cols)
         mask = -(-cols // 8) if kept < cols else 0
         if self.bits >= 16:
             return rows * kept * self.bits // 8 + mask
-        padded = -(-kept // self.group) * self.group
+        group = self.group_for(kept)
+        padded = -(-kept // group) * group
         codes = rows * padded * self.bits // 8
-        return codes + rows * (padded // self.group) * 4 + mask
+        return codes + rows * (padded // group) * 4 + mask
 
 
 def all_options() -> list[LayerOption]:
@@ -126,7 +132,8 @@ def encode(weight: np.ndarray, opt: LayerOption, col_scale: np.ndarray | None = 
     idx = keep_columns(matrix, opt, col_scale)
     sub = matrix[:, idx]
     parts: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {"shape": list(shape), "bits": opt.bits, "group": opt.group, "kept": int(len(idx))}
+    group = opt.group_for(len(idx))
+    meta: dict[str, Any] = {"shape": list(shape), "bits": opt.bits, "group": group, "kept": int(len(idx))}
     if len(idx) < cols:
         mask = np.zeros(cols, dtype=bool)
         mask[idx] = True
@@ -138,7 +145,7 @@ def encode(weight: np.ndarray, opt: LayerOption, col_scale: np.ndarray | None = 
         parts["values"] = sub.astype(np.float16)
         values = parts["values"].astype(np.float32)
     else:
-        g = opt.group
+        g = group
         padded = -(-sub.shape[1] // g) * g
         if padded != sub.shape[1]:  # pad with each row's last value: no new range in the group
             sub_p = np.concatenate([sub, np.repeat(sub[:, -1:], padded - sub.shape[1], axis=1)], axis=1)
@@ -331,7 +338,7 @@ class MixedPrecision(RecipeBase):
             key = f"{layer}.weight" if layer else "weight"
             packed[key] = (parts, meta)
             rows, cols = module.weight.shape[0], module.weight[0].numel()
-            rows_out.append({"layer": layer, "bits": opt.bits, "group": opt.group if opt.bits < 16 else None,
+            rows_out.append({"layer": layer, "bits": opt.bits, "group": meta["group"] if opt.bits < 16 else None,
                              "keep": opt.keep, "sparsity": round(1 - opt.kept(cols) / cols, 4),
                              "weights": rows * cols, "bytes": int(sum(a.nbytes for a in parts.values()))})
         saver = MixedSaver(packed)

@@ -27,6 +27,8 @@ Examples:
       --recipe distill:student=none,width=0.25,epochs=5
   modelsize shrink my_cnn.py:build --data digits --input-shape 1x8x8 --recipe channels:ratio=0.5,finetune=2
   modelsize shrink model.py:net --data my_data.npz --recipe prune:amount=0.5+int8-dynamic --format json
+  modelsize shrink modelsize.examples.seed:simple_nn --data mnist5k --train-epochs 2 --budget 26KiB \\
+      --plot frontier.html --save-dir chosen/
 \b
 Recipes: prune, channels, fp16, bf16, int8-dynamic, int8-static, int8-weight, int4-weight,
 distill. Settings go after ':' as key=value pairs, e.g. prune:amount=0.8,scope=layer,finetune=1.
@@ -61,7 +63,8 @@ def shrink_command(
     recipe: Annotated[list[str], typer.Option(
         "--recipe", "-r", metavar="SPEC",
         help="A recipe spec 'name[:key=value,…]'; repeat for several (each on its own copy); "
-             "join with '+' to chain.", show_default=False)],
+             "join with '+' to chain. With --budget/--ratio/--max-drop: the candidates to search "
+             "(default: the framework's list).", show_default=False)] = None,
     data: Annotated[str, typer.Option(
         "--data", metavar="mnist5k|digits|FILE.npz",
         help="Evaluation (and training/calibration) data: a built-in dataset or an .npz with "
@@ -82,6 +85,17 @@ def shrink_command(
     html: Annotated[str | None, typer.Option(
         "--html", metavar="FILE.html", help="Also write the results page: size vs score of every recipe, "
                                             "Pareto frontier marked (one offline file).")] = None,
+    # --- shrink to a budget (issue 19); handled by cli/shrink_budget.py ---
+    budget: Annotated[str | None, typer.Option(
+        "--budget", metavar="SIZE", help="Search for the best model whose written file fits SIZE "
+                                          "(65536, 64KiB, 0.5MB). Exit 3 when nothing fits.")] = None,
+    ratio: Annotated[float | None, typer.Option(
+        "--ratio", help="Budget = original file / RATIO (a number > 1).")] = None,
+    max_drop: Annotated[float | None, typer.Option(
+        "--max-drop", min=0.0, help="The smallest model within this many points of the original's "
+                                    "validation score (with --budget/--ratio: also within it).")] = None,
+    plot: Annotated[str | None, typer.Option(
+        "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,
 ) -> None:
     """Shrink a model with recipes; show size on disk, accuracy and latency before and after."""
     from ..shrink import data as shrink_data
@@ -91,7 +105,11 @@ def shrink_command(
     from .targets import resolve
 
     out = Output()
-    recipes = [spec.parse(text) for text in recipe]  # a bad spec is an OptionError: exit 2
+    searching = budget is not None or ratio is not None or max_drop is not None
+    if not recipe and not searching:
+        raise usage_problem(option_error("recipe", "given at least once (or a --budget, --ratio or --max-drop "
+                                                   "to search)", None))
+    recipes = [spec.parse(text) for text in recipe or ()]  # a bad spec is an OptionError: exit 2
     shape = _shape(input_shape)
     resolved = resolve(target)
     if resolved.is_file:
@@ -110,6 +128,12 @@ def shrink_command(
                 raise option_error("train-epochs", "0 when the data has no training split", train_epochs)
             out.progress(f"Training {target} for {train_epochs} epochs …")
             backend.fit(model, dataset.train, dataset.val, train_epochs, seed)
+    if searching:
+        from .shrink_budget import BudgetArgs, run_budget
+
+        run_budget(out, model, dataset, BudgetArgs(budget, ratio, max_drop, plot, list(recipe or ()) or None,
+                                                   seed, threads, save_dir, fmt, si))
+        return
     out.progress(f"Shrinking with {len(recipes)} recipe(s) …")
     results = shrink_each(model, recipes, dataset, options=options)
     run = ShrinkRun(tuple(results))

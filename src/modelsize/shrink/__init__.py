@@ -42,6 +42,10 @@ _LAZY: dict[str, str] = {
     "WeightOnlyInt4": "modelsize.shrink.torch.int4",
     "Distill": "modelsize.shrink.torch.distill",
     "parse_recipe": "modelsize.shrink.spec",
+    "to_budget": "modelsize.shrink.budget.search",
+    "BudgetResult": "modelsize.shrink.budget.search",
+    "BudgetNotMetError": "modelsize.shrink.budget.errors",
+    "MixedPrecision": "modelsize.shrink.torch.mixed",
 }
 
 __all__ = sorted(_LAZY)

@@ -32,6 +32,7 @@ RECIPES = Registry("recipe", group="modelsize.recipes", entries={
     "distill": "modelsize.shrink.torch.distill:Distill",
     "heads": "modelsize.shrink.torch.heads:HeadPrune",
     "tflite": "modelsize.shrink.keras.tflite:TFLiteConvert",
+    "tflite-selective": "modelsize.shrink.keras.selective:TFLiteSelective",
     "tfmot-prune": "modelsize.shrink.keras.tfmot:TfmotPrune",
     "tfmot-cluster": "modelsize.shrink.keras.tfmot:TfmotCluster",
     "keras-distill": "modelsize.shrink.keras.distill:KerasDistill",

@@ -9,7 +9,6 @@ run or help is shown, so ``modelsize --help`` stays fast and imports no framewor
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..core.errors import ModelSizeError
+from . import common_flags
 from .errors import EXIT_ERROR, debug_enabled, exit_code_for, format_traceback
 from .output import Output
 
@@ -40,7 +40,7 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in VERBS:
             module = importlib.import_module(VERBS[cmd_name])
-            command = typer.main.get_command(module.app)
+            command = common_flags.add_to(typer.main.get_command(module.app))
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
@@ -91,6 +91,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     Usage errors are reported by typer (exit 2). Our own errors become one line on stderr
     (plus the traceback with ``MODELSIZE_DEBUG=1``). Anything else propagates: it is a bug.
     """
+    from .logging_setup import silence_third_party
+    from .output import reset_settings
+
+    reset_settings()
+    silence_third_party()
     out = Output()
     command = typer.main.get_command(app)
     try:
@@ -117,9 +122,6 @@ def _exit_status(code: object) -> int:
 def main() -> int:
     """Console-script entry point (``modelsize``).
 
-    TensorFlow's C++ logging writes info lines to stderr when a Keras model is converted; the
-    CLI quiets it (stderr is for our messages) unless the user set the variables themselves.
+    Framework logging is quieted in :func:`run` (see :mod:`modelsize.cli.logging_setup`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GLOG_minloglevel", "3")
     return run(sys.argv[1:])

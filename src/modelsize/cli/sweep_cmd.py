@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.errors import option_error
+from ..core.errors import ModelSizeError, option_error
 from .errors import usage_problem
 from .options import SI, Format, base_for
 from .output import Output
@@ -134,7 +134,6 @@ def run_command(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed and timed-out trials again.")] = False,
     fmt: Format = "table",
     si: SI = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
 ) -> None:
     """Run a sweep: one trained and measured model per setting of the grid; stored trials are skipped."""
     from ..factors.runners import Finished, Started
@@ -147,7 +146,7 @@ def run_command(
     events = sweep.stream(jobs=jobs, cluster=cluster, store=store_path, retry_failed=retry_failed)
     stored = 0
     try:
-        for event in sweep_view.with_progress(events, show=not no_progress and sweep_view.stderr_is_terminal()):
+        for event in sweep_view.with_progress(events, show=out.progress_enabled()):
             if isinstance(event, Started):
                 stored = event.cached
                 where = f"{event.workers} worker(s), {event.backend}" if event.pending else "nothing to run"
@@ -156,10 +155,24 @@ def run_command(
             elif isinstance(event, Finished):
                 out.hint(sweep_view.summary(event))
                 _print(out, event.result, fmt, si)
+                _fail_if_nothing_ran(event.result)
     except KeyboardInterrupt:
         out.error(f"Interrupted. Finished trials are stored in {store_path} ({stored} before this run); "
                   f"run the same command again to finish the sweep.")
         raise typer.Exit(130) from None
+
+
+def _fail_if_nothing_ran(result: "SweepResult") -> None:
+    """A sweep whose every trial failed did not work: exit 1 with the first error in full."""
+    if result.trials and not result.ok:
+        first = result.failed[0]
+        factors = ", ".join(f"{k}={v}" for k, v in first.factors.items())
+        raise SweepFailed(f"Every trial of the sweep {result.name!r} failed; the first ({factors}): "
+                          f"{first.error or first.status}")
+
+
+class SweepFailed(ModelSizeError, RuntimeError):
+    """No trial of a sweep succeeded (exit 1; the results were still printed and stored)."""
 
 
 @app.command("show", epilog=EXAMPLES_SHOW)

@@ -50,15 +50,22 @@ def with_progress(events: Iterable[Event], show: bool) -> Iterator[Event]:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False,
+        # stdout is data: rich's default redirect would send our JSON to the terminal (stderr).
+        redirect_stdout=False, redirect_stderr=False,
     )
     task = None
-    with progress:
+    progress.start()
+    try:
         for event in events:
             if isinstance(event, Started):
                 task = progress.add_task(event.name, total=event.total, failed=0)
             elif isinstance(event, TrialDone) and task is not None:
                 progress.update(task, completed=event.done, failed=event.failed)
+            elif isinstance(event, Finished):
+                progress.stop()  # the bar is done before any data is written
             yield event
+    finally:
+        progress.stop()
 
 
 def _cell(value: Any, kind: str, base: units.Base) -> str:

@@ -17,6 +17,7 @@ code (``MODELSIZE_DEBUG=1`` shows its traceback through the exception chain).
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -131,7 +132,9 @@ def _load_file(source: str, target: str) -> ModuleType:
             f"No such Python file: {source!r} (target {target!r}). Check the path; "
             "file targets look like 'path/to/file.py:attr'."
         )
-    name = f"_modelsize_target_{path.stem}_{abs(hash(str(path.resolve()))):x}"
+    # a stable name (str hash is salted per process): pickles of the model, and so file sizes, repeat exactly
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    name = f"_modelsize_target_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"Cannot load {source!r} as Python code (target {target!r}). Give a .py file.")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import importlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import UnsupportedObjectError, option_error
+from ..core.errors import ModelStateError, UnsupportedObjectError, option_error
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
 from .result import ShrinkResult, Side
@@ -87,29 +87,35 @@ def shrink(model: Any, recipe: Recipe, data: ShrinkData | None = None, *, metric
 
 
 def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None = None, *, metric: Any = None,
-                options: RunOptions = RunOptions(), example_input: Any = None) -> list[ShrinkResult]:
+                options: RunOptions = RunOptions(), example_input: Any = None,
+                progress: Callable[[int, str], None] | None = None) -> list[ShrinkResult]:
     """Apply each recipe to its own copy of ``model``; the original is measured once.
 
     ``data``: train / validation / evaluation splits (:mod:`modelsize.shrink.data`).
     ``metric(y_true, scores) -> float`` replaces accuracy. ``example_input``: inputs to check
     reloaded files and time latency when there is no data (``options.accuracy=False``).
+    ``progress(done, label)`` is called before the original and before each recipe.
     """
+    say = progress or (lambda done, label: None)
     recipes = list(recipes)
     backend = _validated(model, recipes, data, metric, options)
     check_X = _check_inputs(data, example_input)
     if check_X is None:
         raise RecipeError(f"The {_names(recipes)} cannot be checked: reloading the saved files is verified on "
                           "real inputs, and there is neither data nor an example_input.")
+    check_accepts(backend, model, check_X, data.name if data is not None else "the example input")
     metric_name = getattr(metric, "__name__", "metric") if metric is not None else "accuracy"
     base_context = ShrinkContext(backend, data, metric, options.seed, model, check_X[:8])
     primary = DEFAULT_PRIMARY.get(backend.name, "")
     with backend.threads(options.threads), tempfile.TemporaryDirectory(prefix="modelsize-shrink-") as tmp:
         root = Path(options.save_dir) if options.save_dir is not None else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        say(0, "measuring the original …")
         before, _ = _side(backend, model, model, backend.default_savers(), primary, check_X, root / "original",
                           base_context, options)
         results = []
         for index, recipe in enumerate(recipes, start=1):
+            say(index - 1, f"{describe(recipe)} …")
             work = backend.copy(model)
             shrunk = recipe.apply(work, base_context)
             savers = _merge_savers(backend.default_savers(), shrunk.savers)
@@ -123,6 +129,60 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
                 notes=tuple(dict.fromkeys(notes)), data=data.describe() if data is not None else None,
                 model=shrunk.model, report=after_report, artifacts=shrunk.artifacts))
     return results
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """``(1, 8, 8)`` → ``1x8x8`` (the CLI's shape syntax)."""
+    return "x".join(str(d) for d in shape) or "a scalar"
+
+
+def expected_input(model: Any) -> str | None:
+    """What the model's first layer takes, in words (PyTorch ``in_features`` / ``in_channels``), or ``None``."""
+    modules = getattr(model, "modules", None)
+    if not callable(modules):
+        return None
+    try:
+        for module in modules():
+            kind = type(module).__name__
+            if hasattr(module, "in_channels") and kind.startswith("Conv"):
+                dims = kind[-2] if kind[-2:-1].isdigit() else "2"
+                return f"{module.in_channels} channel(s) and {dims} spatial dimension(s) (its first layer is {kind})"
+            if hasattr(module, "in_features") and kind == "Linear":
+                return f"{module.in_features} features (its first layer is Linear({module.in_features}, …))"
+    except Exception:  # noqa: BLE001 - a model whose modules() fails just gets no hint
+        return None
+    return None
+
+
+def _reshape_hint(model: Any, per_sample: int) -> str:
+    """An ``--input-shape`` suggestion for a CNN fed flat samples (``64`` → ``1x8x8``)."""
+    modules = getattr(model, "modules", None)
+    first = next((m for m in modules() if hasattr(m, "in_channels") or hasattr(m, "in_features")), None) \
+        if callable(modules) else None
+    channels = getattr(first, "in_channels", None)
+    if isinstance(channels, int) and type(first).__name__ == "Conv2d" and channels and per_sample % channels == 0:
+        side = int(round((per_sample // channels) ** 0.5))
+        if side * side * channels == per_sample:
+            return f" Reshape the samples: --input-shape {channels}x{side}x{side} (CLI) or data.reshaped(...)."
+    return " Reshape the samples to what the model takes (CLI: --input-shape, e.g. 1x8x8 or 28,28,1)."
+
+
+def check_accepts(backend: Backend, model: Any, X: np.ndarray, data_name: str) -> None:
+    """One forward pass on one sample; a model that rejects the data's shape is the user's error.
+
+    Raises :class:`~modelsize.core.errors.ModelStateError` naming the given shape and, when the
+    first layer says it, the expected one — one line instead of the framework's traceback.
+    """
+    try:
+        backend.predict(model, X[:1])
+    except Exception as exc:  # noqa: BLE001 - the user's forward: any failure is reported, not hidden
+        given = shape_text(X.shape[1:])
+        expected = expected_input(model)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        wants = f" The model expects {expected}." if expected else ""
+        raise ModelStateError(
+            f"The model rejects the samples of {data_name} (shape {given} per sample):{wants} "
+            f"{type(exc).__name__}: {first}.{_reshape_hint(model, int(np.prod(X.shape[1:])))}") from exc
 
 
 def _names(recipes: Sequence[Recipe]) -> str:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..render.laws import sentence as law_sentence
 from ..core import units
 from ..factors.laws import LawFit
 from ..factors.results import SweepResult
@@ -107,7 +108,7 @@ def table(result: SweepResult, laws: list[LawFit], base: units.Base, width: int,
     lines = []  # plain lines, never wrapped: scripts grep them and people copy them
     if laws:
         lines.append("Growth laws (chosen by leave-one-value-out cross-validation):")
-        lines += [f"  • {law.sentence}" for law in laws]
+        lines += [f"  • {law_sentence(law)}" for law in laws]
     if result.failed:
         lines.append(f"{len(result.failed)} of {len(result.trials)} trials did not finish; "
                      "their errors are in the table and in 'modelsize sweep export'.")
@@ -117,7 +118,7 @@ def table(result: SweepResult, laws: list[LawFit], base: units.Base, width: int,
 def json_text(result: SweepResult, laws: list[LawFit]) -> str:
     """Everything as JSON: trials with raw numbers, and the fitted laws."""
     data = {"spec_hash": result.spec_hash, "name": result.name, "factors": list(result.factors),
-            "trials": [t.to_dict() for t in result.trials], "laws": [law.to_dict() for law in laws]}
+            "trials": [t.to_dict() for t in result.trials], "laws": [{**law.to_dict(), "sentence": law_sentence(law)} for law in laws]}
     return json.dumps(data, indent=2, default=str)
 
 

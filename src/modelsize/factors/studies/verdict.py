@@ -13,7 +13,8 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..laws import LawFit, fit_law, number
+from ..laws import LawFit, fit_law
+from ...render.laws import number
 from ..results import SweepResult
 from ..types import TrialResult
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED

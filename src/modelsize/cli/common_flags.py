@@ -7,6 +7,7 @@ no command body needs a parameter for them.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import typer
@@ -58,8 +59,10 @@ def _flags(
     """Only a carrier: its parameters are the common flags, built by typer itself."""
 
 
-def _common_params() -> list[Any]:
-    return list(typer.main.get_command(_donor).params)
+@functools.lru_cache(maxsize=1)
+def _common_params() -> tuple[Any, ...]:
+    """Built once: typer's parameter building reads type hints, which is slow to repeat per command."""
+    return tuple(typer.main.get_command(_donor).params)
 
 
 def add_to(command: Any) -> Any:

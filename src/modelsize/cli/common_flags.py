@@ -72,8 +72,23 @@ def add_to(command: Any) -> Any:
         for sub in subcommands.values():
             add_to(sub)
         return command
+    for param in command.params:
+        conventional_metavar(param)
     taken = {opt for p in command.params for opt in getattr(p, "opts", ())}
     for flag in _common_params():
         if not taken.intersection(flag.opts):
             command.params.append(flag)
     return command
+
+
+def conventional_metavar(param: Any) -> None:
+    """Usage lines as people expect them: ``TARGET`` (required) or ``[SWEEP]`` (optional), never
+    typer's ``{target}``; and no ``<str>`` / ``<int range>`` type tags after names that say enough."""
+    if getattr(param, "param_type_name", "") != "argument":
+        return
+    name = (param.metavar or param.name or "").upper() if param.metavar is None else param.metavar
+    if param.metavar is None:
+        param.metavar = name
+    shown = name if param.required else f"[{name}]"
+    param._usage_display_name = lambda: shown + ("..." if param.nargs != 1 else "")
+    param.display_type_rich = lambda ctx: None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import option_error
-from .errors import usage_problem
+from .errors import argument_error, usage_problem
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +59,7 @@ def _study_name(value: object) -> str:
 
     text = str(value).strip()
     if text != "all" and text not in STUDIES:
-        raise usage_problem(option_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", value))
+        raise usage_problem(argument_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", value))
     return text
 
 
@@ -113,6 +113,36 @@ def verdict_lines(outcomes: list["StudyOutcome"]) -> str:
     return "\n".join(lines)
 
 
+#: version of ``schema/study.schema.json`` that :func:`study_json` follows
+SCHEMA_VERSION = "1.0"
+
+
+def write_runs_index(root: Path) -> Path:
+    """``root/index.html``: a link to every run's own report folder (``root/NAME/index.html``), so a
+    later ``study run precision`` adds its report beside ``study run all``'s instead of replacing it."""
+    import html
+
+    runs = sorted(p.parent.name for p in root.glob("*/index.html"))
+    items = "".join(f'<li><a href="{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in runs)
+    index = root / "index.html"
+    index.write_text("<!doctype html><meta charset='utf-8'><title>modelsize studies</title>"
+                     f"<h1>What drives model size — study runs</h1><ul>{items}</ul>\n", encoding="utf-8")
+    return index
+
+
+def study_json(outcomes: list["StudyOutcome"], index: Path) -> str:
+    """``study run --format json`` (``schema/study.schema.json``): each law also in words."""
+    from ..render.laws import sentence
+
+    studies = []
+    for outcome in outcomes:
+        data = outcome.to_dict()
+        data["laws"] = [{**row, "sentence": sentence(fit)} for row, (_, fit) in zip(data["laws"], outcome.laws())]
+        studies.append(data)
+    return json.dumps({"schema_version": SCHEMA_VERSION, "report": str(index), "studies": studies}, indent=2,
+                      default=str)
+
+
 def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: int = 1,
                 out: Output | None = None) -> tuple[list["StudyOutcome"], Path]:
     """Run the named studies into ``store`` and write the report into ``out_dir``."""
@@ -154,9 +184,12 @@ def run_command(
     """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""
     out = Output()
     chosen = scale or ("quick" if quick else "full")
-    outcomes, index = run_studies(study, chosen, store, report_dir(out_dir), jobs, out)
+    folder = out_dir if out_dir is not None else report_dir() / study  # each run its own folder
+    outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
+    if out_dir is None:
+        write_runs_index(report_dir())
     if fmt == "json":
-        out.data(json.dumps({"report": str(index), "studies": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+        out.data(study_json(outcomes, index))
     else:
         out.data(verdict_lines(outcomes))
     out.hint(f"Report: {index}")

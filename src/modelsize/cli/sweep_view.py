@@ -30,6 +30,10 @@ TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: version of ``schema/sweep.schema.json`` that :func:`json_text` follows
+SCHEMA_VERSION = "1.0"
+
+
 def stderr_is_terminal() -> bool:
     """A live progress bar only makes sense on a terminal; logs get the summary line only."""
     isatty = getattr(sys.stderr, "isatty", None)
@@ -116,8 +120,8 @@ def table(result: SweepResult, laws: list[LawFit], base: units.Base, width: int,
 
 
 def json_text(result: SweepResult, laws: list[LawFit]) -> str:
-    """Everything as JSON: trials with raw numbers, and the fitted laws."""
-    data = {"spec_hash": result.spec_hash, "name": result.name, "factors": list(result.factors),
+    """Everything as JSON (``schema/sweep.schema.json``): trials with raw numbers, and the fitted laws."""
+    data = {"schema_version": SCHEMA_VERSION, "spec_hash": result.spec_hash, "name": result.name, "factors": list(result.factors),
             "trials": [t.to_dict() for t in result.trials], "laws": [{**law.to_dict(), "sentence": law_sentence(law)} for law in laws]}
     return json.dumps(data, indent=2, default=str)
 

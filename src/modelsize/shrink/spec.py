@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..core.errors import OptionError
+from ..core.suggest import did_you_mean
 
 #: spec name -> "module:Class"
 RECIPES: dict[str, str] = {
@@ -58,14 +59,6 @@ def by_framework() -> dict[str, list[str]]:
         folder = where.split(":")[0].split(".")[2] if where.startswith("modelsize.shrink.") else "other"
         groups.setdefault(FRAMEWORK_NAMES.get(folder, folder), []).append(name)
     return groups
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """`` Did you mean 'prune'?`` when ``word`` is close to one of ``choices``, else ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def recipe_class(name: str) -> type:

@@ -1,0 +1,93 @@
+"""Ordinary mistakes give one line on stderr and the right exit code — never a traceback (issue 15)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+CNN = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 6 * 6, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).relu().flatten(1))
+
+def cnn():
+    return Net()
+"""
+
+TYPO_SPEC = """
+name: typo
+model: sklearn.ensemble:RandomForestClassifier
+params: {max_dept: 4}
+dataset: iris
+grid:
+  n_estimators: [2, 4]
+measure: {formats: main, latency_runs: 1}
+"""
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_wrong_input_shape_for_inspect_is_one_line_naming_the_shape(cli, write_module) -> None:  # noqa: ANN001
+    path, _ = write_module(CNN)
+    result = cli("inspect", f"{path.name}:cnn", "--input", "1x3")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert line.startswith("Error: ") and "[1, 3]" in line and "conv2d" in line
+
+
+def test_a_sweep_whose_every_trial_failed_exits_1_with_the_first_error_in_full(cli, tmp_path: Path,  # noqa: ANN001
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.yaml").write_text(textwrap.dedent(TYPO_SPEC))
+    result = cli("sweep", "run", "typo.yaml", "--store", "s.db", "--quiet")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "Every trial of the sweep 'typo' failed" in line
+    assert "unexpected keyword argument 'max_dept'" in line and "Did you mean 'max_depth'?" in line
+    assert "typo" in result.out  # the table (data) is still printed
+
+
+def test_a_misspelled_spec_key_suggests_the_right_one(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: x\nmodle: sklearn.tree:DecisionTreeClassifier\ngrid: {max_depth: [1]}\n")
+    result = cli("sweep", "run", "bad.yaml", "--store", "s.db")
+    assert result.code == 2
+    assert "Did you mean 'model'?" in one_line(result.err)
+
+
+def test_a_positional_is_called_an_argument(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    result = cli("sweep", "show", "nosuchsweep", "--store", "s.db")
+    assert result.code in (1, 2)
+    line = one_line(result.err)
+    assert "'sweep' argument" in line and "option" not in line.split("Got")[0]
+    study = cli("study", "run", "sizes")
+    assert study.code == 2 and "'study' argument" in study.err_text
+
+
+@pytest.mark.parametrize("argv", [("inspect",), ("sweep", "run"), ("sweep", "show"), ("sweep", "export"),
+                                  ("sweep", "plot"), ("shrink",), ("study", "run"), ("demo",)])
+def test_usage_lines_use_conventional_metavars_and_every_command_has_the_common_flags(cli, argv) -> None:  # noqa: ANN001
+    text = cli(*argv, "--help").out
+    usage = text.splitlines()[0]
+    assert usage.startswith("Usage: modelsize") and "{" not in usage and "<" not in text
+    for flag in ("--quiet", "--no-progress", "--verbose", "--width"):
+        assert flag in text, (argv, flag)
+    if argv[0] == "sweep":
+        assert "report.schema.json" not in text
+    if argv[:2] in (("sweep", "run"), ("sweep", "show")):
+        assert "sweep.schema.json" in " ".join(text.split())

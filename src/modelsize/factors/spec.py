@@ -172,7 +172,7 @@ class Sweep:
         unknown = set(data) - set(YAML_KEYS)
         if unknown:
             first = sorted(unknown)[0]
-            raise OptionError(f"The 'spec' option must use keys among {', '.join(YAML_KEYS)}. Got {sorted(unknown)!r}."
+            raise OptionError(f"The 'spec' option must be keys among {', '.join(YAML_KEYS)}. Got {sorted(unknown)!r}."
                               + did_you_mean(first, YAML_KEYS))
         model = data.get("model", data.get("factory"))
         params = dict(data.get("params") or {})

@@ -22,7 +22,7 @@ from ..core.report import Report
 from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
-from . import compute_block, labels
+from . import compute_block, labels, shorten
 
 #: Sections this table shows; others are listed by name (they are in the JSON output).
 _RENDERED_SECTIONS = frozenset({"formats", "file", "compute"})
@@ -55,7 +55,7 @@ def table(
     if isinstance(width, bool) or not isinstance(width, int) or width < 40:
         raise option_error("width", "an integer >= 40", width)
 
-    parts: list[RenderableType] = [_header(report), _tree_table(report, depth, base), _totals(report, base)]
+    parts: list[RenderableType] = [_header(report), _tree_table(report, depth, base, width), _totals(report, base)]
     on_disk = report.sections.get("file")
     if isinstance(on_disk, Mapping) and isinstance(on_disk.get("bytes"), int):
         parts.append(_file_block(on_disk, base))
@@ -89,29 +89,31 @@ def _header(report: Report) -> Text:
     return text
 
 
-def _tree_table(report: Report, depth: int, base: units.Base) -> Table:
+def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) -> Table:
+    """One row per component; long names are shortened in the middle, numbers are never cut."""
     owners = labels.alias_owners(report)
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
-    grid.add_column("Component", no_wrap=True)
-    grid.add_column("Kind", style="cyan", no_wrap=True)
-    grid.add_column("Params", justify="right", no_wrap=True)
-    grid.add_column("Stored", justify="right", no_wrap=True)
-    grid.add_column("Dtypes", no_wrap=True)
-    grid.add_column("Notes", overflow="fold")
-
+    rows = []
     for node, level, folded, guide in _tree_rows(report.root, depth):
         sub = report.totals if level == 0 else report.subtotals(node)
         name = node.name if level else (node.name or "(model)")
+        rows.append((guide, name, level, node.kind, units.format_count(sub.params),
+                     units.format_bytes(sub.stored_bytes, base), _dtypes(sub),
+                     "\n".join(_row_notes(node, sub, folded, owners, base, is_root=level == 0))))
+    numbers = [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Params", 4), ("Stored", 5), ("Dtypes", 6))]
+    name_limit, kind_limit = shorten.name_budget(width, sum(numbers), max(len(r[3]) for r in rows),
+                                                 notes=any(r[7] for r in rows))
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    grid.add_column("Component", no_wrap=True)
+    grid.add_column("Kind", style="cyan", no_wrap=True)
+    grid.add_column("Params", justify="right", no_wrap=True, min_width=numbers[0])
+    grid.add_column("Stored", justify="right", no_wrap=True, min_width=numbers[1])
+    grid.add_column("Dtypes", no_wrap=True, min_width=numbers[2])
+    grid.add_column("Notes", overflow="fold")
+    for guide, name, level, kind, params, stored, dtypes, notes in rows:
         label = Text(guide, style="dim")
-        label.append(name, style="bold" if level == 0 else "")
-        grid.add_row(
-            label,
-            Text(node.kind),
-            Text(units.format_count(sub.params)),
-            Text(units.format_bytes(sub.stored_bytes, base)),
-            Text(_dtypes(sub)),
-            Text("\n".join(_row_notes(node, sub, folded, owners, base, is_root=level == 0))),
-        )
+        label.append(shorten.middle(name, max(4, name_limit - len(guide))), style="bold" if level == 0 else "")
+        grid.add_row(label, Text(shorten.middle(kind, kind_limit)), Text(params), Text(stored), Text(dtypes),
+                     Text(notes))
     return grid
 
 

@@ -52,6 +52,10 @@ ShrinkFormat = Annotated[
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+#: backends whose models run before training (weights exist): their input shape is checked up front
+TRAINABLE_FIRST = ("pytorch", "keras")
+
+
 @dataclass(frozen=True)
 class DataOptions:
     """Which data, in what shape, and how long to train the model on it first."""
@@ -135,7 +139,7 @@ def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure:
         dataset = _dataset(out, data)
         backend = backend_for(model)
         samples = _first_samples(dataset)
-        if samples is not None:
+        if samples is not None and backend.name in TRAINABLE_FIRST:  # before minutes of training on a bad shape
             check_accepts(backend, model, samples, repr(data.data))
         _train(out, backend, model, dataset, data, measure, target)
         options = RunOptions(latency_runs=measure.latency_runs, seed=data.seed, save_dir=measure.save_dir,

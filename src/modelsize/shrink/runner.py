@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,6 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
     if check_X is None:
         raise RecipeError(f"The {_names(recipes)} cannot be checked: reloading the saved files is verified on "
                           "real inputs, and there is neither data nor an example_input.")
-    check_accepts(backend, model, check_X, data.name if data is not None else "the example input")
     metric_name = getattr(metric, "__name__", "metric") if metric is not None else "accuracy"
     base_context = ShrinkContext(backend, data, metric, options.seed, model, check_X[:8])
     primary = DEFAULT_PRIMARY.get(backend.name, "")
@@ -122,9 +121,15 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
             folder = root / f"{index}-{'+'.join(techniques(recipe))}"
             after, after_report = _side(backend, shrunk.model, model, savers, shrunk.primary or primary, check_X,
                                         folder, base_context, options)
+            paired_before = before
+            if options.latency:
+                with backend.threads(options.threads or 1):  # pinned: both sides on the same thread count
+                    latency_before, latency_after = paired_latency(backend, model, shrunk.model, check_X[:1], options)
+                paired_before = replace(before, latency=latency_before)
+                after = replace(after, latency=latency_after)
             notes = list(shrunk.notes) + _notes(before, after, data, after_report.notes)
             results.append(ShrinkResult(
-                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=before,
+                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=paired_before,
                 after=after, metric=metric_name if options.accuracy else None, details=shrunk.details,
                 notes=tuple(dict.fromkeys(notes)), data=data.describe() if data is not None else None,
                 model=shrunk.model, report=after_report, artifacts=shrunk.artifacts))
@@ -185,6 +190,42 @@ def check_accepts(backend: Backend, model: Any, X: np.ndarray, data_name: str) -
             f"{type(exc).__name__}: {first}.{_reshape_hint(model, int(np.prod(X.shape[1:])))}") from exc
 
 
+#: a latency is measured in this many rounds, alternating the two models, so drift hits both alike
+LATENCY_ROUNDS = 5
+
+
+def paired_latency(backend: Backend, original: Any, shrunk: Any, x: np.ndarray,
+                   options: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Latency of both models measured interleaved: warm-up, then rounds alternating which goes
+    first. Each side's result is the median of its round medians, with ``spread`` = (slowest −
+    fastest round) / median, so a reader (and :meth:`ShrinkResult.latency_problem`) can tell a
+    steady measurement from a noisy one."""
+    per_round = max(1, -(-options.latency_runs // LATENCY_ROUNDS))
+    for model in (original, shrunk):
+        backend.latency_ns(model, x, 1, options.latency_warmup)
+    rounds: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
+    for i in range(LATENCY_ROUNDS):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for side in order:
+            model = original if side == 0 else shrunk
+            rounds[side].append(backend.latency_ns(model, x, per_round, 1))
+    return _summary(rounds[0]), _summary(rounds[1])
+
+
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    import statistics
+
+    medians = sorted(int(r["median_ns"]) for r in rounds)
+    median = int(statistics.median(medians))
+    out = dict(rounds[-1])
+    out.update(median_ns=median, min_ns=min(int(r.get("min_ns", r["median_ns"])) for r in rounds),
+               p90_ns=max(int(r.get("p90_ns", r["median_ns"])) for r in rounds), rounds=len(rounds),
+               runs=sum(int(r.get("runs", 1)) for r in rounds), round_medians_ns=medians,
+               spread=(medians[-1] - medians[0]) / median if median else None, interleaved=True)
+    out.pop("mean_ns", None)
+    return out
+
+
 def _names(recipes: Sequence[Recipe]) -> str:
     """``'prune' recipe`` or ``'prune', 'fp16' recipes`` for messages."""
     names = ", ".join(repr(r.name) for r in recipes)
@@ -242,14 +283,15 @@ def _params(recipe: Any) -> dict[str, Any]:
 def _side(backend: Backend, model: Any, original: Any, savers: Sequence[Saver], primary: str, check_X: np.ndarray,
           folder: Path, context: ShrinkContext, options: RunOptions) -> tuple[Side, Any]:
     """Measure one model: report, files, score, latency, simulated quantization."""
-    report = backend.measure(model)
+    report = backend.measure(model)  # first: it refuses an unusable model (unfitted …) in its own words
+    if model is original:
+        check_accepts(backend, model, check_X, context.data.name if context.data is not None else "the example input")
     folder.mkdir(parents=True, exist_ok=True)
     files = tuple(round_trip(backend, saver, model, original, check_X, folder, "model") for saver in savers)
     if not any(f.format == primary and f.bytes is not None for f in files):
         primary = next((f.format for f in files if f.bytes is not None), primary)
     score = context.score(model) if options.accuracy else None
-    latency = backend.latency_ns(model, check_X[:1], options.latency_runs, options.latency_warmup) \
-        if options.latency else None
+    latency = None  # timed later, interleaved with the model it is compared to (paired_latency)
     simulated = _simulated(backend, model)
     totals = report.totals
     # A measurement that found no tensors at all (e.g. an ONNX file whose numbers are node

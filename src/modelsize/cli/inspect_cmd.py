@@ -9,7 +9,8 @@ import typer
 
 from ..core.errors import ModelSizeError
 from . import compute_options
-from .options import SI, Depth, Format, base_for
+from . import output_file
+from .options import SI, Depth, Format, Output_, base_for
 from .output import Output
 
 # "\b" keeps click from re-wrapping the block.
@@ -56,17 +57,20 @@ def inspect_command(
         typer.Option("--input-shape", metavar="D1,D2,…",
                      help="Build an unbuilt Keras model for inputs of this shape (no batch dimension), e.g. 28,28,1."),
     ] = None,
+    output: Output_ = None,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..api import inspect as measure_
     from .targets import resolve
 
     out = Output()
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     try:
         extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure, no_elementwise)
-        shape = parse_shape(input_shape) if input_shape is not None else None
+        shape = _parse_shape(input_shape) if input_shape is not None else None
         report = measure_(resolved.value, formats=not no_formats, compression=not no_compress, target=target,
                           input_shape=shape, **extra)
     except ModelSizeError as exc:
@@ -77,17 +81,26 @@ def inspect_command(
     if report.source.target is None:  # file readers do not know how the user named the file
         report = replace(report, source=replace(report.source, target=target))
     out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+    if output is not None:
+        _write_file(out, output, report, depth, base_for(si))
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"28,28,1"`` or ``"28x28x1"`` → ``(28, 28, 1)``; anything else is a usage error."""
-    from ..core.errors import option_error
+def _write_file(out: Output, path: str, report: object, depth: int, base: str) -> None:
+    """``-o FILE``: the report again, in the format the file's extension names."""
+    from .. import render
 
-    parts = text.replace("x", ",").split(",")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise option_error("input-shape", "positive integers separated by commas, e.g. 28,28,1", text)
-    return shape
+    def text(kind: str) -> str:
+        if kind == "json":
+            return render.json_text(report)
+        if kind == "csv":
+            return render.csv_text(report)
+        return render.table(report, depth=depth, base=base, width=out.width(), color=False)
+
+    output_file.write(path, text)
+    out.hint(f"Wrote {path}.")
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    from .options import parse_shape as shared
+
+    return shared(text)

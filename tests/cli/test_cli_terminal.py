@@ -61,3 +61,34 @@ def test_quiet_and_no_progress_leave_stderr_empty(spec: Path, tmp_path: Path) ->
         if flag == "--quiet":
             assert ANSI.sub("", result.err).strip() == ""
         assert target.read_text().startswith("trial_key") or "n_estimators" in target.read_text().splitlines()[0]
+
+
+CNN = """
+import torch.nn as nn
+
+def net():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+"""
+
+
+def test_shrink_json_to_a_file_from_a_terminal_with_per_recipe_progress(tmp_path: Path) -> None:
+    (tmp_path / "tiny_net.py").write_text(CNN)
+    target = tmp_path / "out.json"
+    result = run_in_terminal("shrink", "tiny_net.py:net", "--data", "digits", "--recipe", "fp16", "--recipe",
+                             "prune:amount=0.5", "--latency-runs", "1", "--format", "json", cwd=tmp_path,
+                             stdout_file=target)
+    assert result.code == 0, result.err_plain
+    assert len(json.loads(target.read_text())["sections"]["shrink"]["results"]) == 2
+    err = result.err_plain
+    assert "[0/2] measuring the original" in err and "[1/2] prune" in err and "ETA" in err
+
+
+def test_study_and_inspect_keep_progress_on_stderr(tmp_path: Path) -> None:
+    table = run_in_terminal("study", "run", "precision", "--scale", "tiny", "--store", "s.db", cwd=tmp_path)
+    assert table.code == 0, table.err_plain
+    assert "precision: " in table.out and "study precision (tiny)" not in table.out
+    assert "study precision (tiny)" in table.err_plain and "Report: modelsize-report/precision/index.html" in table.err_plain
+    inspect = run_in_terminal("inspect", "modelsize.examples.seed:simple_nn", "--no-formats", "--format", "csv",
+                              cwd=tmp_path)
+    assert inspect.code == 0 and "Measuring" not in inspect.out and "Measuring" in inspect.err_plain
+    assert inspect.out.splitlines()[0].count(",") > 3

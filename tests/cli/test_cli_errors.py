@@ -91,3 +91,28 @@ def test_usage_lines_use_conventional_metavars_and_every_command_has_the_common_
         assert "report.schema.json" not in text
     if argv[:2] in (("sweep", "run"), ("sweep", "show")):
         assert "sweep.schema.json" in " ".join(text.split())
+
+
+def test_a_string_attribute_is_not_treated_as_a_path(cli, write_module) -> None:  # noqa: ANN001
+    _, name = write_module("MODEL_PATH = 'weights.safetensors'\n")
+    result = cli("inspect", f"{name}:MODEL_PATH")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "is a str ('weights.safetensors'), not a model" in line and "No such file" not in line
+
+
+def test_third_party_logging_is_quiet_by_default_and_shown_with_verbose(cli) -> None:  # noqa: ANN001
+    import logging
+    import warnings
+
+    assert cli("study", "list").code == 0
+    assert logging.getLogger("tensorflow").level == logging.ERROR and logging.getLogger("absl").level == logging.ERROR
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        from modelsize.cli.logging_setup import silence_third_party
+
+        silence_third_party()
+        warnings.warn_explicit("noise", UserWarning, "x.py", 1, module="torchao.quantization")
+        assert not caught
+    assert cli("study", "list", "-v").code == 0
+    assert logging.getLogger("tensorflow").level != logging.ERROR  # -v restores the frameworks' own levels

@@ -72,11 +72,22 @@ def resolve(target: str) -> Resolved:
         with _on_sys_path(str(Path(source).resolve().parent)):
             module = _load_file(source, target)
             obj = _get_attr(module, attr, target)
-            return Resolved(target, obj=_maybe_call(obj, attr, target))
+            return Resolved(target, obj=_not_text(_maybe_call(obj, attr, target), target))
     with _on_sys_path(os.getcwd()):
         module = _import_module(source, target)
         obj = _get_attr(module, attr, target)
-        return Resolved(target, obj=_maybe_call(obj, attr, target))
+        return Resolved(target, obj=_not_text(_maybe_call(obj, attr, target), target))
+
+
+def _not_text(obj: Any, target: str) -> Any:
+    """A string (or path) attribute is data, not a model: never silently read it as a file path."""
+    if isinstance(obj, (str, bytes, os.PathLike)):
+        shown = os.fspath(obj) if isinstance(obj, os.PathLike) else obj
+        raise TargetError(
+            f"The target {target!r} is a {type(obj).__name__} ({shown!r}), not a model. modelsize does not read "
+            "attribute strings as file paths: to measure a file, give its path as the target "
+            f"(modelsize inspect {shown!s}).")
+    return obj
 
 
 def _is_drive(source: str) -> bool:

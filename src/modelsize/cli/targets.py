@@ -49,8 +49,8 @@ class Resolved:
 
     @property
     def value(self) -> Any:
-        """What :func:`modelsize.inspect` takes."""
-        return self.path if self.path is not None else self.obj
+        """What :func:`modelsize.inspect` takes (a string attribute is refused: it is not a model)."""
+        return self.path if self.path is not None else _not_text(self.obj, self.target)
 
 
 def resolve(target: str) -> Resolved:
@@ -72,11 +72,11 @@ def resolve(target: str) -> Resolved:
         with _on_sys_path(str(Path(source).resolve().parent)):
             module = _load_file(source, target)
             obj = _get_attr(module, attr, target)
-            return Resolved(target, obj=_not_text(_maybe_call(obj, attr, target), target))
+            return Resolved(target, obj=_maybe_call(obj, attr, target))
     with _on_sys_path(os.getcwd()):
         module = _import_module(source, target)
         obj = _get_attr(module, attr, target)
-        return Resolved(target, obj=_not_text(_maybe_call(obj, attr, target), target))
+        return Resolved(target, obj=_maybe_call(obj, attr, target))
 
 
 def _not_text(obj: Any, target: str) -> Any:

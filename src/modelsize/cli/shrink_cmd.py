@@ -156,7 +156,7 @@ def _live_model(target: str) -> Any:
     if resolved.is_file:
         raise TargetError(f"The target {target!r} is a file; shrink needs a live model: 'package.module:attr' or "
                           "'path/to/file.py:attr' (a model object, or a function or class that builds one).")
-    return resolved.obj
+    return resolved.value  # refuses a string attribute
 
 
 def _dataset(out: Output, data: DataOptions) -> Any:

@@ -35,7 +35,7 @@ def without_timings(value: Any) -> Any:
 
 def test_same_seed_gives_the_same_json_minus_timings(cli, write_module) -> None:  # noqa: ANN001
     path, _ = write_module(CNN)
-    args = ("shrink", f"{path.name}:Net", "--data", "digits", "--input-shape", "1x8x8", "--train-epochs", "2",
+    args = ("shrink", f"{path.name}:Net", "--data", "digits", "--input-shape", "1x8x8", "--train-epochs", "1",
             "--recipe", "channels:ratio=0.5,finetune=1", "--latency-runs", "1", "--format", "json")
     first, second = cli(*args), cli(*args)
     assert first.code == 0 and second.code == 0, first.err

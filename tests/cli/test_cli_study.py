@@ -67,8 +67,9 @@ def test_demo_step_runs_the_demo_studies_and_names_the_report(workdir: Path, mon
     text = step.run(DemoSettings())
     for name in study_cmd.DEMO_STUDIES:
         assert f"{name}: " in text
-    assert f"Report with plots and evidence: {workdir / 'demo-report' / 'index.html'}" in text
-    assert (workdir / "demo-report" / "index.html").is_file()
+    assert f"Report with plots and evidence: {workdir / 'demo-report' / 'demo' / 'index.html'}" in text
+    assert (workdir / "demo-report" / "demo" / "index.html").is_file()
+    assert 'href="demo/index.html"' in (workdir / "demo-report" / "index.html").read_text()
     assert not (workdir / "modelsize-sweeps.db").exists()  # the demo keeps its trials in memory
 
 

@@ -207,6 +207,8 @@ def _demo_run() -> tuple[list["StudyOutcome"], Path]:
     """The demo's studies on tiny grids, in an in-memory store (the demo leaves no database behind)."""
     from ..factors.studies import get, run_study, write_outputs, write_report
 
-    folder = report_dir()
+    folder = report_dir() / "demo"  # its own folder, linked from the top index like every study run
     outcomes = [write_outputs(run_study(get(name), "tiny"), folder) for name in DEMO_STUDIES]
-    return outcomes, write_report(outcomes, folder)
+    index = write_report(outcomes, folder)
+    write_runs_index(report_dir())
+    return outcomes, index

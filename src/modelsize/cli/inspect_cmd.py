@@ -78,11 +78,23 @@ def inspect_command(
             raise
         # Same error class, naming the target: the library does not know how the user wrote it.
         raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+    if extra.get("inputs") is not None and not resolved.is_file:
+        report = _with_layer_shapes(report, resolved.value, extra["inputs"])
     if report.source.target is None:  # file readers do not know how the user named the file
         report = replace(report, source=replace(report.source, target=target))
     out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
     if output is not None:
         _write_file(out, output, report, depth, base_for(si))
+
+
+def _with_layer_shapes(report: object, model: object, inputs: object) -> object:
+    """Each module's input/output shapes for ``--input`` (PyTorch models), as torchinfo shows them."""
+    if report.source.framework != "pytorch":  # type: ignore[attr-defined]
+        return report
+    from ..compute.layer_shapes import torch_layer_shapes
+
+    shapes = torch_layer_shapes(model, inputs)
+    return report.with_section("layer_shapes", shapes) if shapes else report  # type: ignore[attr-defined]
 
 
 def _write_file(out: Output, path: str, report: object, depth: int, base: str) -> None:

@@ -80,3 +80,17 @@ def test_study_json_follows_its_schema_and_each_run_keeps_its_own_report(cli, tm
     assert (tmp_path / "modelsize-report" / "precision" / "index.html").is_file()
     top = (tmp_path / "modelsize-report" / "index.html").read_text()
     assert 'href="precision/index.html"' in top and 'href="ensembles/index.html"' in top
+
+
+def test_study_output_file_takes_its_format_from_the_extension(cli, tmp_path: Path,  # noqa: ANN001
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    result = cli("study", "run", "precision", "--scale", "tiny", "--store", "s.db", "--out", "rep",
+                 "-o", "verdicts.csv")
+    assert result.code == 0, result.err
+    rows = (tmp_path / "verdicts.csv").read_text().splitlines()
+    assert rows[0] == "study,claim,status,figure,value,sentence"
+    assert [r.split(",")[1] for r in rows[1:]] == ["int8", "accuracy"]
+    assert (tmp_path / "rep" / "index.html").is_file()
+    assert cli("study", "run", "precision", "--scale", "tiny", "-o", "v.xlsx").code == 2

@@ -18,6 +18,8 @@ import typer
 
 from ..core.errors import option_error
 from .errors import argument_error, usage_problem
+from . import output_file
+from .options import Output_
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,7 +84,9 @@ def _scale(value: object) -> str:
 @app.command("list")
 def list_command(
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs.")] = "table",
+                                     help="table for people, json for programs (schema in "
+                                          "schema/study.schema.json).")] = "table",
+    output: Output_ = None,
 ) -> None:
     """List the studies and the seed claims each one tests."""
     from ..factors.studies.registry import get, names
@@ -173,16 +177,20 @@ def run_command(
     store: Annotated[str | None, typer.Option("--store", metavar="PATH",
                                               help="SQLite sweep store (default: $MODELSIZE_SWEEP_STORE or "
                                                    "./modelsize-sweeps.db).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR",
                                                  help="Report folder (default: $MODELSIZE_REPORT_DIR or "
                                                       "./modelsize-report).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N",
                                       help="Local worker processes per sweep (1: run in this process).")] = 1,
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs.")] = "table",
+                                     help="table for people, json for programs (schema in "
+                                          "schema/study.schema.json).")] = "table",
+    output: Output_ = None,
 ) -> None:
     """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""
     out = Output()
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
     chosen = scale or ("quick" if quick else "full")
     folder = out_dir if out_dir is not None else report_dir() / study  # each run its own folder
     outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
@@ -193,6 +201,26 @@ def run_command(
     else:
         out.data(verdict_lines(outcomes))
     out.hint(f"Report: {index}")
+    if output is not None:
+        output_file.write(output, lambda kind: _verdicts_as(kind, outcomes, index))
+        out.hint(f"Wrote {output}.")
+
+
+def _verdicts_as(kind: str, outcomes: list["StudyOutcome"], index: Path) -> str:
+    """The verdicts for ``-o FILE``: JSON (the schema's), CSV (one row per claim) or the text."""
+    if kind == "json":
+        return study_json(outcomes, index)
+    if kind == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["study", "claim", "status", "figure", "value", "sentence"])
+        for o in outcomes:
+            writer.writerows([o.study.name, v.claim.key, v.status, v.figure, v.value, v.sentence] for v in o.verdicts)
+        return buffer.getvalue()
+    return verdict_lines(outcomes)
 
 
 def demo_step(settings: "DemoSettings") -> str:  # noqa: ARG001 - the text has no sizes to format

@@ -114,11 +114,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     Usage errors are reported by typer (exit 2). Our own errors become one line on stderr
     (plus the traceback with ``MODELSIZE_DEBUG=1``). Anything else propagates: it is a bug.
     """
-    from .logging_setup import silence_third_party
+    from .logging_setup import quiet_frameworks
     from .output import reset_settings
 
     reset_settings()
-    silence_third_party()
+    with quiet_frameworks():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     out = Output()
     command = typer.main.get_command(app)
     try:

@@ -63,9 +63,14 @@ def with_progress(events: Iterable[Event], show: bool) -> Iterator[Event]:
     try:
         for event in events:
             if isinstance(event, Started):
-                task = progress.add_task(event.name, total=event.total, failed=0)
-            elif isinstance(event, TrialDone) and task is not None:
+                # stored trials are done from the start: the ETA comes from the trials run now only
+                task = progress.add_task(event.name, total=event.total, failed=0, completed=event.cached)
+                if event.cached:
+                    progress.reset(task, total=event.total, completed=event.cached, failed=0)
+            elif isinstance(event, TrialDone) and task is not None and not event.cached:
                 progress.update(task, completed=event.done, failed=event.failed)
+            elif isinstance(event, TrialDone) and task is not None:
+                progress.update(task, failed=event.failed)
             elif isinstance(event, Finished):
                 progress.stop()  # the bar is done before any data is written
             yield event

@@ -1,56 +1,126 @@
-"""The error → exit-code map: usage errors exit 2, failed work (ours or the model's) exits 1."""
+"""Ordinary mistakes give one line on stderr and the right exit code — never a traceback (issue 15)."""
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
+from pathlib import Path
 
 import pytest
 
-from modelsize.cli.errors import EXIT_ERROR, EXIT_USAGE, exit_code_for
-from modelsize.core.errors import ComputationError, OptionError, computation_error, option_error
+CNN = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 6 * 6, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).relu().flatten(1))
+
+def cnn():
+    return Net()
+"""
+
+TYPO_SPEC = """
+name: typo
+model: sklearn.ensemble:RandomForestClassifier
+params: {max_dept: 4}
+dataset: iris
+grid:
+  n_estimators: [2, 4]
+measure: {formats: main, latency_runs: 1}
+"""
 
 
-def test_option_errors_from_our_own_calls_exit_1_not_2() -> None:
-    user = option_error("depth", "an integer >= 0", -1)
-    assert exit_code_for(user) == EXIT_USAGE
-    ours = computation_error(option_error("x", "at least two distinct finite values", [1.0]), "fitting a law")
-    assert isinstance(ours, ComputationError) and not isinstance(ours, OptionError)
-    assert exit_code_for(ours) == EXIT_ERROR
-    assert str(ours) == "Fitting a law failed: The 'x' option must be at least two distinct finite values. Got [1.0]."
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
 
 
-def test_sweep_laws_chosen_by_the_cli_fail_as_work_not_usage() -> None:
-    from modelsize.cli import sweep_cmd
-
-    class Result:
-        def numeric_metrics(self) -> list[str]:
-            return ["params"]
-
-        def numeric_factors(self) -> list[str]:
-            return ["max_depth"]
-
-        def laws(self, metrics: Any) -> Any:
-            raise option_error("x", "at least two distinct finite values (with finite y)", [3.0])
-
-    with pytest.raises(ComputationError, match="Fitting the sweep's growth laws failed: The 'x' option") as info:
-        sweep_cmd._laws(Result())  # type: ignore[arg-type]
-    assert exit_code_for(info.value) == EXIT_ERROR
+def test_wrong_input_shape_for_inspect_is_one_line_naming_the_shape(cli, write_module) -> None:  # noqa: ANN001
+    path, _ = write_module(CNN)
+    result = cli("inspect", f"{path.name}:cnn", "--input", "1x3")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert line.startswith("Error: ") and "[1, 3]" in line and "conv2d" in line
 
 
-def test_law_fitting_inside_results_is_a_computation_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelsize.factors import laws
-    from modelsize.factors.results import SweepResult
-    from modelsize.factors.types import TrialResult
+def test_a_sweep_whose_every_trial_failed_exits_1_with_the_first_error_in_full(cli, tmp_path: Path,  # noqa: ANN001
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.yaml").write_text(textwrap.dedent(TYPO_SPEC))
+    result = cli("sweep", "run", "typo.yaml", "--store", "s.db", "--quiet")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "Every trial of the sweep 'typo' failed" in line
+    assert "unexpected keyword argument 'max_dept'" in line and "Did you mean 'max_depth'?" in line
+    assert "typo" in result.out  # the table (data) is still printed
 
-    trials = [TrialResult(f"k{d}", {"max_depth": d}, 0, "ok", {"params": 10 * d}) for d in (1, 2, 3, 4)]
-    result = SweepResult("hash", "s", ("max_depth",), tuple(trials))
-    assert [fit.metric for fit in result.laws(metrics=["params"])] == ["params"]
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise option_error("x", "finite values", "inf")
+def test_a_misspelled_spec_key_suggests_the_right_one(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: x\nmodle: sklearn.tree:DecisionTreeClassifier\ngrid: {max_depth: [1]}\n")
+    result = cli("sweep", "run", "bad.yaml", "--store", "s.db")
+    assert result.code == 2
+    assert "Did you mean 'model'?" in one_line(result.err)
 
-    monkeypatch.setattr(laws, "fit_law", refuse)
-    with pytest.raises(ComputationError, match="Fitting a law of 'params' against 'max_depth' failed"):
-        result.laws(metrics=["params"])
-    with pytest.raises(OptionError, match="The 'confidence' option"):  # still the caller's own option
-        result.laws(metrics=["params"], confidence=1.5)
+
+def test_a_positional_is_called_an_argument(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    result = cli("sweep", "show", "nosuchsweep", "--store", "s.db")
+    assert result.code in (1, 2)
+    line = one_line(result.err)
+    assert "'sweep' argument" in line and "option" not in line.split("Got")[0]
+    study = cli("study", "run", "sizes")
+    assert study.code == 2 and "'study' argument" in study.err_text
+
+
+@pytest.mark.parametrize("argv", [("inspect",), ("sweep", "run"), ("sweep", "show"), ("sweep", "export"),
+                                  ("sweep", "plot"), ("shrink",), ("study", "run"), ("demo",)])
+def test_usage_lines_use_conventional_metavars_and_every_command_has_the_common_flags(cli, argv) -> None:  # noqa: ANN001
+    text = cli(*argv, "--help").out
+    usage = text.splitlines()[0]
+    assert usage.startswith("Usage: modelsize") and "{" not in usage and "<" not in text
+    for flag in ("--quiet", "--no-progress", "--verbose", "--width"):
+        assert flag in text, (argv, flag)
+    if argv[0] == "sweep":
+        assert "report.schema.json" not in text
+    if argv[:2] in (("sweep", "run"), ("sweep", "show")):
+        assert "sweep.schema.json" in " ".join(text.split())
+
+
+def test_a_string_attribute_is_not_treated_as_a_path(cli, write_module) -> None:  # noqa: ANN001
+    _, name = write_module("MODEL_PATH = 'weights.safetensors'\n")
+    result = cli("inspect", f"{name}:MODEL_PATH")
+    assert result.code == 1
+    line = one_line(result.err)
+    assert "is a str ('weights.safetensors'), not a model" in line and "No such file" not in line
+
+
+def test_framework_logging_is_quiet_by_default_shown_with_verbose_and_restored_after(cli) -> None:  # noqa: ANN001
+    """torch logs a 19-line fake-tensor traceback at ERROR before our one-line message: hidden unless -v."""
+    import logging
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = dict(os.environ, PYTHONPATH=str(src))
+    env.pop("MODELSIZE_DEBUG", None)
+    argv = [sys.executable, "-m", "modelsize", "inspect", "modelsize.examples.seed:simple_nn", "--input", "1x3"]
+    quiet = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 1
+    line = one_line(quiet.stderr)
+    assert "[1, 3] X [784, 128]" in line and "fake_tensor.py" not in quiet.stderr
+    loud = subprocess.run([*argv, "-v"], capture_output=True, text=True, env=env)
+    assert loud.returncode == 1 and "fake_tensor.py" in loud.stderr
+    # in-process: the logging and warning state is put back after the command
+    before = (logging.root.manager.disable, logging.getLogger("torch").level, len(__import__("warnings").filters))
+    assert cli("study", "list").code == 0
+    after = (logging.root.manager.disable, logging.getLogger("torch").level, len(__import__("warnings").filters))
+    assert after == before

@@ -46,3 +46,52 @@ def test_documented_inspect_options_exist(cli, readme: str) -> None:
 def test_documented_schema_path_exists(readme: str) -> None:
     path = "src/modelsize/schema/report.schema.json"
     assert path in readme and (README.parent / path).exists()
+
+
+def readme_commands(text: str) -> list[str]:
+    """Every ``modelsize …`` command in the README's fenced blocks, continuations joined, comments cut."""
+    commands = []
+    for block in code_blocks(text):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("modelsize "):
+                commands.append(line)
+    return commands
+
+
+#: README commands cheap enough to run verbatim in the suite (the models ship with modelsize)
+FAST = re.compile(r"^modelsize (inspect modelsize\.examples\.seed:\w+( --(depth \d|format \w+|si|input \d+x\d+))*"
+                  r"|study list|sweep show)$")
+
+
+def test_the_fast_readme_commands_run_verbatim(cli, readme: str, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import json
+    import shlex
+
+    monkeypatch.chdir(tmp_path)  # 'sweep show' reads ./modelsize-sweeps.db: none here yet
+    monkeypatch.delenv("MODELSIZE_SWEEP_STORE", raising=False)
+    fast = [c for c in readme_commands(readme) if FAST.match(c)]
+    assert len(fast) >= 6, fast
+    for command in fast:
+        result = cli(*shlex.split(command)[1:])
+        assert result.code == 0, (command, result.err)
+        assert result.out.strip() or "No sweep store" in result.err, command
+        if "--format json" in command:
+            assert json.loads(result.out)["schema_version"] == "1.0"
+
+
+def test_every_readme_command_uses_options_its_command_has(cli, readme: str) -> None:  # noqa: ANN001
+    import shlex
+
+    verbs = {"inspect": 1, "demo": 1, "shrink": 1, "sweep": 2, "study": 2}
+    commands = readme_commands(readme)
+    assert len(commands) >= 25
+    for command in commands:
+        words = shlex.split(command)[1:]
+        path = words[: verbs.get(words[0], 1)]
+        help_text = cli(*path, "--help").out
+        assert help_text.startswith("Usage:"), command
+        for word in words:
+            if word.startswith("--"):
+                assert word.split("=")[0] in help_text, f"README: {command!r} uses {word}, unknown to {' '.join(path)}"

@@ -38,9 +38,10 @@ def test_run_one_study_writes_store_report_and_json(cli, workdir: Path) -> None:
     int8 = study["verdicts"][0]
     assert int8["status"] in ("supported", "not supported") and f"×{int8['value']:.2f}" in int8["sentence"]
     index = Path(data["report"])
-    assert index == Path("modelsize-report") / "index.html" and index.is_file()
-    assert (workdir / "modelsize-report" / "precision-bytes.png").is_file()
-    assert "Report: modelsize-report/index.html" in result.err_text
+    assert index == Path("modelsize-report") / "precision" / "index.html" and index.is_file()
+    assert (workdir / "modelsize-report" / "precision" / "precision-bytes.png").is_file()
+    assert "Report: modelsize-report/precision/index.html" in result.err_text
+    assert 'href="precision/index.html"' in (workdir / "modelsize-report" / "index.html").read_text()
     with Store(workdir / "modelsize-sweeps.db") as db:  # the default sweep store
         (info,) = [i for i in db.sweeps() if i.name == "study-precision"]
         assert info.ok == 4
@@ -51,7 +52,7 @@ def test_run_one_study_writes_store_report_and_json(cli, workdir: Path) -> None:
 
 def test_bad_arguments_are_usage_errors(cli, workdir: Path) -> None:  # noqa: ANN001
     wrong = cli("study", "run", "sizes")
-    assert wrong.code == 2 and "The 'study' option must be one of complexity" in wrong.err_text
+    assert wrong.code == 2 and "The 'study' argument must be one of complexity" in wrong.err_text
     assert cli("study", "run", "precision", "--scale", "huge").code == 2
     assert not (workdir / "modelsize-sweeps.db").exists()
 
@@ -66,8 +67,9 @@ def test_demo_step_runs_the_demo_studies_and_names_the_report(workdir: Path, mon
     text = step.run(DemoSettings())
     for name in study_cmd.DEMO_STUDIES:
         assert f"{name}: " in text
-    assert f"Report with plots and evidence: {workdir / 'demo-report' / 'index.html'}" in text
-    assert (workdir / "demo-report" / "index.html").is_file()
+    assert f"Report with plots and evidence: {workdir / 'demo-report' / 'demo' / 'index.html'}" in text
+    assert (workdir / "demo-report" / "demo" / "index.html").is_file()
+    assert 'href="demo/index.html"' in (workdir / "demo-report" / "index.html").read_text()
     assert not (workdir / "modelsize-sweeps.db").exists()  # the demo keeps its trials in memory
 
 

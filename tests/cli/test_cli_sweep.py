@@ -39,7 +39,8 @@ def test_run_prints_results_and_laws_then_reruns_from_the_store(cli, spec: Path)
     assert "3 trials, 0 already stored" in first.err_text and "3 run, 0 from the store" in first.err_text
     assert Path("modelsize-sweeps.db").exists()  # the default store, in the working directory
     law = next(l for l in data["laws"] if l["metric"] == "stored_bytes")
-    assert law["factor"] == "n_estimators" and law["sentence"].startswith("stored bytes")
+    assert law["factor"] == "n_estimators" and "stored bytes" in law["sentence"]
+    assert law["sentence"].startswith("stored bytes") == law["fits"]  # a law is stated only when one fits
 
     again = cli("sweep", "run", str(spec))
     assert again.code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelsize.factors import Sweep
+from modelsize.render.laws import sentence
 
 NO_FILES = {"formats": "none", "latency_runs": 0}
 
@@ -19,7 +20,8 @@ def test_random_forest_bytes_grow_as_n_estimators_to_the_first_power() -> None:
     lo, hi = law.exponent_ci
     assert lo <= law.exponent <= hi and hi - lo < 0.1
     assert law.law in ("linear", "power")
-    assert f"{law.exponent:.2f}" in law.sentence and law.sentence.startswith("stored bytes grow")
+    text = sentence(law)
+    assert law.fits and f"{law.exponent:.2f}" in text and text.startswith("stored bytes grow")
 
 
 def test_knn_stored_bytes_are_linear_in_training_set_size() -> None:

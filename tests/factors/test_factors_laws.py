@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from modelsize.core.errors import OptionError
-from modelsize.factors.laws import LAWS, fit_law, label, number
+from modelsize.factors.laws import LAWS, fit_law
+from modelsize.render.laws import label, number, sentence
 
 X = np.array([8, 16, 32, 64, 128, 256], dtype=float)
 
@@ -68,24 +69,24 @@ def test_a_falling_metric_says_so() -> None:
     fit = fit_law(X, 1000.0 / X, metric="latency_s", factor="batch")
     assert fit.law == "power"
     assert fit.exponent == pytest.approx(-1.0)
-    assert "falls as batch^-1.00" in fit.sentence
+    assert "falls as batch^-1.00" in sentence(fit)
 
 
 def test_sentence_is_built_from_the_fit() -> None:
     rng = np.random.default_rng(1)
     y = 46_000 * X * np.exp(rng.normal(0, 0.01, X.size))
     fit = fit_law(X, y, metric="stored_bytes", factor="n_estimators")
-    assert fit.sentence.startswith("stored bytes grow")
-    assert f"{fit.exponent:.2f}" in fit.sentence
-    assert f"R² {fit.r2:.3f}" in fit.sentence
-    assert f"{fit.exponent_ci[0]:.2f} to {fit.exponent_ci[1]:.2f}" in fit.sentence
+    assert sentence(fit).startswith("stored bytes grow")
+    assert f"{fit.exponent:.2f}" in sentence(fit)
+    assert f"R² {fit.r2:.3f}" in sentence(fit)
+    assert f"{fit.exponent_ci[0]:.2f} to {fit.exponent_ci[1]:.2f}" in sentence(fit)
 
 
 def test_constant_sentence_and_group() -> None:
     fit = fit_law(X, np.full_like(X, 123.0), metric="params", factor="data.n_samples", group={"alpha": 0.1})
     assert fit.law == "constant"
     assert fit.r2 is None
-    assert fit.sentence == ("parameters do not change with data.n_samples (at alpha=0.1): 123.0 from "
+    assert sentence(fit) == ("parameters do not change with data.n_samples (at alpha=0.1): 123.0 from "
                             "data.n_samples=8 to 256 (largest deviation 0.0%)")
 
 

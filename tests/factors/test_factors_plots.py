@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from modelsize.core.errors import OptionError
+import html as _html
+
 from modelsize.factors import Sweep, plots
+from modelsize.render.laws import sentence
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def test_html_page_has_laws_and_plotly_inlined(result, tmp_path: Path) -> None: 
     laws = result.laws(metrics=["stored_bytes", "score"], factors=["data.n_samples"])
     assert len(laws) == 4  # two metrics x two values of n_neighbors
     for law in laws:
-        assert law.sentence in text
+        assert _html.escape(sentence(law)) in text
     assert text.count("<script>/**\n* plotly.js v") == 1  # embedded once: works offline
     assert '<script src="http' not in text
     assert text.count("Plotly.newPlot") == 2

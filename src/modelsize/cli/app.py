@@ -8,7 +8,6 @@ run or help is shown, so ``modelsize --help`` stays fast and imports no framewor
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from typer.core import TyperGroup
 
 from ..core.errors import ModelSizeError
 from ..core.registry import Registry
+from . import common_flags
 from .errors import EXIT_ERROR, debug_enabled, exit_code_for, format_traceback
 from .output import Output
 
@@ -35,15 +35,41 @@ VERBS = Registry("command", attr="app", entries={
 })
 
 
+#: verb -> its one-line help, so ``modelsize --help`` lists the verbs without importing them
+#: (a test checks each line against the command's own docstring). A verb missing here is loaded.
+VERB_HELP: dict[str, str] = {
+    "inspect": "Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes.",
+    "demo": "Run a short tour: measure the seed article's PyTorch SimpleNN and print its report.",
+    "sweep": "Vary what drives model size: train, measure, store and fit growth laws.",
+    "shrink": "Shrink a model with recipes; show size on disk, accuracy and latency before and after.",
+    "study": "Test the seed article's claims about what drives model size: sweeps, laws, verdicts, report.",
+    "check": "Check a model against size budgets; exit 3 when over budget (for CI and pre-commit).",
+    "diff": "Compare two models: components and tensors added, removed, renamed or changed; size deltas.",
+    "report": "Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs.",
+}
+
+
 class LazyGroup(TyperGroup):
     """A command group that imports a verb's module the first time the verb is asked for."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(VERBS)
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The verb list of ``--help`` from :data:`VERB_HELP`: no verb module is imported to show it."""
+        rows = []
+        for name in self.list_commands(ctx):
+            text = VERB_HELP.get(name)
+            if text is None:
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit=150) if command is not None else ""
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in VERBS:
-            command = typer.main.get_command(VERBS[cmd_name])
+            command = common_flags.add_to(typer.main.get_command(VERBS[cmd_name]))
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
@@ -94,6 +120,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     Usage errors are reported by typer (exit 2). Our own errors become one line on stderr
     (plus the traceback with ``MODELSIZE_DEBUG=1``). Anything else propagates: it is a bug.
     """
+    from .logging_setup import quiet_frameworks
+    from .output import reset_settings
+
+    reset_settings()
+    with quiet_frameworks():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     out = Output()
     command = typer.main.get_command(app)
     try:
@@ -120,9 +155,6 @@ def _exit_status(code: object) -> int:
 def main() -> int:
     """Console-script entry point (``modelsize``).
 
-    TensorFlow's C++ logging writes info lines to stderr when a Keras model is converted; the
-    CLI quiets it (stderr is for our messages) unless the user set the variables themselves.
+    Framework logging is quieted in :func:`run` (see :mod:`modelsize.cli.logging_setup`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GLOG_minloglevel", "3")
     return run(sys.argv[1:])

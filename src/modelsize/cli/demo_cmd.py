@@ -6,6 +6,7 @@ The tour is a list of :class:`DemoStep`; later features add their step to :data:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import typer
@@ -104,13 +105,23 @@ STEPS: list[DemoStep] = [
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+def _eta(start: float, done: int, total: int) -> str:
+    """`` (ETA 0:42)`` from the steps done so far (nothing before the first step ends)."""
+    if done == 0:
+        return ""
+    left = (time.perf_counter() - start) / done * (total - done)
+    return f" (ETA {int(left) // 60}:{int(left) % 60:02d})"
+
+
 @app.command(name="demo", epilog="\b\nExample:\n  modelsize demo --si\n")
 def demo_command(si: SI = False) -> None:
     """Run a short tour: measure the seed article's PyTorch SimpleNN and print its report."""
     out = Output()
     settings = DemoSettings(base=base_for(si), width=out.width(), color=out.color())
+    start = time.perf_counter()
     for number, step in enumerate(STEPS, start=1):
         heading = f"Step {number}/{len(STEPS)}: {step.title}"
+        out.progress(f"[{number}/{len(STEPS)}] {step.title} …{_eta(start, number - 1, len(STEPS))}")
         out.data(f"{heading}\n{'=' * len(heading)}\n")
         out.data(step.run(settings).rstrip() + "\n")
 

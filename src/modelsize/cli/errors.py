@@ -67,6 +67,12 @@ class UsageProblem(typer.BadParameter):
         return self.message
 
 
+def argument_error(name: str, allowed: str, got: object) -> OptionError:
+    """Like :func:`~modelsize.core.errors.option_error`, for a positional argument (``SWEEP``, ``NAME``):
+    people call those arguments, not options."""
+    return OptionError(f"The {name!r} argument must be {allowed}. Got {got!r}.")
+
+
 def usage_problem(error: OptionError) -> UsageProblem:
     """Turn a library option error into a usage error for the parser."""
     return UsageProblem(str(error))

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ModelSizeError, OptionError
+from . import common_flags, compute_options, output_file, remote_options
 from .errors import usage_problem
-from . import compute_options, remote_options
-from .options import SI, Depth, Format, base_for
+from .options import SI, Depth, Format, Output_, base_for
 from .output import Output
 
 # "\b" keeps click from re-wrapping the block.
@@ -83,6 +83,7 @@ def inspect_command(
     no_cache: remote_options.NoCache = False,
     timeout: remote_options.Timeout = None,
     download: remote_options.Download = False,
+    output: Output_ = None,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..api import inspect as measure_
@@ -91,7 +92,11 @@ def inspect_command(
     from .targets import resolve
 
     out = Output()
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
     out.progress(f"Measuring {target} …")
+    if verbose:
+        common_flags.enable_verbose(True)  # -v here is the common flag too: framework logs, plus timings
     with timing.recording() as timings:
         resolved = resolve(target)
         fitting = remote_options.fit_request(fit, seq_len, batch, training)
@@ -114,7 +119,7 @@ def inspect_command(
                 else:
                     extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency,
                                                     measure, no_elementwise)
-                    shape = parse_shape(input_shape) if input_shape is not None else None
+                    shape = _parse_shape(input_shape) if input_shape is not None else None
                     report = measure_(resolved.value, formats=not no_formats, compression=compression, target=target,
                                       input_shape=shape, nnz=None if resolved.is_file else nnz, **extra)
                 if fitting is not None:
@@ -126,10 +131,14 @@ def inspect_command(
                 raise
             # Same error class, naming the target: the library does not know how the user wrote it.
             raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+        if remote is None and extra.get("inputs") is not None and not resolved.is_file:
+            report = _with_layer_shapes(report, resolved.value, extra["inputs"])
         if report.source.target is None:  # file readers do not know how the user named the file
             report = replace(report, source=replace(report.source, target=target))
         with timing.step("render"):
             out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
+            if output is not None:
+                _write_file(out, output, report, depth, base_for(si))
     if verbose:
         out.hint(timings.summary())
     from ..render.labels import security_warning
@@ -139,15 +148,32 @@ def inspect_command(
         out.warning(warning)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"28,28,1"`` or ``"28x28x1"`` → ``(28, 28, 1)``; anything else is a usage error."""
-    from ..core.errors import option_error
+def _with_layer_shapes(report: object, model: object, inputs: object) -> object:
+    """Each module's input/output shapes for ``--input`` (PyTorch models), as torchinfo shows them."""
+    if report.source.framework != "pytorch":  # type: ignore[attr-defined]
+        return report
+    from ..compute.layer_shapes import torch_layer_shapes
 
-    parts = text.replace("x", ",").split(",")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise option_error("input-shape", "positive integers separated by commas, e.g. 28,28,1", text)
-    return shape
+    shapes = torch_layer_shapes(model, inputs)
+    return report.with_section("layer_shapes", shapes) if shapes else report  # type: ignore[attr-defined]
+
+
+def _write_file(out: Output, path: str, report: object, depth: int, base: str) -> None:
+    """``-o FILE``: the report again, in the format the file's extension names."""
+    from .. import render
+
+    def text(kind: str) -> str:
+        if kind == "json":
+            return render.json_text(report)
+        if kind == "csv":
+            return render.csv_text(report)
+        return render.table(report, depth=depth, base=base, width=out.width(), color=False)
+
+    output_file.write(path, text)
+    out.hint(f"Wrote {path}.")
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    from .options import parse_shape as shared
+
+    return shared(text)

@@ -75,3 +75,23 @@ SI = Annotated[
 def base_for(si: bool) -> str:
     """The unit base the renderers take: 'si' or 'iec'."""
     return "si" if si else "iec"
+
+
+def parse_shape(value: object, option: str = "input-shape") -> tuple[int, ...]:
+    """One shape syntax everywhere: ``28x28x1`` or ``28,28,1`` (spaces allowed) → ``(28, 28, 1)``."""
+    text = str(value).strip()
+    if not re.fullmatch(r"\d+(\s*[xX×,]\s*\d+)*", text):
+        raise usage_problem(option_error(option, "positive integers separated by 'x' or ',', e.g. 28x28x1 or "
+                                                 "28,28,1 (one sample, no batch axis)", value))
+    shape = tuple(int(d) for d in re.split(r"\s*[xX×,]\s*", text))
+    if any(d <= 0 for d in shape):
+        raise usage_problem(option_error(option, "positive integers, e.g. 28x28x1 or 28,28,1", value))
+    return shape
+
+
+Output_ = Annotated[
+    str | None,
+    typer.Option("--output", "-o", metavar="FILE",
+                 help="Also write the result to FILE, in the format its extension names: "
+                      ".json, .csv, .md, .html or .txt (the table)."),
+]

@@ -7,8 +7,10 @@ touch stdout. Streams are looked up at write time (not bound at import), so test
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from .errors import one_line
@@ -23,6 +25,27 @@ FORMATS: tuple[OutputFormat, ...] = ("table", "json", "csv")
 PIPE_WIDTH = 120
 
 
+@dataclass
+class Settings:
+    """Run-wide output settings, set by the flags every command takes (``--quiet``,
+    ``--no-progress``, ``--verbose``, ``--width``) before the command's body runs."""
+
+    quiet: bool = False
+    progress: bool = True
+    verbose: bool = False
+    width: int | None = None
+
+
+#: The one settings object of this process (the CLI runs one command per process).
+SETTINGS = Settings()
+
+
+def reset_settings() -> None:
+    """Back to defaults (each :func:`modelsize.cli.app.run` starts from them)."""
+    global SETTINGS
+    SETTINGS.__init__()  # type: ignore[misc]
+
+
 class Output:
     """Writes data to stdout and messages to stderr."""
 
@@ -31,17 +54,24 @@ class Output:
         _write(sys.stdout, text if text.endswith("\n") else text + "\n")
 
     def hint(self, text: str) -> None:
-        """A note for the person at the terminal (stderr)."""
-        self._err(text)
-
-    def progress(self, text: str) -> None:
-        """Progress, shown only when stderr is a terminal (logs stay clean)."""
-        if _isatty(sys.stderr):
+        """A note for the person at the terminal (stderr); silenced by ``--quiet``."""
+        if not SETTINGS.quiet:
             self._err(text)
 
+    def progress(self, text: str) -> None:
+        """Progress, shown only when stderr is a terminal (logs stay clean) and not turned off."""
+        if self.progress_enabled():
+            self._err(text)
+
+    @staticmethod
+    def progress_enabled() -> bool:
+        """Whether progress may be drawn: stderr is a terminal, and neither ``--quiet`` nor ``--no-progress``."""
+        return SETTINGS.progress and not SETTINGS.quiet and _isatty(sys.stderr)
+
     def warning(self, text: str) -> None:
-        """A warning (stderr), one line."""
-        self._err(f"Warning: {one_line(text)}")
+        """A warning (stderr), one line; silenced by ``--quiet``."""
+        if not SETTINGS.quiet:
+            self._err(f"Warning: {one_line(text)}")
 
     def error(self, text: str) -> None:
         """An error message (stderr), always one line."""
@@ -69,7 +99,12 @@ class Output:
 
     @staticmethod
     def width() -> int:
-        """The terminal's width, or :data:`PIPE_WIDTH` for files and pipes."""
+        """``--width``, else ``$COLUMNS``, else the terminal's width, else :data:`PIPE_WIDTH` (files, pipes)."""
+        if SETTINGS.width is not None:
+            return SETTINGS.width
+        columns = os.environ.get("COLUMNS", "").strip()
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
         if _isatty(sys.stdout):
             return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
         return PIPE_WIDTH

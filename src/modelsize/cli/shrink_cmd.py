@@ -7,16 +7,25 @@ with a ``shrink`` section in JSON, or one CSV row per model).
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-from typing import Annotated
+import time
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
 import typer
 
 from ..core.errors import TargetError, option_error
+from . import output_file
 from .errors import usage_problem
-from .options import SI, base_for, parse_format
+from .shrink_budget import BudgetArgs
+from .options import SI, Output_, base_for, parse_format, parse_shape
 from .output import Output
+
+def _recipes_help() -> str:
+    from ..shrink.spec import by_framework
+
+    lines = [f"  {framework}: {', '.join(names)}" for framework, names in by_framework().items()]
+    return "\n".join(lines)
+
 
 EXAMPLES = """\
 \b
@@ -26,41 +35,67 @@ Examples:
   modelsize shrink modelsize.examples.seed:teacher_model --data mnist5k --train-epochs 3 \\
       --recipe distill:student=none,width=0.25,epochs=5
   modelsize shrink my_cnn.py:build --data digits --input-shape 1x8x8 --recipe channels:ratio=0.5,finetune=2
-  modelsize shrink model.py:net --data my_data.npz --recipe prune:amount=0.5+int8-dynamic --format json
+  modelsize shrink modelsize.examples.seed_keras:seed_cnn --data mnist5k --input-shape 28x28x1 --recipe tflite
+  modelsize shrink model.py:net --data my_data.npz --recipe prune:amount=0.5+int8-dynamic -o result.json
   modelsize shrink modelsize.examples.seed:simple_nn --data mnist5k --train-epochs 2 --budget 26KiB \\
       --plot frontier.html --save-dir chosen/
 \b
-Recipes: prune, channels, fp16, bf16, int8-dynamic, int8-static, int8-weight, int4-weight,
-distill. Settings go after ':' as key=value pairs, e.g. prune:amount=0.8,scope=layer,finetune=1.
+Recipes, by the framework they work on:
+""" + _recipes_help() + """
+\b
+Settings go after ':' as key=value pairs, e.g. prune:amount=0.8,scope=layer,finetune=1.
 """
 
 ShrinkFormat = Annotated[
     str,
     typer.Option("--format", "-f", parser=parse_format, metavar="[table|json|csv]",
-                 help="table for people; json (the original's report with a 'shrink' section, raw integers) "
-                      "or csv (one row per model) for programs."),
+                 help="table for people; json (the original's report with a 'shrink' section, raw integers, "
+                      "schema in schema/shrink.schema.json) or csv (one row per model) for programs."),
 ]
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
-def _shape(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    if not re.fullmatch(r"\s*\d+(\s*[xX×]\s*\d+)*\s*", text):
-        raise usage_problem(option_error("input-shape", "a shape such as 1x8x8 (one sample, no batch axis)", text))
-    shape = tuple(int(d) for d in re.split(r"\s*[xX×]\s*", text.strip()))
-    if any(d <= 0 for d in shape):
-        raise usage_problem(option_error("input-shape", "positive dimensions", text))
-    return shape
+#: backends whose models run before training (weights exist): their input shape is checked up front
+TRAINABLE_FIRST = ("pytorch", "keras")
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Which data, in what shape, and how long to train the model on it first."""
+
+    data: str = "mnist5k"
+    input_shape: tuple[int, ...] | None = None
+    train_epochs: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """How the before/after measurement runs."""
+
+    latency_runs: int = 20
+    threads: int | None = None
+    save_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    """How the result is shown and where else it is written."""
+
+    fmt: str = "table"
+    si: bool = False
+    output: str | None = None
+    html: str | None = None  #: the results page (size vs score, Pareto frontier), one offline file
 
 
 @app.command(name="shrink", epilog=EXAMPLES)
 def shrink_command(
     target: Annotated[str, typer.Argument(
-        help="'package.module:attr' or 'path/to/file.py:attr' naming a PyTorch model (or a function/class "
-             "building one).", show_default=False)],
-    recipe: Annotated[list[str], typer.Option(
+        metavar="TARGET",
+        help="'package.module:attr' or 'path/to/file.py:attr' naming a live model — PyTorch, Keras, "
+             "scikit-learn, XGBoost/LightGBM or ONNX — or a function/class building one.", show_default=False)],
+    recipe: Annotated[list[str] | None, typer.Option(
         "--recipe", "-r", metavar="SPEC",
         help="A recipe spec 'name[:key=value,…]'; repeat for several (each on its own copy); "
              "join with '+' to chain. With --budget/--ratio/--max-drop: the candidates to search "
@@ -70,18 +105,23 @@ def shrink_command(
         help="Evaluation (and training/calibration) data: a built-in dataset or an .npz with "
              "X_train, y_train, X_test, y_test (optionally X_val, y_val) or X, y.")] = "mnist5k",
     input_shape: Annotated[str | None, typer.Option(
-        "--input-shape", metavar="SHAPE", help="Reshape each sample, e.g. 1x8x8 for a CNN on digits.")] = None,
+        "--input-shape", metavar="SHAPE",
+        help="Reshape each sample, e.g. 1x8x8 (or 1,8,8) for a CNN on digits; no batch axis.")] = None,
     train_epochs: Annotated[int, typer.Option(
-        "--train-epochs", min=0, help="Train the model on the data first (for targets that build an untrained "
-                                      "model, like the seed factories).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of data splits, training and init.")] = 0,
-    latency_runs: Annotated[int, typer.Option("--latency-runs", min=1, help="Timed batch-1 passes per model.")] = 20,
+        "--train-epochs", min=0, metavar="N", help="Train the model on the data first (for targets that build an "
+                                                   "untrained model, like the seed factories).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, metavar="N",
+                                      help="Seed of data splits, training, init and every random generator "
+                                           "(torch, NumPy, random, TensorFlow); same seed, same numbers.")] = 0,
+    latency_runs: Annotated[int, typer.Option("--latency-runs", min=1, metavar="N",
+                                              help="Timed batch-1 passes per model.")] = 20,
     threads: Annotated[int | None, typer.Option(
-        "--threads", min=1, help="CPU threads for training and timing (default: torch's setting).")] = None,
+        "--threads", min=1, metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
     save_dir: Annotated[str | None, typer.Option(
         "--save-dir", metavar="DIR", help="Keep the written files (original and each shrunk model) in DIR.")] = None,
     fmt: ShrinkFormat = "table",
     si: SI = False,
+    output: Output_ = None,
     html: Annotated[str | None, typer.Option(
         "--html", metavar="FILE.html", help="Also write the results page: size vs score of every recipe, "
                                             "Pareto frontier marked (one offline file).")] = None,
@@ -98,66 +138,134 @@ def shrink_command(
         "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,
 ) -> None:
     """Shrink a model with recipes; show size on disk, accuracy and latency before and after."""
-    from ..shrink import data as shrink_data
-    from ..shrink import spec
-    from ..shrink.result import ShrinkRun
-    from ..shrink.runner import RunOptions, backend_for, shrink_each
-    from .targets import resolve
-
-    out = Output()
+    shape = parse_shape(input_shape) if input_shape is not None else None
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
     searching = budget is not None or ratio is not None or max_drop is not None
     if not recipe and not searching:
         raise usage_problem(option_error("recipe", "given at least once (or a --budget, --ratio or --max-drop "
                                                    "to search)", None))
-    recipes = [spec.parse(text) for text in recipe or ()]  # a bad spec is an OptionError: exit 2
-    shape = _shape(input_shape)
+    search = BudgetArgs(budget, ratio, max_drop, plot, list(recipe or ()) or None, seed, threads, save_dir, fmt,
+                        si) if searching else None
+    run_shrink(target, list(recipe or ()), DataOptions(data, shape, train_epochs, seed),
+               MeasureOptions(latency_runs, threads, save_dir), ShowOptions(fmt, si, output, html), search)
+
+
+def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure: MeasureOptions,
+               show: ShowOptions, search: BudgetArgs | None = None) -> None:
+    """Parse, load, (train,) shrink — or search a budget — and show: one job per helper."""
+    from ..shrink import spec
+    from ..shrink.runner import RunOptions, backend_for, check_accepts, shrink_each
+    from ..shrink.seeding import seeded
+
+    out = Output()
+    recipes = [spec.parse(text) for text in recipe_specs]  # a bad spec is an OptionError: exit 2
+    with seeded(data.seed):  # before the target is built: a factory's initial weights come from the seed too
+        model = _live_model(target)
+        dataset = _dataset(out, data)
+        backend = backend_for(model)
+        samples = _first_samples(dataset)
+        if samples is not None and backend.name in TRAINABLE_FIRST:  # before minutes of training on a bad shape
+            check_accepts(backend, model, samples, repr(data.data))
+        _train(out, backend, model, dataset, data, measure, target)
+        if search is not None:
+            from .shrink_budget import run_budget
+
+            run_budget(out, model, dataset, search)
+            return
+        options = RunOptions(latency_runs=measure.latency_runs, seed=data.seed, save_dir=measure.save_dir,
+                             threads=measure.threads)
+        progress = ShrinkProgress(out, len(recipes))
+        results = shrink_each(model, recipes, dataset, options=options, progress=progress)
+    _show(out, target, backend, model, results, show)
+
+
+def _live_model(target: str) -> Any:
+    from .targets import resolve
+
     resolved = resolve(target)
     if resolved.is_file:
         raise TargetError(f"The target {target!r} is a file; shrink needs a live model: 'package.module:attr' or "
                           "'path/to/file.py:attr' (a model object, or a function or class that builds one).")
-    model = resolved.obj
-    out.progress(f"Loading data {data} …")
-    dataset = shrink_data.load_data(data, seed=seed)
-    if shape is not None:
-        dataset = dataset.reshaped(shape)
-    backend = backend_for(model)
-    options = RunOptions(latency_runs=latency_runs, seed=seed, save_dir=save_dir, threads=threads)
-    with backend.threads(threads):
-        if train_epochs:
-            if dataset.train is None:
-                raise option_error("train-epochs", "0 when the data has no training split", train_epochs)
-            out.progress(f"Training {target} for {train_epochs} epochs …")
-            backend.fit(model, dataset.train, dataset.val, train_epochs, seed)
-    if searching:
-        from .shrink_budget import BudgetArgs, run_budget
+    return resolved.value  # refuses a string attribute
 
-        run_budget(out, model, dataset, BudgetArgs(budget, ratio, max_drop, plot, list(recipe or ()) or None,
-                                                   seed, threads, save_dir, fmt, si))
+
+def _dataset(out: Output, data: DataOptions) -> Any:
+    from ..shrink import data as shrink_data
+
+    out.progress(f"Loading data {data.data} …")
+    dataset = shrink_data.load_data(data.data, seed=data.seed)
+    return dataset.reshaped(data.input_shape) if data.input_shape is not None else dataset
+
+
+def _first_samples(dataset: Any) -> Any:
+    for split in (dataset.test, dataset.val, dataset.train):
+        if split is not None and len(split):
+            return split.X[:1]
+    return None
+
+
+def _train(out: Output, backend: Any, model: Any, dataset: Any, data: DataOptions, measure: MeasureOptions,
+           target: str) -> None:
+    if not data.train_epochs:
         return
-    out.progress(f"Shrinking with {len(recipes)} recipe(s) …")
-    results = shrink_each(model, recipes, dataset, options=options)
+    if dataset.train is None:
+        raise option_error("train-epochs", "0 when the data has no training split", data.train_epochs)
+    out.progress(f"Training {target} for {data.train_epochs} epochs …")
+    with backend.threads(measure.threads):
+        backend.fit(model, dataset.train, dataset.val, data.train_epochs, data.seed)
+
+
+class ShrinkProgress:
+    """``[2/5] prune:amount=0.8 — measuring … (ETA 0:12)`` on stderr, per recipe, from measured step times."""
+
+    def __init__(self, out: Output, total: int) -> None:
+        self.out, self.total = out, total
+        self.start = time.perf_counter()
+
+    def __call__(self, step: int, label: str) -> None:
+        """``step`` recipes are done; ``label`` says what runs now (step 0: the original)."""
+        elapsed = time.perf_counter() - self.start
+        eta = ""
+        if step > 0:
+            left = elapsed / (step + 1) * (self.total - step)  # the original counts as one step
+            eta = f" (ETA {int(left) // 60}:{int(left) % 60:02d})"
+        self.out.progress(f"[{step}/{self.total}] {label}{eta}")
+
+
+def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any], show: ShowOptions) -> None:
+    from ..shrink.result import ShrinkRun
+
     run = ShrinkRun(tuple(results))
-    if html is not None:
+
+    def render(kind: str) -> str:
+        if kind == "json":
+            from .. import render as renderers
+
+            report = run.attach(backend.measure(model))
+            report = replace(report, source=replace(report.source, target=target))
+            return renderers.json_text(report)
+        if kind == "csv":
+            from ..render.shrink_block import csv_text
+
+            return csv_text(run)
+        from ..render.shrink_block import table
+
+        color = out.color() if kind == "terminal" else False
+        return table(run, base_for(show.si), width=out.width(), color=color)
+
+    out.data(render("terminal" if show.fmt == "table" else show.fmt))
+    if show.html is not None:
         from pathlib import Path
 
         from ..render.html_shrink import shrink_html
 
-        Path(html).write_text(shrink_html(run, base_for(si), title=f"Shrink results — {target}"), encoding="utf-8")
-        out.hint(f"Wrote {html}")
-    if fmt == "json":
-        from .. import render
-
-        report = run.attach(backend.measure(model))
-        report = replace(report, source=replace(report.source, target=target))
-        out.data(render.json_text(report))
-    elif fmt == "csv":
-        from ..render.shrink_block import csv_text
-
-        out.data(csv_text(run))
-    else:
-        from ..render.shrink_block import table
-
-        out.data(table(run, base_for(si), width=out.width(), color=out.color()))
+        Path(show.html).write_text(shrink_html(run, base_for(show.si), title=f"Shrink results — {target}"),
+                                   encoding="utf-8")
+        out.hint(f"Wrote {show.html}")
+    if show.output is not None:
+        output_file.write(show.output, render)
+        out.hint(f"Wrote {show.output}.")
 
 
 #: The demo's recipes: every technique once, sized to keep the step to a few seconds.

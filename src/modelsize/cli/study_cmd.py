@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.errors import option_error
-from .errors import usage_problem
+from .errors import argument_error, usage_problem
+from . import output_file
+from .options import Output_
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +61,7 @@ def _study_name(value: object) -> str:
 
     text = str(value).strip()
     if text != "all" and text not in STUDIES:
-        raise usage_problem(option_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", value))
+        raise usage_problem(argument_error("study", "one of " + ", ".join(STUDIES) + " or 'all'", value))
     return text
 
 
@@ -82,7 +84,9 @@ def _scale(value: object) -> str:
 @app.command("list")
 def list_command(
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs.")] = "table",
+                                     help="table for people, json for programs (schema in "
+                                          "schema/study.schema.json).")] = "table",
+    output: Output_ = None,
 ) -> None:
     """List the studies and the seed claims each one tests."""
     from ..factors.studies.registry import get, names
@@ -111,6 +115,36 @@ def verdict_lines(outcomes: list["StudyOutcome"]) -> str:
             lines.append(f"  [{v.status}] {v.claim.key}: {v.figure} = {value}")
             lines.append(f"      {v.sentence}")
     return "\n".join(lines)
+
+
+#: version of ``schema/study.schema.json`` that :func:`study_json` follows
+SCHEMA_VERSION = "1.0"
+
+
+def write_runs_index(root: Path) -> Path:
+    """``root/index.html``: a link to every run's own report folder (``root/NAME/index.html``), so a
+    later ``study run precision`` adds its report beside ``study run all``'s instead of replacing it."""
+    import html
+
+    runs = sorted(p.parent.name for p in root.glob("*/index.html"))
+    items = "".join(f'<li><a href="{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in runs)
+    index = root / "index.html"
+    index.write_text("<!doctype html><meta charset='utf-8'><title>modelsize studies</title>"
+                     f"<h1>What drives model size — study runs</h1><ul>{items}</ul>\n", encoding="utf-8")
+    return index
+
+
+def study_json(outcomes: list["StudyOutcome"], index: Path) -> str:
+    """``study run --format json`` (``schema/study.schema.json``): each law also in words."""
+    from ..render.laws import sentence
+
+    studies = []
+    for outcome in outcomes:
+        data = outcome.to_dict()
+        data["laws"] = [{**row, "sentence": sentence(fit)} for row, (_, fit) in zip(data["laws"], outcome.laws())]
+        studies.append(data)
+    return json.dumps({"schema_version": SCHEMA_VERSION, "report": str(index), "studies": studies}, indent=2,
+                      default=str)
 
 
 def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: int = 1,
@@ -143,23 +177,50 @@ def run_command(
     store: Annotated[str | None, typer.Option("--store", metavar="PATH",
                                               help="SQLite sweep store (default: $MODELSIZE_SWEEP_STORE or "
                                                    "./modelsize-sweeps.db).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR",
                                                  help="Report folder (default: $MODELSIZE_REPORT_DIR or "
                                                       "./modelsize-report).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N",
                                       help="Local worker processes per sweep (1: run in this process).")] = 1,
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs.")] = "table",
+                                     help="table for people, json for programs (schema in "
+                                          "schema/study.schema.json).")] = "table",
+    output: Output_ = None,
 ) -> None:
     """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""
     out = Output()
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
     chosen = scale or ("quick" if quick else "full")
-    outcomes, index = run_studies(study, chosen, store, report_dir(out_dir), jobs, out)
+    folder = out_dir if out_dir is not None else report_dir() / study  # each run its own folder
+    outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
+    if out_dir is None:
+        write_runs_index(report_dir())
     if fmt == "json":
-        out.data(json.dumps({"report": str(index), "studies": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+        out.data(study_json(outcomes, index))
     else:
         out.data(verdict_lines(outcomes))
     out.hint(f"Report: {index}")
+    if output is not None:
+        output_file.write(output, lambda kind: _verdicts_as(kind, outcomes, index))
+        out.hint(f"Wrote {output}.")
+
+
+def _verdicts_as(kind: str, outcomes: list["StudyOutcome"], index: Path) -> str:
+    """The verdicts for ``-o FILE``: JSON (the schema's), CSV (one row per claim) or the text."""
+    if kind == "json":
+        return study_json(outcomes, index)
+    if kind == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["study", "claim", "status", "figure", "value", "sentence"])
+        for o in outcomes:
+            writer.writerows([o.study.name, v.claim.key, v.status, v.figure, v.value, v.sentence] for v in o.verdicts)
+        return buffer.getvalue()
+    return verdict_lines(outcomes)
 
 
 def demo_step(settings: "DemoSettings") -> str:  # noqa: ARG001 - the text has no sizes to format
@@ -174,6 +235,8 @@ def _demo_run() -> tuple[list["StudyOutcome"], Path]:
     """The demo's studies on tiny grids, in an in-memory store (the demo leaves no database behind)."""
     from ..factors.studies import get, run_study, write_outputs, write_report
 
-    folder = report_dir()
+    folder = report_dir() / "demo"  # its own folder, linked from the top index like every study run
     outcomes = [write_outputs(run_study(get(name), "tiny"), folder) for name in DEMO_STUDIES]
-    return outcomes, write_report(outcomes, folder)
+    index = write_report(outcomes, folder)
+    write_runs_index(report_dir())
+    return outcomes, index

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..core.errors import OptionError, computation_error, option_error
-from .errors import usage_problem
-from .options import SI, Format, base_for
+from ..core.errors import ModelSizeError, OptionError, computation_error, option_error
+from .errors import argument_error, usage_problem
+from .options import SI, base_for, parse_format
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,6 +61,12 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+Format = Annotated[
+    str,
+    typer.Option("--format", "-f", parser=parse_format, metavar="[table|json|csv]",
+                 help="table for people; json (trials with raw numbers and the growth laws, schema in "
+                      "schema/sweep.schema.json) or csv (one row per trial: factors, status, every metric)."),
+]
 Store = Annotated[
     str | None,
     typer.Option("--store", metavar="PATH",
@@ -98,9 +104,14 @@ def _load(ref: str, store_path: str) -> tuple["SweepStore", "SweepResult"]:
         spec_hash = sweep.spec_hash()
         if store.count(spec_hash) == 0:
             store.close()
-            raise option_error("sweep", f"a sweep with results in {store_path!r} (run 'modelsize sweep run {ref}' first)", ref)
+            raise argument_error("sweep", f"a sweep with results in {store_path!r} (run 'modelsize sweep run {ref}' first)", ref)
         return store, store.result(spec_hash, [t.key for t in sweep.trials()])
-    return store, store.result(store.find(ref))
+    try:
+        spec_hash = store.find(ref)
+    except OptionError as exc:  # the library's parameter is the command line's SWEEP argument
+        store.close()
+        raise OptionError(str(exc).replace("The 'sweep' option", "The 'sweep' argument", 1)) from exc
+    return store, store.result(spec_hash)
 
 
 def _laws(result: "SweepResult") -> list["LawFit"]:
@@ -137,7 +148,6 @@ def run_command(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed and timed-out trials again.")] = False,
     fmt: Format = "table",
     si: SI = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
 ) -> None:
     """Run a sweep: one trained and measured model per setting of the grid; stored trials are skipped."""
     from ..factors.runners import Finished, Started
@@ -150,7 +160,7 @@ def run_command(
     events = sweep.stream(jobs=jobs, cluster=cluster, store=store_path, retry_failed=retry_failed)
     stored = 0
     try:
-        for event in sweep_view.with_progress(events, show=not no_progress and sweep_view.stderr_is_terminal()):
+        for event in sweep_view.with_progress(events, show=out.progress_enabled()):
             if isinstance(event, Started):
                 stored = event.cached
                 where = f"{event.workers} worker(s), {event.backend}" if event.pending else "nothing to run"
@@ -159,16 +169,52 @@ def run_command(
             elif isinstance(event, Finished):
                 out.hint(sweep_view.summary(event))
                 _print(out, event.result, fmt, si)
+                _fail_if_nothing_ran(event.result, sweep)
     except KeyboardInterrupt:
         out.error(f"Interrupted. Finished trials are stored in {store_path} ({stored} before this run); "
                   f"run the same command again to finish the sweep.")
         raise typer.Exit(130) from None
 
 
+def _fail_if_nothing_ran(result: "SweepResult", sweep: object = None) -> None:
+    """A sweep whose every trial failed did not work: exit 1 with the first error in full."""
+    if result.trials and not result.ok:
+        first = result.failed[0]
+        factors = ", ".join(f"{k}={v}" for k, v in first.factors.items())
+        error = (first.error or first.status).strip()
+        raise SweepFailed(f"Every trial of the sweep {result.name!r} failed; the first ({factors}): "
+                          f"{error.rstrip('.')}.{_parameter_hint(error, sweep)}")
+
+
+def _parameter_hint(error: str, sweep: object) -> str:
+    """``max_dept`` → `` Did you mean 'max_depth'?`` from the factory's own parameters."""
+    import inspect
+    import re
+
+    from ..core.suggest import did_you_mean
+
+    match = re.search(r"unexpected keyword argument '(\w+)'", error)
+    factory = getattr(sweep, "factory", None)
+    if match is None or factory is None:
+        return ""
+    try:
+        from ..factors.refs import resolve
+
+        target = resolve(factory)
+        names = list(inspect.signature(target).parameters)
+    except Exception:  # noqa: BLE001 - a hint only; the error itself is already complete
+        return ""
+    return did_you_mean(match.group(1), names)
+
+
+class SweepFailed(ModelSizeError, RuntimeError):
+    """No trial of a sweep succeeded (exit 1; the results were still printed and stored)."""
+
+
 @app.command("show", epilog=EXAMPLES_SHOW)
 def show_command(
     sweep: Annotated[str | None, typer.Argument(help="A spec file, sweep name or id; none: list the store's sweeps.",
-                                                metavar="[SWEEP]", show_default=False)] = None,
+                                                metavar="SWEEP", show_default=False)] = None,
     store: Store = None,
     fmt: Format = "table",
     si: SI = False,
@@ -261,6 +307,6 @@ def plot_command(
     db, result = _load(sweep, _store_path(store))
     db.close()
     if not result.ok:
-        raise option_error("sweep", "a sweep with at least one successful trial to plot", sweep)
+        raise argument_error("sweep", "a sweep with at least one successful trial to plot", sweep)
     written = plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
     out.data("\n".join(str(p) for p in written))

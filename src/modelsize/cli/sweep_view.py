@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..render.laws import sentence as law_sentence
 from ..core import units
 from ..factors.laws import LawFit
 from ..factors.results import SweepResult
@@ -27,6 +28,10 @@ TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("train_time_s", "train s", "seconds"),
     ("latency_s", "latency ms", "ms"),
 )
+
+
+#: version of ``schema/sweep.schema.json`` that :func:`json_text` follows
+SCHEMA_VERSION = "1.0"
 
 
 def stderr_is_terminal() -> bool:
@@ -50,15 +55,27 @@ def with_progress(events: Iterable[Event], show: bool) -> Iterator[Event]:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False,
+        # stdout is data: rich's default redirect would send our JSON to the terminal (stderr).
+        redirect_stdout=False, redirect_stderr=False,
     )
     task = None
-    with progress:
+    progress.start()
+    try:
         for event in events:
             if isinstance(event, Started):
-                task = progress.add_task(event.name, total=event.total, failed=0)
-            elif isinstance(event, TrialDone) and task is not None:
+                # stored trials are done from the start: the ETA comes from the trials run now only
+                task = progress.add_task(event.name, total=event.total, failed=0, completed=event.cached)
+                if event.cached:
+                    progress.reset(task, total=event.total, completed=event.cached, failed=0)
+            elif isinstance(event, TrialDone) and task is not None and not event.cached:
                 progress.update(task, completed=event.done, failed=event.failed)
+            elif isinstance(event, TrialDone) and task is not None:
+                progress.update(task, failed=event.failed)
+            elif isinstance(event, Finished):
+                progress.stop()  # the bar is done before any data is written
             yield event
+    finally:
+        progress.stop()
 
 
 def _cell(value: Any, kind: str, base: units.Base) -> str:
@@ -100,7 +117,7 @@ def table(result: SweepResult, laws: list[LawFit], base: units.Base, width: int,
     lines = []  # plain lines, never wrapped: scripts grep them and people copy them
     if laws:
         lines.append("Growth laws (chosen by leave-one-value-out cross-validation):")
-        lines += [f"  • {law.sentence}" for law in laws]
+        lines += [f"  • {law_sentence(law)}" for law in laws]
     if result.failed:
         lines.append(f"{len(result.failed)} of {len(result.trials)} trials did not finish; "
                      "their errors are in the table and in 'modelsize sweep export'.")
@@ -108,9 +125,9 @@ def table(result: SweepResult, laws: list[LawFit], base: units.Base, width: int,
 
 
 def json_text(result: SweepResult, laws: list[LawFit]) -> str:
-    """Everything as JSON: trials with raw numbers, and the fitted laws."""
-    data = {"spec_hash": result.spec_hash, "name": result.name, "factors": list(result.factors),
-            "trials": [t.to_dict() for t in result.trials], "laws": [law.to_dict() for law in laws]}
+    """Everything as JSON (``schema/sweep.schema.json``): trials with raw numbers, and the fitted laws."""
+    data = {"schema_version": SCHEMA_VERSION, "spec_hash": result.spec_hash, "name": result.name, "factors": list(result.factors),
+            "trials": [t.to_dict() for t in result.trials], "laws": [{**law.to_dict(), "sentence": law_sentence(law)} for law in laws]}
     return json.dumps(data, indent=2, default=str)
 
 

@@ -19,6 +19,7 @@ code (``MODELSIZE_DEBUG=1`` shows its traceback through the exception chain).
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -52,10 +53,10 @@ class Resolved:
 
     @property
     def value(self) -> Any:
-        """What :func:`modelsize.inspect` takes."""
+        """What :func:`modelsize.inspect` takes (a string attribute is refused: it is not a model)."""
         if self.remote:
             return self.target
-        return self.path if self.path is not None else self.obj
+        return self.path if self.path is not None else _not_text(self.obj, self.target)
 
 
 def resolve(target: str) -> Resolved:
@@ -88,6 +89,17 @@ def resolve(target: str) -> Resolved:
         obj = _get_attr(module, attr, target)
         with timing.step("build"):
             return Resolved(target, obj=_maybe_call(obj, attr, target))
+
+
+def _not_text(obj: Any, target: str) -> Any:
+    """A string (or path) attribute is data, not a model: never silently read it as a file path."""
+    if isinstance(obj, (str, bytes, os.PathLike)):
+        shown = os.fspath(obj) if isinstance(obj, os.PathLike) else obj
+        raise TargetError(
+            f"The target {target!r} is a {type(obj).__name__} ({shown!r}), not a model. modelsize does not read "
+            "attribute strings as file paths: to measure a file, give its path as the target "
+            f"(modelsize inspect {shown!s}).")
+    return obj
 
 
 def _is_drive(source: str) -> bool:
@@ -143,7 +155,9 @@ def _load_file(source: str, target: str) -> ModuleType:
             f"No such Python file: {source!r} (target {target!r}). Check the path; "
             "file targets look like 'path/to/file.py:attr'."
         )
-    name = f"_modelsize_target_{path.stem}_{abs(hash(str(path.resolve()))):x}"
+    # a stable name (str hash is salted per process): pickles of the model, and so file sizes, repeat exactly
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    name = f"_modelsize_target_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"Cannot load {source!r} as Python code (target {target!r}). Give a .py file.")

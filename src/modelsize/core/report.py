@@ -67,6 +67,23 @@ class Report:
         """A new report with notes appended."""
         return replace(self, notes=self.notes + tuple(notes))
 
+    def __repr__(self) -> str:
+        from .notebook import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """A table in Jupyter (components, parameters, stored bytes)."""
+        from .notebook import report_html
+
+        return report_html(self)
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: one row per component (subtree totals) and per tensor, raw integers."""
+        from .notebook import to_frame
+
+        return to_frame(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, validated by ``schema/report.schema.json``."""
         sections = {

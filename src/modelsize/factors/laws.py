@@ -16,7 +16,8 @@ law chosen is the simplest one whose error is within 10 % of the best (plus a mi
 metric's mean, so numerically exact fits tie): a straight line that fits as well as a parabola
 is reported as a straight line. Independently, the log-log slope gives the growth exponent
 with a t-based confidence interval — "bytes ∝ n^1.00 (95 % CI 0.98–1.02)" — and the sentence
-that reports a fit is built from these numbers only.
+that reports a fit is built from these numbers only. A fit also records whether any law fits at
+all (``fits``/``reason``); the wording lives in :mod:`modelsize.render.laws`, so a fit stays data.
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ REL_TOLERANCE = 0.10
 #: ... and so does one within this fraction of the metric's mean absolute value.
 ABS_TOLERANCE = 1e-6
 
-LABELS = {
-    "params": "parameters", "stored_bytes": "stored bytes", "serialized_bytes": "serialized bytes",
-    "compressed_bytes": "compressed bytes", "train_time_s": "training time", "latency_s": "latency",
-    "peak_rss_bytes": "peak RSS", "train_rss_delta_bytes": "training memory", "data_bytes": "training-data bytes",
-}
+#: below this R² no candidate is said to fit (the points scatter around every curve)
+MIN_R2 = 0.9
+#: a constant fits only when every point is within this share of the mean
+MAX_CONSTANT_DEVIATION = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,16 @@ class LawFit:
     exponent_ci: tuple[float, float] | None
     confidence: float
     candidates: tuple[Candidate, ...]
-    sentence: str
     group: Mapping[str, Any] = field(default_factory=dict)
+    #: whether the chosen law explains the points; when not, ``reason`` says why (data, not words:
+    #: "spread", "ci_crosses_zero", "too_few_points") and renderers say "no simple law fits"
+    fits: bool = True
+    reason: str | None = None
+    y_min: float = 0.0
+    y_max: float = 0.0
+    y_mean: float = 0.0
+    #: largest |y - mean| / |mean| (how far a "constant" metric strays)
+    y_max_deviation: float = 0.0
 
     def predict(self, x: Any) -> np.ndarray:
         """The chosen law's values at ``x``."""
@@ -92,7 +100,8 @@ class LawFit:
             "coefficients": dict(self.coefficients), "r2": self.r2, "cv_rmse": self.cv_rmse,
             "n_points": self.n_points, "x_min": self.x_min, "x_max": self.x_max, "exponent": self.exponent,
             "exponent_ci": list(self.exponent_ci) if self.exponent_ci else None, "confidence": self.confidence,
-            "sentence": self.sentence,
+            "fits": self.fits, "reason": self.reason, "y_min": self.y_min, "y_max": self.y_max,
+            "y_mean": self.y_mean, "y_max_deviation": self.y_max_deviation,
             "candidates": [{"law": c.law, "coefficients": dict(c.coefficients), "cv_rmse": c.cv_rmse, "r2": c.r2,
                             "note": c.note} for c in self.candidates],
         }
@@ -229,13 +238,34 @@ def fit_law(x: Sequence[float], y: Sequence[float], *, metric: str = "y", factor
         candidates.append(Candidate(law, coef, cv_rmse(law, xs, ys), r_squared(ys, predict(law, coef, xs))))
     chosen = choose(candidates, ys)
     exponent, ci = log_log_exponent(xs, ys, confidence)
-    fit = LawFit(
+    mean = float(np.mean(ys))
+    deviation = float(np.max(np.abs(ys - mean)) / abs(mean)) if mean else float(np.max(np.abs(ys)))
+    reason = why_no_law(chosen, ci, deviation)
+    return LawFit(
         metric=metric, factor=factor, law=chosen.law, coefficients=chosen.coefficients, r2=chosen.r2,
         cv_rmse=chosen.cv_rmse, n_points=len(xs), x_min=float(xs.min()), x_max=float(xs.max()),
-        exponent=exponent, exponent_ci=ci, confidence=confidence, candidates=tuple(candidates), sentence="",
-        group=dict(group or {}),
+        exponent=exponent, exponent_ci=ci, confidence=confidence, candidates=tuple(candidates),
+        group=dict(group or {}), fits=reason is None, reason=reason, y_min=float(ys.min()), y_max=float(ys.max()),
+        y_mean=mean, y_max_deviation=deviation,
     )
-    return _with_sentence(fit, ys)
+
+
+def why_no_law(chosen: Candidate, ci: tuple[float, float] | None, deviation: float) -> str | None:
+    """``None`` when the chosen law explains the points; else the reason, as a code.
+
+    A constant fits only when no point strays more than :data:`MAX_CONSTANT_DEVIATION` from the
+    mean (nodes going 269 → 91 is not "unchanged"); any other law needs R² >= :data:`MIN_R2` and
+    a log-log exponent interval that does not cross 0 (else not even the direction is known).
+    """
+    if chosen.cv_rmse is None:
+        return "too_few_points"
+    if chosen.law == "constant":
+        return None if deviation <= MAX_CONSTANT_DEVIATION else "spread"
+    if chosen.r2 is None or chosen.r2 < MIN_R2:
+        return "spread"
+    if ci is not None and ci[0] < 0 < ci[1]:
+        return "ci_crosses_zero"
+    return None
 
 
 def choose(candidates: Sequence[Candidate], y: np.ndarray) -> Candidate:
@@ -247,72 +277,3 @@ def choose(candidates: Sequence[Candidate], y: np.ndarray) -> Candidate:
     limit = best * (1 + REL_TOLERANCE) + ABS_TOLERANCE * float(np.mean(np.abs(y)))
     good = [c for c in scored if c.cv_rmse is not None and c.cv_rmse <= limit]
     return min(good, key=lambda c: (c.n_coefficients, c.cv_rmse))
-
-
-# ---------------------------------------------------------------------------- the sentence
-
-
-def label(metric: str) -> str:
-    """A metric's name for people: ``stored_bytes`` → "stored bytes", ``format:skops`` → "skops file bytes"."""
-    if metric.startswith("format:"):
-        return f"{metric[7:]} file bytes"
-    if metric.startswith("zstd:"):
-        return f"zstd-compressed {metric[5:]} bytes"
-    return LABELS.get(metric, metric.replace("_", " "))
-
-
-def number(value: float, sign: bool = False) -> str:
-    """4 significant digits, thousands separated, no exponent for everyday magnitudes."""
-    if value == 0 or not math.isfinite(value):
-        text = f"{value:g}"
-    elif 1e-3 <= abs(value) < 1e15:
-        digits = max(0, 3 - int(math.floor(math.log10(abs(value)))))
-        text = f"{round(value, digits):,.{digits}f}"
-    else:
-        text = f"{value:.4g}"
-    return ("+" if sign and value >= 0 else "") + text
-
-
-def _verb(name: str, singular: str, plural: str) -> str:
-    return plural if name.endswith(("bytes", "parameters", "params")) else singular
-
-
-def _with_sentence(fit: LawFit, y: np.ndarray) -> LawFit:
-    from dataclasses import replace
-
-    return replace(fit, sentence=sentence(fit, y))
-
-
-def sentence(fit: LawFit, y: np.ndarray) -> str:
-    """One sentence stating the chosen law, computed from the fit's numbers."""
-    name, factor, c = label(fit.metric), fit.factor, fit.coefficients
-    r2 = f"R² {fit.r2:.3f}" if fit.r2 is not None else "R² n/a"
-    pct = f"{fit.confidence * 100:g}% CI"
-    expo = ""
-    if fit.exponent is not None:
-        ci = f", {pct} {fit.exponent_ci[0]:.2f} to {fit.exponent_ci[1]:.2f}" if fit.exponent_ci else ""
-        expo = f"log-log exponent {fit.exponent:.2f}{ci}"
-    ends = fit.predict([fit.x_min, fit.x_max])
-    rising = bool(ends[1] >= ends[0])
-    grow = _verb(name, "grows", "grow") if rising else _verb(name, "falls", "fall")
-    where = ""
-    if fit.group:
-        where = " (at " + ", ".join(f"{k}={v}" for k, v in fit.group.items()) + ")"
-    if fit.law == "constant":
-        mean = float(np.mean(y))
-        spread = float(np.max(np.abs(y - mean)) / abs(mean)) if mean else float(np.max(np.abs(y)))
-        stays = _verb(name, "does", "do")
-        return (f"{name} {stays} not change with {factor}{where}: {number(mean)} from {factor}={fit.x_min:g} "
-                f"to {fit.x_max:g} (largest deviation {spread:.1%})")
-    if fit.law == "power":
-        ci = f" ({pct} {fit.exponent_ci[0]:.2f} to {fit.exponent_ci[1]:.2f})" if fit.exponent_ci else ""
-        return f"{name} {grow} as {factor}^{c['b']:.2f}{where}{ci}, {r2}"
-    if fit.law == "linear":
-        return f"{name} {grow} linearly with {factor}{where}: {number(c['b'], sign=True)} per unit ({expo}), {r2}"
-    if fit.law == "quadratic":
-        return (f"{name} {grow} quadratically with {factor}{where}: {number(c['c'])}·x² {number(c['b'], sign=True)}·x "
-                f"{number(c['a'], sign=True)} "
-                f"({expo}), {r2}")
-    per_doubling = c["b"] * math.log(2)
-    return f"{name} {grow} logarithmically with {factor}{where}: {number(per_doubling, sign=True)} per doubling ({expo}), {r2}"
-

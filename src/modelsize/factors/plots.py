@@ -19,10 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ..render.laws import sentence as law_sentence
 from ..core.errors import option_error
 from ..core.optional import require
 from .grid import NON_AXIS
-from .laws import LawFit, label
+from .laws import LawFit
+from ..core.units import format_bytes
+from ..render.laws import label, unit
 from .results import HEADLINE_METRICS, SweepResult
 
 
@@ -60,12 +63,24 @@ def _law_for(laws: Sequence[LawFit], group: dict[str, Any]) -> LawFit | None:
     return next((law for law in laws if dict(law.group) == group), None)
 
 
-def _curve(law: LawFit, log_x: bool) -> tuple[np.ndarray, np.ndarray]:
+def axis_label(metric: str) -> str:
+    """``stored bytes (bytes, IEC)``: the metric's name with its unit."""
+    kind = unit(metric)
+    if kind == "bytes":
+        return f"{label(metric)} (IEC: KiB, MiB)"
+    return f"{label(metric)} ({kind})" if kind else label(metric)
+
+
+def _curve(law: LawFit, log_x: bool, log_y: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The law's curve over the data's own x range only, finite points only (and > 0 on a log axis)."""
     if log_x and law.x_min > 0:
         xs = np.geomspace(law.x_min, law.x_max, 100)
     else:
         xs = np.linspace(law.x_min, law.x_max, 100)
-    return xs, law.predict(xs)
+    with np.errstate(all="ignore"):
+        ys = law.predict(xs)
+    keep = np.isfinite(ys) & ((ys > 0) if log_y else True)
+    return xs[keep], ys[keep]
 
 
 def _group_label(group: dict[str, Any]) -> str:
@@ -102,8 +117,8 @@ def png(result: SweepResult, metric: str, factor: str, path: str | os.PathLike[s
         all_y += ys
         points = ax.scatter(x_plot, ys, s=22, label=_group_label(group))
         law = _law_for(laws, group)
-        if law is not None:
-            lx, ly = _curve(law, _log_axes(x_plot, ys)[0])
+        if law is not None and law.fits:  # no curve for "no simple law fits"
+            lx, ly = _curve(law, *_log_axes(x_plot, ys))
             ax.plot(lx, ly, color=points.get_facecolor()[0], linewidth=1.2, label=f"{law.law} fit")
     log_x, log_y = _log_axes(all_x, all_y) if numeric else (False, _log_axes([1], all_y)[1])
     ax.set_xscale("log" if log_x else "linear")
@@ -111,9 +126,18 @@ def png(result: SweepResult, metric: str, factor: str, path: str | os.PathLike[s
     if not numeric:
         ax.set_xticks(range(len(categories)), categories, rotation=20)
     ax.set_xlabel(factor)
-    ax.set_ylabel(label(metric))
-    title = laws[0].sentence if len(laws) == 1 else f"{label(metric)} vs {factor}"
-    ax.set_title(title if len(title) < 90 else title[:87] + "…", fontsize=9)
+    ax.set_ylabel(axis_label(metric))
+    if unit(metric) == "bytes":  # the CLI's units: IEC (KiB, MiB), never raw byte counts
+        from matplotlib.ticker import FuncFormatter
+
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_bytes(int(v)) if v >= 0 else ""))
+    ax.set_title(f"{label(metric)} against {factor}", fontsize=10)
+    if laws:
+        import textwrap
+
+        fig.text(0.01, 0.01, "\n".join(textwrap.wrap("; ".join(law_sentence(l) for l in laws), 140)), fontsize=7,
+                 va="bottom")
+        fig.subplots_adjust(bottom=0.22)
     ax.grid(True, which="both", alpha=0.3)
     if len(series) > 1 or laws:
         ax.legend(fontsize=7)
@@ -137,15 +161,15 @@ def figure(result: SweepResult, metric: str, factor: str) -> Any:
             all_x += [float(x) for x in xs]
         all_y += ys
         law = _law_for(laws, group)
-        if law is not None:
-            lx, ly = _curve(law, _log_axes([float(x) for x in xs], ys)[0])
+        if law is not None and law.fits:
+            lx, ly = _curve(law, *_log_axes([float(x) for x in xs], ys))
             fig.add_trace(go.Scatter(x=lx.tolist(), y=ly.tolist(), mode="lines", name=f"{law.law} fit ({name})",
-                                     hovertext=law.sentence))
+                                     hovertext=law_sentence(law)))
     log_x, log_y = _log_axes(all_x, all_y) if numeric else (False, _log_axes([1], all_y)[1])
     fig.update_layout(
-        title=laws[0].sentence if len(laws) == 1 else f"{label(metric)} vs {factor}",
+        title=f"{label(metric)} against {factor}" + (f"<br><sup>{law_sentence(laws[0])}</sup>" if len(laws) == 1 else ""),
         xaxis={"title": factor, "type": "log" if log_x else ("linear" if numeric else "category")},
-        yaxis={"title": label(metric), "type": "log" if log_y else "linear"},
+        yaxis={"title": axis_label(metric), "type": "log" if log_y else "linear"},
         template="plotly_white", height=450,
     )
     return fig
@@ -161,7 +185,7 @@ def html(result: SweepResult, path: str | os.PathLike[str], metrics: Sequence[st
     parts = [f"<h1>{_html.escape(result.name)}</h1>",
              f"<p>Sweep {result.spec_hash}: {len(result.trials)} trials, {len(result.failed)} failed.</p>"]
     if laws:
-        parts.append("<h2>Growth laws</h2><ul>" + "".join(f"<li>{_html.escape(l.sentence)}</li>" for l in laws) + "</ul>")
+        parts.append("<h2>Growth laws</h2><ul>" + "".join(f"<li>{_html.escape(law_sentence(l))}</li>" for l in laws) + "</ul>")
     for i, (metric, factor) in enumerate(pairs):
         parts.append(pio.to_html(figure(result, metric, factor), full_html=False, include_plotlyjs=(i == 0)))
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + _html.escape(result.name) +

@@ -39,6 +39,28 @@ class SweepResult:
     factors: tuple[str, ...]
     trials: tuple[TrialResult, ...]
 
+    def __repr__(self) -> str:
+        return (f"<SweepResult {self.name!r} [{self.spec_hash}]: {len(self.trials)} trials, "
+                f"{len(self.ok)} ok, {len(self.trials) - len(self.ok)} failed>")
+
+    def _repr_html_(self) -> str:
+        """The trials as a table in Jupyter: factors, status and the headline metrics (IEC bytes)."""
+        from ..core.notebook import html_table
+        from ..core.units import format_bytes
+
+        metrics = [m for m in HEADLINE_METRICS if any(t.metrics.get(m) is not None for t in self.trials)]
+
+        def cell(metric: str, value: Any) -> Any:
+            if value is None:
+                return None
+            if metric.endswith("bytes"):
+                return format_bytes(value)
+            return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+
+        rows = [[*(t.factors.get(f) for f in self.factors), t.status, *(cell(m, t.metrics.get(m)) for m in metrics)]
+                for t in self.trials]
+        return html_table([*self.factors, "status", *metrics], rows, caption=f"{self.name} [{self.spec_hash}]")
+
     @property
     def ok(self) -> tuple[TrialResult, ...]:
         return tuple(t for t in self.trials if t.ok)

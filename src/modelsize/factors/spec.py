@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import InvalidFileError, option_error
+from ..core.errors import InvalidFileError, OptionError, option_error
+from ..core.suggest import did_you_mean
 from . import grid as _grid
 from . import refs
 from .config import FitConfig, MeasureConfig
@@ -170,7 +171,9 @@ class Sweep:
             raise option_error("spec", "a mapping with at least 'model' and 'grid'", type(data).__name__)
         unknown = set(data) - set(YAML_KEYS)
         if unknown:
-            raise option_error("spec", "keys among " + ", ".join(YAML_KEYS), sorted(unknown))
+            first = sorted(unknown)[0]
+            raise OptionError(f"The 'spec' option must be keys among {', '.join(YAML_KEYS)}. Got {sorted(unknown)!r}."
+                              + did_you_mean(first, YAML_KEYS))
         model = data.get("model", data.get("factory"))
         params = dict(data.get("params") or {})
         if isinstance(model, Mapping):

@@ -23,13 +23,14 @@ from ..core.report import Report
 from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
-from . import compute_block, fit_block, labels
+from . import compute_block, fit_block, labels, shorten
 
 #: Shared tensors this small are listed as one folded line in the totals block.
 TINY_SHARED_BYTES = 64
 
 #: Sections this table shows; others are listed by name (they are in the JSON output).
-_RENDERED_SECTIONS = frozenset({"formats", "file", "compute", "fit", "remote"})  # remote: summed up in a note
+_RENDERED_SECTIONS = frozenset({"formats", "file", "compute", "fit", "remote",  # remote: summed up in a note
+                                "layer_shapes"})
 
 _BASE_NOTE = {
     "iec": "Sizes in IEC units: 1 KiB = 1,024 bytes, 1 MiB = 1,024² bytes.",
@@ -59,7 +60,7 @@ def table(
     if isinstance(width, bool) or not isinstance(width, int) or width < 40:
         raise option_error("width", "an integer >= 40", width)
 
-    parts: list[RenderableType] = [_header(report), _tree_table(report, depth, base), _totals(report, base)]
+    parts: list[RenderableType] = [_header(report), _tree_table(report, depth, base, width), _totals(report, base)]
     on_disk = report.sections.get("file")
     if isinstance(on_disk, Mapping) and isinstance(on_disk.get("bytes"), int):
         parts.append(_file_block(on_disk, base))
@@ -94,29 +95,45 @@ def _header(report: Report) -> Text:
     return text
 
 
-def _tree_table(report: Report, depth: int, base: units.Base) -> Table:
-    owners = labels.alias_owners(report)
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
-    grid.add_column("Component", no_wrap=True)
-    grid.add_column("Kind", style="cyan", no_wrap=True)
-    grid.add_column("Params", justify="right", no_wrap=True)
-    grid.add_column("Stored", justify="right", no_wrap=True)
-    grid.add_column("Dtypes", no_wrap=True)
-    grid.add_column("Notes", overflow="fold")
+def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) -> Table:
+    """One row per component; long names are shortened in the middle, numbers are never cut.
 
+    With a ``layer_shapes`` section (``inspect --input``) each row also shows the shapes going
+    into and out of the component, as torchinfo and Keras' ``summary()`` do.
+    """
+    owners = labels.alias_owners(report)
+    layer_shapes = report.sections.get("layer_shapes") or {}
+    rows = []
     for node, level, folded, guide in _tree_rows(report.root, depth):
         sub = report.totals if level == 0 else report.subtotals(node)
         name = node.name if level else (node.name or "(model)")
+        io = layer_shapes.get(node.path, {}) if isinstance(layer_shapes, Mapping) else {}
+        rows.append((guide, name, level, node.kind, units.format_count(sub.params),
+                     units.format_bytes(sub.stored_bytes, base), _dtypes(sub),
+                     "\n".join(_row_notes(node, sub, folded, owners, base, is_root=level == 0)),
+                     _shape_text(io.get("input")), _shape_text(io.get("output"))))
+    shown = bool(layer_shapes)
+    numbers = [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Params", 4), ("Stored", 5), ("Dtypes", 6))]
+    if shown:
+        numbers += [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Input", 8), ("Output", 9))]
+    name_limit, kind_limit = shorten.name_budget(width, sum(numbers) + (6 if shown else 0),
+                                                 max(len(r[3]) for r in rows), notes=any(r[7] for r in rows))
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    grid.add_column("Component", no_wrap=True)
+    grid.add_column("Kind", style="cyan", no_wrap=True)
+    if shown:
+        grid.add_column("Input", no_wrap=True, min_width=numbers[3])
+        grid.add_column("Output", no_wrap=True, min_width=numbers[4])
+    grid.add_column("Params", justify="right", no_wrap=True, min_width=numbers[0])
+    grid.add_column("Stored", justify="right", no_wrap=True, min_width=numbers[1])
+    grid.add_column("Dtypes", no_wrap=True, min_width=numbers[2])
+    grid.add_column("Notes", overflow="fold")
+    for guide, name, level, kind, params, stored, dtypes, notes, shape_in, shape_out in rows:
         label = Text(guide, style="dim")
-        label.append(name, style="bold" if level == 0 else "")
-        grid.add_row(
-            label,
-            Text(node.kind),
-            Text(units.format_count(sub.params)),
-            Text(units.format_bytes(sub.stored_bytes, base)),
-            Text(_dtypes(sub)),
-            Text("\n".join(_row_notes(node, sub, folded, owners, base, is_root=level == 0))),
-        )
+        label.append(shorten.middle(name, max(4, name_limit - len(guide))), style="bold" if level == 0 else "")
+        shapes = [Text(shape_in), Text(shape_out)] if shown else []
+        grid.add_row(label, Text(shorten.middle(kind, kind_limit)), *shapes, Text(params), Text(stored),
+                     Text(dtypes), Text(notes))
     return grid
 
 
@@ -124,6 +141,13 @@ def _tree_table(report: Report, depth: int, base: units.Base) -> Table:
 #: "… N more" row covering the rest: a 200,000-node flat graph renders in linear time, on one screen.
 FOLD_AT = 60
 FOLD_SHOW = 50
+
+
+def _shape_text(shapes: Any) -> str:
+    """``[[1, 784]]`` → ``1×784``; several tensors joined with ``, ``; none → ``""``."""
+    if not shapes:
+        return ""
+    return ", ".join("×".join(str(d) for d in shape) or "scalar" for shape in shapes)
 
 
 def _tree_rows(root: Component, max_depth: int) -> Iterator[tuple[Component, int, bool, str]]:

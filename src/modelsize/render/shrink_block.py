@@ -76,7 +76,6 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
     rows: list[list[str]] = []
 
     def row(label: str, side: Mapping[str, Any], deltas: Mapping[str, Any] | None) -> None:
-        latency = (side.get("latency") or {}).get("median_ns")
         d = deltas or {}
         rows.append([
             label,
@@ -87,8 +86,8 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
             _size(side.get("compressed_bytes"), base),
             _score(side.get("score")) if metric else "n/a",
             _points(d.get("score_change_points")),
-            latency_text(latency),
-            _times(d.get("latency_ratio")),
+            _latency_cell(side.get("latency")),
+            _faster_cell(d),
             _reload(side),
         ])
 
@@ -108,6 +107,41 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
     for index, cells in enumerate(rows):
         grid.add_row(Text(cells[0], style="bold" if index == 0 else ""), *cells[1:])
     return grid
+
+
+def _latency_cell(latency: Mapping[str, Any] | None) -> str:
+    """``1.23 ms ±8%``: the median of the interleaved rounds and their spread."""
+    if not latency:
+        return latency_text(None)
+    text = latency_text(latency.get("median_ns"))
+    spread = latency.get("spread")
+    return f"{text} ±{spread / 2:.0%}" if isinstance(spread, (int, float)) else text
+
+
+def _faster_cell(deltas: Mapping[str, Any]) -> str:
+    """The latency ratio — or why there is none (different runtimes, too noisy to say)."""
+    problem = deltas.get("latency_problem")
+    if problem == "runtimes differ":
+        return "≠runtime"
+    if problem == "spread too wide":
+        return "noisy"
+    return _times(deltas.get("latency_ratio"))
+
+
+def latency_notes(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Footnotes for the latency columns: which rows ran on another runtime, which were too noisy."""
+    notes = []
+    base_mode = (before.get("latency") or {}).get("mode")
+    for result in results:
+        problem = (result.get("deltas") or {}).get("latency_problem")
+        mode = ((result.get("after") or {}).get("latency") or {}).get("mode")
+        if problem == "runtimes differ":
+            notes.append(f"{result.get('recipe')}: runs on {mode}, the original on {base_mode}; their latencies are "
+                         "not compared as a ratio.")
+        elif problem == "spread too wide":
+            notes.append(f"{result.get('recipe')}: the timing rounds disagree by more than half their median (a busy "
+                         "machine?); no ratio is given. Run again with more --latency-runs or fewer other jobs.")
+    return notes
 
 
 def _reload(side: Mapping[str, Any]) -> str:
@@ -183,7 +217,9 @@ def renderables(run: Any, base: units.Base = "iec") -> list[RenderableType]:
     files = Text(f"Saved file: the recipe's own format (see below; original: {before.get('primary_format')}); "
                  "smaller/faster: original ÷ shrunk; zstd: level 3 of that file; Δ: change in percentage points; "
                  "Reload: files whose reload into a wiped model gave bit-identical outputs; "
-                 "Latency: median of batch-1 CPU passes.", style="dim")
+                 "Latency: median of batch-1 CPU passes in rounds alternating original and shrunk (after a "
+                 "warm-up, threads pinned), ± half the spread between rounds." + "".join(
+                     " " + n for n in latency_notes(before, results)), style="dim")
     return [_main_table(before, results, base, metric), files, _details_block(results, base)]
 
 

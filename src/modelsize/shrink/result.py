@@ -69,6 +69,10 @@ class Side:
         }
 
 
+#: rounds of a latency measurement may disagree by this share of their median before a ratio is withheld
+MAX_LATENCY_SPREAD = 0.5
+
+
 def _ratio(before: float | int | None, after: float | int | None) -> float | None:
     if before is None or after is None or after == 0:
         return None
@@ -113,8 +117,25 @@ class ShrinkResult:
             "compressed_ratio": _ratio(b.compressed_bytes, a.compressed_bytes),
             "file_vs_original_compressed_ratio": _ratio(b.compressed_bytes, a.file_bytes),
             "score_change_points": score_points,
-            "latency_ratio": _ratio(b.latency_ns, a.latency_ns),
+            "latency_ratio": _ratio(b.latency_ns, a.latency_ns) if self.latency_problem() is None else None,
+            "latency_problem": self.latency_problem(),
         }
+
+    def latency_problem(self) -> str | None:
+        """Why the two latencies cannot be compared as a ratio, or ``None``.
+
+        ``"runtimes differ"`` when the rows ran on different engines (ONNX Runtime vs scikit-learn,
+        TFLite interpreter vs Keras); ``"spread too wide"`` when either side's rounds disagree by
+        more than :data:`MAX_LATENCY_SPREAD` of their median (a busy machine, not the model).
+        """
+        b, a = self.before.latency or {}, self.after.latency or {}
+        if not b or not a:
+            return None
+        if b.get("mode") != a.get("mode"):
+            return "runtimes differ"
+        if max(float(b.get("spread") or 0), float(a.get("spread") or 0)) > MAX_LATENCY_SPREAD:
+            return "spread too wide"
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +164,26 @@ class ShrinkRun:
     """Several recipes applied to one model: the ``shrink`` section of the CLI's report."""
 
     results: tuple[ShrinkResult, ...]
+
+    def __repr__(self) -> str:
+        return f"<ShrinkRun {len(self.results)} recipe(s): {', '.join(r.recipe for r in self.results)}>"
+
+    def _repr_html_(self) -> str:
+        """The before/after table in Jupyter: one row for the original and one per recipe."""
+        from ..core.notebook import html_table
+        from ..core.units import format_bytes, format_count
+
+        def row(name: str, side: Side) -> list[Any]:
+            latency = side.latency_ns
+            return [name, format_count(side.params) if side.params is not None else None,
+                    format_bytes(side.stored_bytes) if side.stored_bytes is not None else None,
+                    format_bytes(side.file_bytes) if side.file_bytes is not None else None,
+                    f"{side.score:.4f}" if side.score is not None else None,
+                    f"{latency / 1e6:.3g} ms" if latency is not None else None]
+
+        rows = [row("original", self.results[0].before)] if self.results else []
+        rows += [row(r.recipe, r.after) for r in self.results]
+        return html_table(["model", "params", "in memory", "saved file", "score", "latency (median)"], rows)
 
     def to_dict(self) -> dict[str, Any]:
         first = self.results[0] if self.results else None

@@ -10,14 +10,14 @@ on its own copy.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import UnsupportedObjectError, option_error
+from ..core.errors import ModelStateError, UnsupportedObjectError, option_error
 from ..core.registry import Registry
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
@@ -87,13 +87,16 @@ def shrink(model: Any, recipe: Recipe, data: ShrinkData | None = None, *, metric
 
 
 def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None = None, *, metric: Any = None,
-                options: RunOptions = RunOptions(), example_input: Any = None) -> list[ShrinkResult]:
+                options: RunOptions = RunOptions(), example_input: Any = None,
+                progress: Callable[[int, str], None] | None = None) -> list[ShrinkResult]:
     """Apply each recipe to its own copy of ``model``; the original is measured once.
 
     ``data``: train / validation / evaluation splits (:mod:`modelsize.shrink.data`).
     ``metric(y_true, scores) -> float`` replaces accuracy. ``example_input``: inputs to check
     reloaded files and time latency when there is no data (``options.accuracy=False``).
+    ``progress(done, label)`` is called before the original and before each recipe.
     """
+    say = progress or (lambda done, label: None)
     recipes = list(recipes)
     backend = _validated(model, recipes, data, metric, options)
     check_X = _check_inputs(data, example_input)
@@ -106,23 +109,121 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
     with backend.threads(options.threads), tempfile.TemporaryDirectory(prefix="modelsize-shrink-") as tmp:
         root = Path(options.save_dir) if options.save_dir is not None else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
+        say(0, "measuring the original …")
         before, _ = _side(backend, model, model, backend.default_savers(), primary, check_X, root / "original",
                           base_context, options)
         results = []
         for index, recipe in enumerate(recipes, start=1):
+            say(index - 1, f"{describe(recipe)} …")
             work = backend.copy(model)
             shrunk = recipe.apply(work, base_context)
             savers = _merge_savers(backend.default_savers(), shrunk.savers)
             folder = root / f"{index}-{'+'.join(techniques(recipe))}"
             after, after_report = _side(backend, shrunk.model, model, savers, shrunk.primary or primary, check_X,
                                         folder, base_context, options)
+            paired_before = before
+            if options.latency:
+                with backend.threads(options.threads or 1):  # pinned: both sides on the same thread count
+                    latency_before, latency_after = paired_latency(backend, model, shrunk.model, check_X[:1], options)
+                paired_before = replace(before, latency=latency_before)
+                after = replace(after, latency=latency_after)
             notes = list(shrunk.notes) + _notes(before, after, data, after_report.notes)
             results.append(ShrinkResult(
-                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=before,
+                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=paired_before,
                 after=after, metric=metric_name if options.accuracy else None, details=shrunk.details,
                 notes=tuple(dict.fromkeys(notes)), data=data.describe() if data is not None else None,
                 model=shrunk.model, report=after_report, artifacts=shrunk.artifacts))
     return results
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """``(1, 8, 8)`` → ``1x8x8`` (the CLI's shape syntax)."""
+    return "x".join(str(d) for d in shape) or "a scalar"
+
+
+def expected_input(model: Any) -> str | None:
+    """What the model's first layer takes, in words (PyTorch ``in_features`` / ``in_channels``), or ``None``."""
+    modules = getattr(model, "modules", None)
+    if not callable(modules):
+        return None
+    try:
+        for module in modules():
+            kind = type(module).__name__
+            if hasattr(module, "in_channels") and kind.startswith("Conv"):
+                dims = kind[-2] if kind[-2:-1].isdigit() else "2"
+                return f"{module.in_channels} channel(s) and {dims} spatial dimension(s) (its first layer is {kind})"
+            if hasattr(module, "in_features") and kind == "Linear":
+                return f"{module.in_features} features (its first layer is Linear({module.in_features}, …))"
+    except Exception:  # noqa: BLE001 - a model whose modules() fails just gets no hint
+        return None
+    return None
+
+
+def _reshape_hint(model: Any, per_sample: int) -> str:
+    """An ``--input-shape`` suggestion for a CNN fed flat samples (``64`` → ``1x8x8``)."""
+    modules = getattr(model, "modules", None)
+    first = next((m for m in modules() if hasattr(m, "in_channels") or hasattr(m, "in_features")), None) \
+        if callable(modules) else None
+    channels = getattr(first, "in_channels", None)
+    if isinstance(channels, int) and type(first).__name__ == "Conv2d" and channels and per_sample % channels == 0:
+        side = int(round((per_sample // channels) ** 0.5))
+        if side * side * channels == per_sample:
+            return f" Reshape the samples: --input-shape {channels}x{side}x{side} (CLI) or data.reshaped(...)."
+    return " Reshape the samples to what the model takes (CLI: --input-shape, e.g. 1x8x8 or 28,28,1)."
+
+
+def check_accepts(backend: Backend, model: Any, X: np.ndarray, data_name: str) -> None:
+    """One forward pass on one sample; a model that rejects the data's shape is the user's error.
+
+    Raises :class:`~modelsize.core.errors.ModelStateError` naming the given shape and, when the
+    first layer says it, the expected one — one line instead of the framework's traceback.
+    """
+    try:
+        backend.predict(model, X[:1])
+    except Exception as exc:  # noqa: BLE001 - the user's forward: any failure is reported, not hidden
+        given = shape_text(X.shape[1:])
+        expected = expected_input(model)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        wants = f" The model expects {expected}." if expected else ""
+        raise ModelStateError(
+            f"The model rejects the samples of {data_name} (shape {given} per sample):{wants} "
+            f"{type(exc).__name__}: {first}.{_reshape_hint(model, int(np.prod(X.shape[1:])))}") from exc
+
+
+#: a latency is measured in this many rounds, alternating the two models, so drift hits both alike
+LATENCY_ROUNDS = 5
+
+
+def paired_latency(backend: Backend, original: Any, shrunk: Any, x: np.ndarray,
+                   options: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Latency of both models measured interleaved: warm-up, then rounds alternating which goes
+    first. Each side's result is the median of its round medians, with ``spread`` = (slowest −
+    fastest round) / median, so a reader (and :meth:`ShrinkResult.latency_problem`) can tell a
+    steady measurement from a noisy one."""
+    per_round = max(1, -(-options.latency_runs // LATENCY_ROUNDS))
+    for model in (original, shrunk):
+        backend.latency_ns(model, x, 1, options.latency_warmup)
+    rounds: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
+    for i in range(LATENCY_ROUNDS):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for side in order:
+            model = original if side == 0 else shrunk
+            rounds[side].append(backend.latency_ns(model, x, per_round, 1))
+    return _summary(rounds[0]), _summary(rounds[1])
+
+
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    import statistics
+
+    medians = sorted(int(r["median_ns"]) for r in rounds)
+    median = int(statistics.median(medians))
+    out = dict(rounds[-1])
+    out.update(median_ns=median, min_ns=min(int(r.get("min_ns", r["median_ns"])) for r in rounds),
+               p90_ns=max(int(r.get("p90_ns", r["median_ns"])) for r in rounds), rounds=len(rounds),
+               runs=sum(int(r.get("runs", 1)) for r in rounds), round_medians_ns=medians,
+               spread=(medians[-1] - medians[0]) / median if median else None, interleaved=True)
+    out.pop("mean_ns", None)
+    return out
 
 
 def _names(recipes: Sequence[Recipe]) -> str:
@@ -182,14 +283,15 @@ def _params(recipe: Any) -> dict[str, Any]:
 def _side(backend: Backend, model: Any, original: Any, savers: Sequence[Saver], primary: str, check_X: np.ndarray,
           folder: Path, context: ShrinkContext, options: RunOptions) -> tuple[Side, Any]:
     """Measure one model: report, files, score, latency, simulated quantization."""
-    report = backend.measure(model)
+    report = backend.measure(model)  # first: it refuses an unusable model (unfitted …) in its own words
+    if model is original:
+        check_accepts(backend, model, check_X, context.data.name if context.data is not None else "the example input")
     folder.mkdir(parents=True, exist_ok=True)
     files = tuple(round_trip(backend, saver, model, original, check_X, folder, "model") for saver in savers)
     if not any(f.format == primary and f.bytes is not None for f in files):
         primary = next((f.format for f in files if f.bytes is not None), primary)
     score = context.score(model) if options.accuracy else None
-    latency = backend.latency_ns(model, check_X[:1], options.latency_runs, options.latency_warmup) \
-        if options.latency else None
+    latency = None  # timed later, interleaved with the model it is compared to (paired_latency)
     simulated = _simulated(backend, model)
     totals = report.totals
     # A measurement that found no tensors at all (e.g. an ONNX file whose numbers are node

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.errors import OptionError
 from ..core.registry import Registry
+from ..core.suggest import did_you_mean
 
 #: spec name -> "module:Class"
 RECIPES = Registry("recipe", group="modelsize.recipes", entries={
@@ -48,11 +49,25 @@ RECIPES = Registry("recipe", group="modelsize.recipes", entries={
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
+#: the folder of a recipe's module -> the framework's name for people
+FRAMEWORK_NAMES = {"torch": "PyTorch", "keras": "Keras", "sklearn": "scikit-learn", "boosting": "XGBoost/LightGBM",
+                   "onnx": "ONNX"}
+
+
+def by_framework() -> dict[str, list[str]]:
+    """Recipe names grouped by framework (registry order), for help texts."""
+    groups: dict[str, list[str]] = {}
+    for name, where in RECIPES.specs().items():
+        folder = where.split(":")[0].split(".")[2] if where.startswith("modelsize.shrink.") else "other"
+        groups.setdefault(FRAMEWORK_NAMES.get(folder, folder), []).append(name)
+    return groups
+
 
 def recipe_class(name: str) -> type:
     """The class registered under ``name``."""
     if name not in RECIPES:
-        raise OptionError(f"The 'recipe' option must name one of {', '.join(sorted(RECIPES))}. Got {name!r}.")
+        raise OptionError(f"The 'recipe' option must name one of {', '.join(sorted(RECIPES))}. Got {name!r}."
+                          + did_you_mean(name, RECIPES))
     return RECIPES[name]
 
 
@@ -89,7 +104,7 @@ def parse_one(text: str) -> Any:
             raise OptionError(f"The 'recipe' option's settings must be key=value pairs. Got {item!r} in {text!r}.")
         if key not in fields:
             raise OptionError(f"The {key!r} option is not a setting of the {name!r} recipe; its settings are "
-                              f"{', '.join(sorted(fields))}. Got {text!r}.")
+                              f"{', '.join(sorted(fields))}. Got {text!r}." + did_you_mean(key, fields))
         value = parse_value(value.strip())
         default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
         if isinstance(default, tuple) and not isinstance(value, tuple):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...render.laws import sentence as law_sentence
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED, Claim, Part, PlotSpec, Series, Study, Verdict, pick, sweep
 from .verdict import deviation, exponent, law, num, pct, ratio, series, times, value
 
@@ -72,7 +73,7 @@ def _depth_width(results: Mapping[str, Any], th: Mapping[str, float]) -> Verdict
     depth_law = law(results["depth"], "params", "depth")
     exponential = len(steps) >= 2 and steps[0] > 1 and keep >= th["exponential_ratio_kept"]
     status = SUPPORTED if exponential else NOT_SUPPORTED
-    how = f"the {depth_law.law} law: {depth_law.sentence}" if depth_law else f"{num(ys[0])} → {num(ys[-1])}"
+    how = f"the {depth_law.law} law: {law_sentence(depth_law)}" if depth_law else f"{num(ys[0])} → {num(ys[-1])}"
     sentence = (f"Parameters per added layer: the growth ratio between successive depths goes from "
                 f"{steps[0]:.2f} to {steps[-1]:.2f} (kept {keep:.0%}; exponential growth keeps it at 100%, "
                 f"threshold {th['exponential_ratio_kept']:.0%}); by depth {how}. By width the parameters grow as "

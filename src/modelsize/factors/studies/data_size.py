@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...render.laws import sentence as law_sentence
 from . import hooks
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED, Claim, Part, PlotSpec, Series, Study, Verdict, pick, sweep
 from .verdict import deviation, exponent, law
@@ -57,7 +58,7 @@ def judge(results: Mapping[str, Any], th: Mapping[str, float]) -> list[Verdict]:
     status = SUPPORTED if grows and not flat else (NOT_SUPPORTED if not grows else DEPENDS)
     sentence = (f"It depends on the algorithm: stored bytes grow with the training rows for {', '.join(grows) or 'none'}; "
                 f"not for {', '.join(flat) or 'none'} (threshold: exponent {th['min_exponent']:.2f})."
-                + (f" k-NN: {knn_law.sentence}." if knn_law else ""))
+                + (f" k-NN: {law_sentence(knn_law)}." if knn_law else ""))
     n_grow = len(grows)
     return [Verdict(CLAIMS[0], status, "models whose size grows with n (of those measured)", float(n_grow), sentence,
                     {"exponents": exps})]

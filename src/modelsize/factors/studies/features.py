@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...render.laws import sentence as law_sentence
 from . import hooks
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED, Claim, Part, PlotSpec, Series, Study, Verdict, pick, sweep
 from .verdict import law, ratio, series
@@ -47,7 +48,7 @@ def judge(results: Mapping[str, Any], th: Mapping[str, float]) -> list[Verdict]:
     slope = law(results["mlp"], "first_layer_params", "data.n_features")
     ok = [linear >= 1 + growth, first >= 1 + growth]
     status = SUPPORTED if all(ok) else (NOT_SUPPORTED if not any(ok) else DEPENDS)
-    per = f" ({slope.sentence})" if slope else ""
+    per = f" ({law_sentence(slope)})" if slope else ""
     selection = Verdict(
         CLAIMS[0], status, "linear-model params, most / fewest selected features", linear,
         f"From the fewest to the most selected features the pipeline's parameters grow ×{linear:.2f}; the network's "

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...core.optional import require
-from ..laws import label
+from ...render.laws import label
 from .base import PlotSpec
 from .verdict import MissingEvidence, law, series
 

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ...render.laws import sentence as law_sentence
 from ..grid import NON_AXIS
-from ..laws import label, number
+from ...render.laws import label, number
 from .run import StudyOutcome, write_outputs
 
 TITLE = "What drives model size"
@@ -98,7 +99,7 @@ def study_section(outcome: StudyOutcome) -> str:
     laws = outcome.laws()
     if laws:
         parts.append("<h3>Growth laws</h3><ul>" +
-                     "".join(f"<li>{_e(part)}: {_e(fit.sentence)}</li>" for part, fit in laws) + "</ul>")
+                     "".join(f"<li>{_e(part)}: {_e(law_sentence(fit))}</li>" for part, fit in laws) + "</ul>")
     images = [f for f in outcome.files if f.suffix == ".png"]
     if images:
         parts.append("<h3>Plots</h3>" + "".join(_image(p) for p in images))

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...core.errors import OptionError, computation_error
-from ..laws import LawFit, fit_law, number
+from ...render.laws import number
+from ..laws import LawFit, fit_law
 from ..results import SweepResult
 from ..types import TrialResult
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED

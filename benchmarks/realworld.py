@@ -262,12 +262,16 @@ def lib_pickle(path: Path, ours: dict[str, Any]) -> tuple[bool, str]:
         seen.add(id(o))
         if isinstance(o, np.ndarray) and o.dtype != object:
             total += o.size
+        elif isinstance(o, np.ndarray):  # an object array: its own elements, then what they hold
+            total += o.size
+            for v in o.ravel().tolist():
+                walk(v, depth + 1)
         elif isinstance(o, np.generic):
             total += 1
         elif isinstance(o, dict):
             for v in o.values():
                 walk(v, depth + 1)
-        elif isinstance(o, (list, tuple)) or (isinstance(o, np.ndarray) and o.dtype == object):
+        elif isinstance(o, (list, tuple)):
             for v in list(o):
                 walk(v, depth + 1)
         elif hasattr(o, "__dict__"):

@@ -16,7 +16,7 @@ from modelsize.core import dtypes
 from modelsize.formats.gguf_file import GGUFReader, ggml_types
 from modelsize.testing import check_report
 
-from formats_helpers import assert_invalid, fuzz_settings, mutations, only_our_errors, run_limited
+from formats_helpers import assert_invalid, check_file_invariants, fuzz_settings, mutations, only_our_errors, run_limited
 
 gguf = pytest.importorskip("gguf")
 Q = gguf.GGMLQuantizationType
@@ -58,6 +58,7 @@ def test_tensors_match_gguf_reader(tmp_path: Path) -> None:
     expected = _write(path)
     report = modelsize.inspect(path)
     check_report(report)
+    check_file_invariants(report)
     recs = {r.path: r for r in report.root.iter_tensors()}
     lib = gguf.GGUFReader(str(path))
     assert set(recs) == {t.name for t in lib.tensors} == set(expected)
@@ -212,6 +213,7 @@ def test_vocab_only_file_says_so(tmp_path: Path) -> None:
     w.close()
     report = modelsize.inspect(path)
     check_report(report)
+    check_file_invariants(report)
     lib = gguf.GGUFReader(str(path))
     assert len(lib.tensors) == 0 and report.totals.params == 0 and report.totals.tensors == 0
     assert any("holds no tensors" in n and "300 tokens" in n for n in report.notes)

@@ -15,7 +15,7 @@ from modelsize.formats.savedmodel_file import SavedModelReader
 from modelsize.formats.tensor_bundle import read_index, snappy_decompress
 from modelsize.testing import check_report
 
-from formats_helpers import run_limited
+from formats_helpers import check_file_invariants, run_limited
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
@@ -47,6 +47,7 @@ def test_keras_export_gives_the_live_counts(exported: tuple) -> None:
     model, folder = exported
     report = modelsize.inspect(folder)
     check_report(report)
+    check_file_invariants(report)
     t = report.totals
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert (t.params, t.trainable_params, t.non_trainable_params) == (model.count_params(), trainable, 8) == (58, 50, 8)
@@ -77,6 +78,7 @@ def test_optimizer_variables_are_their_own_role(tmp_path: Path) -> None:
     tf.saved_model.save(mod, str(tmp_path / "mod"))
     report = modelsize.inspect(tmp_path / "mod")
     check_report(report)
+    check_file_invariants(report)
     t = report.totals
     assert (t.params, t.trainable_params, t.non_trainable_params) == (20, 15, 5)
     opt_bytes = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in mod.optimizer.variables)

@@ -17,7 +17,7 @@ from modelsize.formats import _tflite_schema
 from modelsize.formats.tflite_file import TFLiteReader
 from modelsize.testing import check_report
 
-from formats_helpers import assert_invalid, fuzz_settings, mutations, only_our_errors
+from formats_helpers import assert_invalid, check_file_invariants, fuzz_settings, mutations, only_our_errors
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
@@ -75,6 +75,7 @@ def test_constants_match_the_interpreter(models: dict[str, Path], kind: str) -> 
     path = models[kind]
     report = modelsize.inspect(path)
     check_report(report)
+    check_file_invariants(report)
     weights = {r.path.split(".", 1)[1]: r for r in report.root.iter_tensors() if r.role is Role.PARAMETER}
     lib = _constants(path)
     assert set(weights) == set(lib)
@@ -150,6 +151,7 @@ def test_shape_constants_are_metadata_and_no_tensor_is_shared_with_itself(tmp_pa
     path.write_bytes(conv.convert())
     report = modelsize.inspect(path)
     check_report(report)
+    check_file_invariants(report)
     recs = list(report.root.iter_tensors())
     lib = _constants(path)  # constants and (zero-filled) activations, by name
     names = {r.path.split(".", 1)[1]: r for r in recs}

@@ -163,8 +163,8 @@ class _Walker:
         meta.update(arr.meta)
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
-        # a NumPy scalar (a learning rate, an epoch count) is a setting, not a learned tensor
-        role = Role.METADATA if arr.meta.get("scalar") else self.role_fn(path, role)
+        # a NumPy scalar and an object array (strings, dicts) are not learned numbers
+        role = Role.METADATA if arr.meta.get("scalar") or arr.dtype == "object" else self.role_fn(path, role)
         self.out.records.append(TensorRecord(
             path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
             role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,

@@ -32,6 +32,7 @@ from .training_memory import StepTrace
 
 FORWARD = "forward"
 BACKWARD = "backward"
+_REAL_INDEX_LIMIT = 1 << 16  #: largest real integer tensor computed for real (batch sizes of a packed input)
 
 
 @dataclass
@@ -83,8 +84,13 @@ def _dispatch_mode_class() -> type:
     }
 
     def _only_real_tensors(args: Any, kwargs: Any) -> bool:
+        """Small real integer tensors only (index bookkeeping such as a packed sequence's batch
+        sizes): anything else goes through the fake mode, so no real arithmetic escapes counting."""
         leaves = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        return bool(leaves) and not any(isinstance(t, FakeTensor) for t in leaves)
+        return bool(leaves) and all(
+            not isinstance(t, FakeTensor) and not t.is_floating_point() and not t.is_complex()
+            and t.numel() <= _REAL_INDEX_LIMIT for t in leaves
+        )
 
     class ProfileMode(TorchDispatchMode):
         """Counts and attributes every op; traces output storages."""

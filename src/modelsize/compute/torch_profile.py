@@ -7,6 +7,10 @@ hundred MB. A ``TorchDispatchMode`` stacked on the fake mode sees every ATen op:
 FLOPs (``flops.OpRules``), attributes them to the running modules (``tracker``), and traces
 storage lifetimes (``activations.MemoryLedger``).
 
+In the copy, modules whose real kernels cannot run on fake tensors or would cost one dispatch
+per time step get stand-ins with the same FLOPs: mixture-of-experts routing (``moe``) and
+recurrent layers (``rnn``).
+
 Two passes at most: an inference forward (copy in eval mode, no grad) for FLOPs, coverage and
 the forward peak; with ``backward=True`` a training step (train mode, grad on, forward +
 backward) for backward FLOPs, bytes saved for backward and the step's peak.
@@ -20,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ModelStateError
-from .bugs import ProfilerBugError, ours
+from . import rnn
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
+from .bugs import ProfilerBugError, ours
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
-from . import rnn
 from .moe import Observed, install_standins, moe_profile
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
@@ -116,7 +120,7 @@ def _dispatch_mode_class() -> type:
                 if out is not NotImplemented:
                     return out
             out = func(*args, **kwargs)  # the op itself: its failures are the model's
-            out = rnn_training_workspace(func, args, out, torch)
+            out = ours("RNN workspace sizing", rnn_training_workspace)(func, args, out, torch)
             self._record(func, args, kwargs, out)
             return out
 

@@ -40,10 +40,10 @@ def inspect(
         raise option_error("compression", "a bool or a CompressionOptions", compression)
 
     if isinstance(obj, (str, os.PathLike)):
-        if inputs is not None or compute is not None or str(obj).endswith(".json"):
-            # A Hugging Face folder or config.json: the architecture is built on the meta device.
-            from .compute.from_config import inspect_from_config
+        from .compute.from_config import config_file, inspect_from_config
 
+        if inputs is not None or compute is not None or (str(obj).endswith(".json") and config_file(obj)):
+            # A Hugging Face folder or config.json: the architecture is built on the meta device.
             return inspect_from_config(obj, inputs, compute, target=target)
         from .formats import registry as file_registry
 

@@ -444,6 +444,14 @@ def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward
     except (ModelStateError, ProfilerBugError):
         raise
     except Exception as exc:  # noqa: BLE001 - the user's code can raise anything
+        if type(exc).__name__ in ("DynamicOutputShapeException", "DataDependentOutputException"):
+            raise ModelStateError(
+                f"The model's {what} reads tensor values ({type(exc).__name__}: {exc}), which fake tensors "
+                "do not have: the input spec is not the cause. Typical sources are mixture-of-experts "
+                "routing written with nonzero/where (modelsize replaces Hugging Face style experts "
+                "modules, forward(hidden_states, indices, weights), by a routing-free stand-in; other "
+                "layouts are not recognised), .item() or data-dependent control flow."
+            ) from exc
         raise ModelStateError(
             f"The model's {what} failed on fake inputs of the given shapes ({type(exc).__name__}: {exc}). "
             "Check the input spec (shapes, dtypes, keyword names); code that reads tensor values "

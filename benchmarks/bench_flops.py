@@ -279,13 +279,35 @@ def _gap(count: int | None, ours: dict[str, Any]) -> str:
     return f"{(count - macs) / macs:+.2%} vs our MACs"
 
 
+def timing(model_name: str) -> dict[str, float]:
+    """Seconds: torch's one-time import FakeTensorMode needs, then our profiles in one process."""
+    model, _, spec = _build(model_name)
+    start = time.perf_counter()
+    import torch._dynamo.config  # noqa: F401 - what FakeTensorMode imports on first use
+
+    result = {"import torch._dynamo": time.perf_counter() - start}
+    from modelsize.compute import profile
+
+    for label, backward in (("first forward profile", False), ("forward profile", False),
+                            ("forward + backward profile", True)):
+        start = time.perf_counter()
+        profile(model, spec, backward=backward)
+        result[label] = time.perf_counter() - start
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", nargs=2, metavar=("MODEL", "TOOL"), help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--timing", action="store_true", help="time our profiles of --models in one process")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
+        return
+    if args.timing:
+        for model_name in args.models:
+            print(model_name, {k: round(v, 2) for k, v in timing(model_name).items()})
         return
 
     import torch

@@ -51,10 +51,10 @@ def inspect(
     if isinstance(obj, (str, os.PathLike)):
         if nnz is not None:
             raise option_error("nnz", "given with a live PyTorch model (file readers decide what they scan)", nnz)
-        if inputs is not None or compute is not None or str(obj).endswith(".json"):
-            # A Hugging Face folder or config.json: the architecture is built on the meta device.
-            from .compute.from_config import inspect_from_config
+        from .compute.from_config import config_file, inspect_from_config
 
+        if inputs is not None or compute is not None or (str(obj).endswith(".json") and config_file(obj)):
+            # A Hugging Face folder or config.json: the architecture is built on the meta device.
             return inspect_from_config(obj, inputs, compute, target=target)
         from .formats import registry as file_registry
 

@@ -100,3 +100,21 @@ def test_unknown_or_remote_code_configs_are_refused(tmp_path) -> None:
     plain.mkdir()
     (plain / "w.json").write_text("{}")
     check_bad_input(lambda: modelsize.inspect(str(plain / "w.json"), inputs=token_inputs(8)))
+
+
+def test_other_json_files_still_go_to_their_reader(hf_folder, tmp_path) -> None:  # noqa: ANN001
+    """A safetensors index is a .json too: it keeps its header-only reader."""
+    import shutil
+
+    folder = tmp_path / "sharded"
+    folder.mkdir()
+    shutil.copy(hf_folder / "model.safetensors", folder / "model-00001-of-00001.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(hf_folder / "model.safetensors"), "pt") as fh:
+        keys = list(fh.keys())
+    index = folder / "model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {}, "weight_map": {k: "model-00001-of-00001.safetensors" for k in keys}}))
+    report = modelsize.inspect(str(index), formats=False)
+    params = sum(p.numel() for p in transformers.LlamaForCausalLM(_llama_config()).parameters())
+    assert report.totals.params == params

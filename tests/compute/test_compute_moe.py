@@ -186,3 +186,26 @@ def test_a_module_that_only_looks_like_experts_runs_as_written() -> None:
     prof = profile(MyExperts(), "3x4")
     assert prof.moe is None
     assert prof.macs == 3 * 2 * 8 * 4 + 3 * 8 * 4
+
+
+def test_unrecognised_data_dependent_routing_does_not_blame_the_input_spec() -> None:
+    from modelsize.core.errors import ModelStateError
+
+    class LoopMoE(torch.nn.Module):  # routing in the parent with nonzero: not a layout we replace
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = torch.nn.Linear(8, 4)
+            self.experts = torch.nn.ModuleList(torch.nn.Linear(8, 8) for _ in range(4))
+
+        def forward(self, x):  # noqa: ANN001
+            choice = self.gate(x).argmax(-1)
+            out = torch.zeros_like(x)
+            for i, expert in enumerate(self.experts):
+                rows = (choice == i).nonzero().squeeze(-1)
+                out[rows] = expert(x[rows])
+            return out
+
+    with pytest.raises(ModelStateError) as info:
+        profile(LoopMoE(), "5x8")
+    message = str(info.value)
+    assert "the input spec is not the cause" in message and "mixture-of-experts" in message

@@ -5,6 +5,10 @@ KV cache, latency and measured footprint.
 ``modelsize.inspect(model, inputs=...)`` stores it as the report's ``compute`` section.
 PyTorch models are traced on fake tensors (nothing allocated, the model untouched); Keras
 models are counted from layer configs and shapes. Importing this package loads no framework.
+
+Mixture-of-experts models get total vs active parameters per token under a stated top-k routing
+assumption (:class:`MoEProfile`); recurrent layers are counted per time step; a Hugging Face
+folder or ``config.json`` is profiled from its config on the meta device (``from_config``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from ..core.errors import UnsupportedObjectError, option_error
 from .frameworks import PROFILERS
 from .inputs import InputSpec, TensorSpec, token_inputs
 from .kv_cache import KVCache, kv_cache_size
+from .moe import MoEProfile
 from .options import ComputeOptions, KVCacheOptions, LatencyOptions, MeasureOptions, TrainingOptions
 from .result import ComputeProfile, Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 
@@ -28,6 +33,7 @@ __all__ = [
     "LatencyOptions",
     "MeasureOptions",
     "MemoryStats",
+    "MoEProfile",
     "ModuleStats",
     "OpStat",
     "PassTotals",

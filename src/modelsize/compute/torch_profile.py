@@ -7,6 +7,10 @@ hundred MB. A ``TorchDispatchMode`` stacked on the fake mode sees every ATen op:
 FLOPs (``flops.OpRules``), attributes them to the running modules (``tracker``), and traces
 storage lifetimes (``activations.MemoryLedger``).
 
+In the copy, modules whose real kernels cannot run on fake tensors or would cost one dispatch
+per time step get stand-ins with the same FLOPs: mixture-of-experts routing (``moe``) and
+recurrent layers (``rnn``).
+
 Two passes at most: an inference forward (copy in eval mode, no grad) for FLOPs, coverage and
 the forward peak; with ``backward=True`` a training step (train mode, grad on, forward +
 backward) for backward FLOPs, bytes saved for backward and the step's peak.
@@ -20,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ModelStateError
-from .bugs import ProfilerBugError, ours
+from . import rnn
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
+from .bugs import ProfilerBugError, ours
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
-from . import rnn
 from .moe import Observed, install_standins, moe_profile
 from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
 from .tracker import ModulePathTracker
@@ -32,6 +36,7 @@ from .training_memory import StepTrace
 
 FORWARD = "forward"
 BACKWARD = "backward"
+_REAL_INDEX_LIMIT = 1 << 16  #: largest real integer tensor computed for real (batch sizes of a packed input)
 
 
 @dataclass
@@ -83,8 +88,13 @@ def _dispatch_mode_class() -> type:
     }
 
     def _only_real_tensors(args: Any, kwargs: Any) -> bool:
+        """Small real integer tensors only (index bookkeeping such as a packed sequence's batch
+        sizes): anything else goes through the fake mode, so no real arithmetic escapes counting."""
         leaves = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        return bool(leaves) and not any(isinstance(t, FakeTensor) for t in leaves)
+        return bool(leaves) and all(
+            not isinstance(t, FakeTensor) and not t.is_floating_point() and not t.is_complex()
+            and t.numel() <= _REAL_INDEX_LIMIT for t in leaves
+        )
 
     class ProfileMode(TorchDispatchMode):
         """Counts and attributes every op; traces output storages."""
@@ -110,7 +120,7 @@ def _dispatch_mode_class() -> type:
                 if out is not NotImplemented:
                     return out
             out = func(*args, **kwargs)  # the op itself: its failures are the model's
-            out = rnn_training_workspace(func, args, out, torch)
+            out = ours("RNN workspace sizing", rnn_training_workspace)(func, args, out, torch)
             self._record(func, args, kwargs, out)
             return out
 
@@ -434,6 +444,14 @@ def _call(fn: Any, args: list[Any], kwargs: dict[str, Any], what: str = "forward
     except (ModelStateError, ProfilerBugError):
         raise
     except Exception as exc:  # noqa: BLE001 - the user's code can raise anything
+        if type(exc).__name__ in ("DynamicOutputShapeException", "DataDependentOutputException"):
+            raise ModelStateError(
+                f"The model's {what} reads tensor values ({type(exc).__name__}: {exc}), which fake tensors "
+                "do not have: the input spec is not the cause. Typical sources are mixture-of-experts "
+                "routing written with nonzero/where (modelsize replaces Hugging Face style experts "
+                "modules, forward(hidden_states, indices, weights), by a routing-free stand-in; other "
+                "layouts are not recognised), .item() or data-dependent control flow."
+            ) from exc
         raise ModelStateError(
             f"The model's {what} failed on fake inputs of the given shapes ({type(exc).__name__}: {exc}). "
             "Check the input spec (shapes, dtypes, keyword names); code that reads tensor values "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from modelsize.core.errors import TargetError
-from modelsize.cli.targets import resolve
+from modelsize.targets import resolve
 
 MODELS = """
     import functools

@@ -50,6 +50,6 @@ def assert_size(
 
 def _measure_target(text: str) -> Any:
     """A baseline given as a target rather than a JSON file: resolve it the way the CLI does."""
-    from ..cli.targets import resolve
+    from ..targets import resolve
 
     return resolve(text).value

@@ -153,7 +153,7 @@ def _configured(config: str | None) -> list[Any]:
 
 def _run(budgets: list[Any], out: Output) -> list[Any]:
     from ..budget.run import check
-    from .targets import resolve
+    from ..targets import resolve
 
     def measure_target(text: str) -> Any:
         return resolve(text).value

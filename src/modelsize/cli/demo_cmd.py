@@ -50,7 +50,7 @@ def measure_simple_nn(settings: DemoSettings) -> str:
 def _measure_target(target: str, settings: DemoSettings, seed_says: Callable[[object], str]) -> str:
     """Resolve a ``module:factory`` target, measure it, and set the seed's own figure beside ours."""
     from .. import inspect, render
-    from .targets import resolve
+    from ..targets import resolve
 
     model = resolve(target).value
     report = inspect(model, target=target)

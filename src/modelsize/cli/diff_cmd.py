@@ -101,7 +101,7 @@ def _measure(target: str, formats: bool, compression: bool, out: Output) -> Any:
     from dataclasses import replace
 
     from ..api import inspect
-    from .targets import resolve
+    from ..targets import resolve
 
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)

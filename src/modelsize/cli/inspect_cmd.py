@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -86,10 +86,9 @@ def inspect_command(
     output: Output_ = None,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
-    from ..api import inspect as measure_
+    from ..core import timing
     from ..serialize.base import CompressionOptions
-    from . import timing
-    from .targets import resolve
+    from ..targets import resolve
 
     out = Output()
     if output is not None:
@@ -106,31 +105,20 @@ def inspect_command(
             seq_len = None  # the context of the fit, not a traced input
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
-        try:
-            with timing.step("measure"):
-                if remote is not None:
-                    from ..formats.remote import read as read_remote
-
-                    if inputs or seq_len is not None or backward or latency or measure:
-                        raise usage_problem(OptionError(
-                            "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
-                            "--latency and --measure need a local model."))
-                    report = read_remote(target, remote)
-                else:
-                    extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency,
-                                                    measure, no_elementwise)
-                    shape = _parse_shape(input_shape) if input_shape is not None else None
-                    report = measure_(resolved.value, formats=not no_formats, compression=compression, target=target,
-                                      input_shape=shape, nnz=None if resolved.is_file else nnz, **extra)
-                if fitting is not None:
-                    from ..compute.fit import fit_report
-
-                    report = fit_report(report, fitting)
-        except ModelSizeError as exc:
-            if target in str(exc):  # the message already names it (file readers do)
-                raise
-            # Same error class, naming the target: the library does not know how the user wrote it.
-            raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+        if remote is not None:
+            if inputs or seq_len is not None or backward or latency or measure:
+                raise usage_problem(OptionError(
+                    "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
+                    "--latency and --measure need a local model."))
+            extra: dict = {}
+        else:
+            extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
+                                            no_elementwise)
+        shape = _parse_shape(input_shape) if input_shape is not None else None
+        with timing.step("measure"):
+            report = _measure(target, resolved, remote, fitting, dict(
+                formats=not no_formats, compression=compression, target=target, input_shape=shape,
+                nnz=None if resolved.is_file else nnz, **extra))
         if remote is None and extra.get("inputs") is not None and not resolved.is_file:
             report = _with_layer_shapes(report, resolved.value, extra["inputs"])
         if report.source.target is None:  # file readers do not know how the user named the file
@@ -141,11 +129,40 @@ def inspect_command(
                 _write_file(out, output, report, depth, base_for(si))
     if verbose:
         out.hint(timings.summary())
+    _warn_if_unsafe(out, report)
+
+
+def _warn_if_unsafe(out: Output, report: Any) -> None:
+    """The security verdict on stderr too: a JSON or CSV reader of stdout still sees it."""
     from ..render.labels import security_warning
 
     warning = security_warning(report)
-    if warning:  # on stderr too: a JSON or CSV reader of stdout still sees it
+    if warning:
         out.warning(warning)
+
+
+def _measure(target: str, resolved: Any, remote: Any, fitting: Any, options: dict[str, Any]) -> Any:
+    """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
+    with ``--fit``, the fit section added. Our errors name the target as the user wrote it."""
+    from ..api import inspect as measure_
+
+    try:
+        if remote is not None:
+            from ..formats.remote import read as read_remote
+
+            report = read_remote(target, remote)
+        else:
+            report = measure_(resolved.value, **options)
+        if fitting is not None:
+            from ..compute.fit import fit_report
+
+            report = fit_report(report, fitting)
+    except ModelSizeError as exc:
+        if target in str(exc):  # the message already names it (file readers do)
+            raise
+        # Same error class, naming the target: the library does not know how the user wrote it.
+        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+    return report
 
 
 def _with_layer_shapes(report: object, model: object, inputs: object) -> object:

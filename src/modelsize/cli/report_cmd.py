@@ -43,7 +43,7 @@ def report_command(
     """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs."""
     from ..api import inspect
     from ..render.html_report import report_html
-    from .targets import resolve
+    from ..targets import resolve
 
     out = Output()
     out.progress(f"Measuring {target} …")

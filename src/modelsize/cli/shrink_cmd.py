@@ -181,7 +181,7 @@ def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure:
 
 
 def _live_model(target: str) -> Any:
-    from .targets import resolve
+    from ..targets import resolve
 
     resolved = resolve(target)
     if resolved.is_file:

@@ -8,7 +8,6 @@ explain the size (hidden size, layers, vocabulary …).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +15,10 @@ from ..core.errors import UnsupportedObjectError
 from ..core.report import Report
 from ..core.tensors import TensorRecord
 from . import safetensors_file as st
-from ._common import BoundedFile, FileLayout, build_report, file_section, invalid, outside_notes
+from ._common import FileLayout, build_report, file_section, outside_notes
+from .hf_config import config_section, read_config
 
-#: config.json keys copied into the ``config`` section when present.
-CONFIG_KEYS = (
-    "architectures", "model_type", "torch_dtype", "dtype", "hidden_size", "intermediate_size",
-    "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "vocab_size",
-    "max_position_embeddings", "tie_word_embeddings", "n_embd", "n_layer", "n_head", "n_positions",
-    "d_model", "num_layers", "quantization_config",
-    # what the KV cache and "will it fit?" need (compute/kv_cache.py, compute/fit.py)
-    "head_dim", "sliding_window", "use_sliding_window", "max_window_layers", "layer_types",
-    "sliding_window_pattern", "num_kv_heads", "n_head_kv", "multi_query", "multi_query_group_num",
-    "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-    "num_local_experts", "n_routed_experts", "num_experts", "num_experts_per_tok", "moe_intermediate_size",
-    "n_shared_experts", "text_config",
-)
-_MAX_CONFIG_BYTES = 10_000_000
 _OTHER_WEIGHTS = (".bin", ".pt", ".pth", ".gguf", ".onnx", ".tflite", ".keras", ".h5")
-
-
-def read_config(folder: Path) -> dict[str, Any] | None:
-    """``config.json`` as a dict, or ``None`` when the folder has none."""
-    path = folder / "config.json"
-    if not path.is_file():
-        return None
-    with BoundedFile(path, "config.json") as f:
-        if f.size > _MAX_CONFIG_BYTES:
-            raise f.error(f"it is {f.size} bytes, above the {_MAX_CONFIG_BYTES}-byte limit")
-        raw = f.read_at(0, f.size, "the config")
-    try:
-        config = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(path, "config.json", f"it is not valid UTF-8 JSON ({type(exc).__name__})") from None
-    if not isinstance(config, dict):
-        raise invalid(path, "config.json", "it is not a JSON object")
-    return config
 
 
 def _root_kind(config: dict[str, Any] | None) -> str:
@@ -59,10 +27,6 @@ def _root_kind(config: dict[str, Any] | None) -> str:
         return archs[0]
     model_type = (config or {}).get("model_type")
     return str(model_type) if isinstance(model_type, str) else "Model"
-
-
-def _config_section(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: config[k] for k in CONFIG_KEYS if k in config}
 
 
 def _merge_safetensors(files: list[Path]) -> tuple[list[TensorRecord], list[st.Header], list[str]]:
@@ -94,7 +58,7 @@ class HuggingFaceFolderReader:
         kind = _root_kind(config)
         sections: dict[str, Any] = {}
         if config is not None:
-            sections["config"] = _config_section(config)
+            sections["config"] = config_section(config)
             cfg_bytes = (path / "config.json").stat().st_size
             extra_layouts = [FileLayout("config.json", cfg_bytes, {"config": cfg_bytes})]
         else:

@@ -10,7 +10,6 @@ ONNX file is executable; this reader only interprets data.
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any

@@ -77,10 +77,10 @@ def read(path: str | os.PathLike[str]) -> Report:
     Whatever a hostile file makes a reader do, the caller gets our error: running out of memory
     or of recursion depth becomes :class:`InvalidFileError` with one line, never a traceback.
     """
-    if is_remote(path):
-        from .remote import read_path
+    if is_remote(path):  # a shard of a remote folder, say: header readers only, no download
+        from .remote.dispatch import read_path
 
-        return read_path(path)  # type: ignore[arg-type]
+        return read_path(path, read_local=read)  # type: ignore[arg-type]
     reader = reader_for(path)
     try:
         return reader.read(Path(path))

@@ -12,6 +12,7 @@ import pytest
 import modelsize
 from modelsize.core.errors import RemoteError, UnsupportedObjectError
 from modelsize.formats import registry, remote
+from modelsize.formats.remote import dispatch
 from modelsize.testing import check_report
 from range_server import LLAMA_70B_PARAMS, RangeServer, apparent_and_real, write_sparse_safetensors
 
@@ -137,7 +138,7 @@ def test_big_onnx_protobuf_needs_permission(server: RangeServer, served: Path,
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 512])],
                           [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 512])], [w])
     onnx.save_model(helper.make_model(g), str(served / "inline.onnx"))
-    monkeypatch.setattr(remote, "MAX_REMOTE_ONNX_BYTES", 1 << 19)
+    monkeypatch.setattr(dispatch, "MAX_REMOTE_ONNX_BYTES", 1 << 19)
     with pytest.raises(UnsupportedObjectError, match=r"ONNX protobuf of 1,048,\d+ bytes.*--download"):
         remote.read(server.url("inline.onnx"))
     assert server.log.bytes_sent == 16384

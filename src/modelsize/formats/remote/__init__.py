@@ -14,32 +14,20 @@ The report gains a ``remote`` section: requests made, bytes transferred, cache h
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import OptionError, RemoteError, TargetError, UnsupportedObjectError, option_error
+from ...core.errors import OptionError, TargetError, option_error
 from ...core.report import Report
 from ..source import SourcePath
 from .cache import HeaderCache, default_dir
+from .dispatch import read_path
 from .paths import HttpPath, HubPath, RemoteSession, SessionOptions
 
 SCHEMES = ("http://", "https://", "hf://")
 TIMEOUT_ENV = "MODELSIZE_HTTP_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
-
-#: Readers whose parsers touch only a file's first bytes or an index: safe to run remotely.
-HEADER_READERS = (
-    "modelsize.formats.hf_folder:HuggingFaceFolderReader",
-    "modelsize.formats.gguf_file:GGUFReader",
-    "modelsize.formats.safetensors_file:SafetensorsIndexReader",
-    "modelsize.formats.safetensors_file:SafetensorsReader",
-    "modelsize.formats.onnx_file:OnnxReader",
-)
-_WHOLE_FILE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".keras", ".h5", ".hdf5",
-                        ".tflite", ".zip")
-
 
 def is_remote_target(target: Any) -> bool:
     """Whether ``target`` is a string naming a remote model (``http(s)://``, ``hf://``)."""
@@ -101,7 +89,9 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
         else:
             resolved = hub.blob_to_resolve(target)  # a Hub web page: read the file it shows
             path = HttpPath(session, resolved or target)
-        report = read_path(path, options)
+        from .. import registry
+
+        report = read_path(path, options.allow_download, read_local=registry.read)
         if options.sibling_config and "config" not in report.sections and path.is_file():
             report = _with_sibling_config(report, path)
         session.save()
@@ -121,96 +111,11 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
                    notes=(*report.notes, note)).with_section("remote", section)
 
 
-def read_path(path: SourcePath, options: RemoteOptions | None = None) -> Report:
-    """Read a remote file or folder with the first header reader that recognises it."""
-    from .. import registry
-
-    options = options or RemoteOptions()
-    if path.is_dir():
-        head = b""
-        _refuse_pickle_only_folder(path)
-    else:
-        size = path.stat().st_size
-        if size == 0:
-            from ...core.errors import InvalidFileError
-
-            raise InvalidFileError(f"{str(path)!r} is empty (0 bytes): it is not a model file.")
-        head = path.read_at(0, min(64, size))
-    for entry in HEADER_READERS:
-        reader = registry._load(entry)
-        if reader.sniff(path, head):
-            if entry.endswith(":OnnxReader") and not options.allow_download:
-                _check_onnx_size(path)
-            return reader.read(path)
-    if path.is_dir():
-        files = sorted(p.name for p in path.iterdir() if p.name.endswith((".gguf", ".onnx", ".safetensors")))
-        if files:  # a GGUF repository: one file per quantization, no config.json
-            listed = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
-            raise UnsupportedObjectError(
-                f"{str(path)!r} has no config.json and several weight files ({listed}). Point at one of them, "
-                f"e.g. {str(path / files[0])!r}.")
-        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
-                                     "GGUF, ONNX). Point at a weight file.")
-    if not options.allow_download:
-        raise UnsupportedObjectError(
-            f"{str(path)!r} is not a safetensors, GGUF or ONNX file, whose headers modelsize reads remotely. "
-            f"Pickle checkpoints (torch.save, .bin, .pkl) and Keras, HDF5 or TFLite files need the whole "
-            f"stream even for a static scan ({path.stat().st_size:,} bytes here); modelsize downloads it only "
-            "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
-        )
-    return _download_and_read(path)
-
-
-#: An ONNX protobuf is read whole (it is its own header); above this, only with allow_download.
-MAX_REMOTE_ONNX_BYTES = 64 << 20
-
-
-def _check_onnx_size(path: SourcePath) -> None:
-    size = path.stat().st_size
-    if size > MAX_REMOTE_ONNX_BYTES:
-        raise UnsupportedObjectError(
-            f"{str(path)!r} is an ONNX protobuf of {size:,} bytes: its weights are inside it (no external data), "
-            f"and reading it means downloading all of it (modelsize reads remote ONNX files up to "
-            f"{MAX_REMOTE_ONNX_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
-        )
-
-
 def _with_sibling_config(report: Report, path: SourcePath) -> Report:
     """The ``config`` section from the ``config.json`` next to a remote file, when there is one."""
-    from ..hf_folder import _config_section, read_config
+    from ..hf_config import config_section, read_config
 
     if not (path.parent / "config.json").is_file():
         return report
     config = read_config(path.parent)  # type: ignore[arg-type]
-    return report.with_section("config", _config_section(config)) if config is not None else report
-
-
-def _refuse_pickle_only_folder(path: SourcePath) -> None:
-    names = [p.name for p in path.iterdir()]
-    if any(n.endswith((".safetensors", ".safetensors.index.json", ".gguf", ".onnx")) for n in names):
-        return
-    if any(n.endswith(_WHOLE_FILE_SUFFIXES) for n in names):
-        raise UnsupportedObjectError(
-            f"{str(path)!r} has only pickle-based or other whole-file weights ("
-            f"{', '.join(n for n in names if n.endswith(_WHOLE_FILE_SUFFIXES))[:200]}); their headers are not "
-            "at the start, so modelsize does not read them remotely. Point at one file with --download, "
-            "or download the repository."
-        )
-
-
-def _download_and_read(path: SourcePath) -> Report:
-    """The whole file into a temporary folder, then the local reader (static, nothing executed)."""
-    from .. import registry
-    from .paths import _RemoteFile
-
-    if not isinstance(path, _RemoteFile):
-        raise RemoteError(f"{str(path)!r} cannot be downloaded.")
-    size = path.stat().st_size
-    with tempfile.TemporaryDirectory(prefix="modelsize-") as folder:
-        local = Path(folder) / (path.name or "model")
-        with local.open("wb") as fh:
-            path.session.run([path.session.client.download(path.url, fh.write, size)])
-        report = registry.read(local)
-    notes = (*report.notes, f"Downloaded the whole file ({size:,} bytes) to read it: its format needs the "
-                            "whole stream. It was scanned statically and deleted.")
-    return replace(report, source=replace(report.source, target=str(path)), notes=notes)
+    return report.with_section("config", config_section(config)) if config is not None else report

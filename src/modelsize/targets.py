@@ -32,8 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..core.errors import TargetError
-from . import timing
+from .core import timing
+from .core.errors import TargetError
 
 FORMS = "a model file or folder, 'package.module:attr' or 'path/to/file.py:attr'"
 

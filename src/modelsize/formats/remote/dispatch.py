@@ -1,0 +1,112 @@
+"""Which reader reads a remote path: the header readers run remotely, the rest only downloaded.
+
+Called by :mod:`modelsize.formats.registry` for remote paths and by :mod:`.` for targets; it
+imports neither (the local reader for a downloaded copy is passed in), so no import circle.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ...core.errors import InvalidFileError, RemoteError, UnsupportedObjectError
+from ...core.registry import Registry
+from ...core.report import Report
+from ..source import SourcePath
+from .paths import _RemoteFile
+
+#: Readers whose parsers touch only a file's first bytes or an index: safe to run remotely.
+HEADER_READERS = Registry("remote header reader", instantiate=True, entries=[
+    "modelsize.formats.hf_folder:HuggingFaceFolderReader",
+    "modelsize.formats.gguf_file:GGUFReader",
+    "modelsize.formats.safetensors_file:SafetensorsIndexReader",
+    "modelsize.formats.safetensors_file:SafetensorsReader",
+    "modelsize.formats.onnx_file:OnnxReader",
+])
+_WHOLE_FILE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".keras", ".h5", ".hdf5",
+                        ".tflite", ".zip")
+
+
+def read_path(path: SourcePath, allow_download: bool = False,
+              read_local: Callable[[Path], Report] | None = None) -> Report:
+    """Read a remote file or folder with the first header reader that recognises it.
+
+    ``read_local`` reads a downloaded copy (the formats registry's ``read``); it is passed in so
+    that this module, which the registry calls for remote paths, never imports the registry.
+    """
+    if path.is_dir():
+        head = b""
+        _refuse_pickle_only_folder(path)
+    else:
+        size = path.stat().st_size
+        if size == 0:
+            raise InvalidFileError(f"{str(path)!r} is empty (0 bytes): it is not a model file.")
+        head = path.read_at(0, min(64, size))
+    for entry in HEADER_READERS:
+        reader = HEADER_READERS[entry]
+        if reader.sniff(path, head):
+            if entry == "OnnxReader" and not allow_download:
+                _check_onnx_size(path)
+            return reader.read(path)
+    if path.is_dir():
+        files = sorted(p.name for p in path.iterdir() if p.name.endswith((".gguf", ".onnx", ".safetensors")))
+        if files:  # a GGUF repository: one file per quantization, no config.json
+            listed = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
+            raise UnsupportedObjectError(
+                f"{str(path)!r} has no config.json and several weight files ({listed}). Point at one of them, "
+                f"e.g. {str(path / files[0])!r}.")
+        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
+                                     "GGUF, ONNX). Point at a weight file.")
+    if not allow_download or read_local is None:
+        raise UnsupportedObjectError(
+            f"{str(path)!r} is not a safetensors, GGUF or ONNX file, whose headers modelsize reads remotely. "
+            f"Pickle checkpoints (torch.save, .bin, .pkl) and Keras, HDF5 or TFLite files need the whole "
+            f"stream even for a static scan ({path.stat().st_size:,} bytes here); modelsize downloads it only "
+            "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
+        )
+    return _download_and_read(path, read_local)
+
+
+#: An ONNX protobuf is read whole (it is its own header); above this, only with allow_download.
+MAX_REMOTE_ONNX_BYTES = 64 << 20
+
+
+def _check_onnx_size(path: SourcePath) -> None:
+    size = path.stat().st_size
+    if size > MAX_REMOTE_ONNX_BYTES:
+        raise UnsupportedObjectError(
+            f"{str(path)!r} is an ONNX protobuf of {size:,} bytes: its weights are inside it (no external data), "
+            f"and reading it means downloading all of it (modelsize reads remote ONNX files up to "
+            f"{MAX_REMOTE_ONNX_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
+        )
+
+
+def _refuse_pickle_only_folder(path: SourcePath) -> None:
+    names = [p.name for p in path.iterdir()]
+    if any(n.endswith((".safetensors", ".safetensors.index.json", ".gguf", ".onnx")) for n in names):
+        return
+    if any(n.endswith(_WHOLE_FILE_SUFFIXES) for n in names):
+        raise UnsupportedObjectError(
+            f"{str(path)!r} has only pickle-based or other whole-file weights ("
+            f"{', '.join(n for n in names if n.endswith(_WHOLE_FILE_SUFFIXES))[:200]}); their headers are not "
+            "at the start, so modelsize does not read them remotely. Point at one file with --download, "
+            "or download the repository."
+        )
+
+
+def _download_and_read(path: SourcePath, read_local: Callable[[Path], Report]) -> Report:
+    """The whole file into a temporary folder, then the local reader (static, nothing executed)."""
+
+    if not isinstance(path, _RemoteFile):
+        raise RemoteError(f"{str(path)!r} cannot be downloaded.")
+    size = path.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="modelsize-") as folder:
+        local = Path(folder) / (path.name or "model")
+        with local.open("wb") as fh:
+            path.session.run([path.session.client.download(path.url, fh.write, size)])
+        report = read_local(local)
+    notes = (*report.notes, f"Downloaded the whole file ({size:,} bytes) to read it: its format needs the "
+                            "whole stream. It was scanned statically and deleted.")
+    return replace(report, source=replace(report.source, target=str(path)), notes=notes)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from modelsize.adapters.registry import ADAPTERS, adapter_for
+from modelsize.core.errors import UnsupportedObjectError
 from modelsize.formats.registry import READERS
 from modelsize.shrink.runner import BACKENDS
 from modelsize.shrink.spec import RECIPES
@@ -217,7 +218,34 @@ def _pickle(folder: Path, models: _Models) -> Path:
     return path
 
 
+def _savedmodel(folder: Path, models: _Models) -> Path:
+    """A TensorFlow SavedModel folder written by TensorFlow itself: one trainable variable, one not."""
+    models.get("keras")  # TensorFlow is loaded (and its logging quiet) once, with the Keras fixture
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.w = tf.Variable(tf.ones((4, 6)), name="w")
+    module.steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps")
+    path = folder / "saved"
+    tf.saved_model.save(module, str(path))
+    return path
+
+
+def _coreml_package(folder: Path, models: _Models) -> Path:
+    """A CoreML package's layout (a Manifest and the model's data folder): recognised, then refused."""
+    package = folder / "tiny.mlpackage"
+    (package / "Data" / "com.apple.CoreML").mkdir(parents=True)
+    (package / "Manifest.json").write_text('{"fileFormatVersion": "1.0.0"}')
+    return package
+
+
+#: Readers that recognise a format only to refuse it by name: their contract is the refusal.
+REFUSING_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
+    "KnownUnsupportedReader": _coreml_package,
+}
+
 READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
+    "SavedModelReader": _savedmodel,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,
@@ -265,6 +293,7 @@ RECIPE_FIXTURES: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {
     "distill": ({"epochs": 1, "baseline": False}, "torch", {"temperature": -1.0}),
     "heads": ({"ratio": 0.5}, "encoder", {"ratio": 1.5}),
     "tflite": ({"mode": "int8", "calibration": 16}, "keras", {"mode": "int3"}),
+    "tflite-selective": ({"float_ops": ("FULLY_CONNECTED",), "calibration": 16}, "keras", {"calibration": 0}),
     "tfmot-prune": ({"epochs": 1, "sparsity": 0.5}, "keras", {"sparsity": 1.5}),
     "tfmot-cluster": ({"epochs": 1, "clusters": 4}, "keras", {"clusters": 0}),
     "keras-distill": ({"epochs": 1, "baseline": False}, "keras", {"alpha": 2.0}),
@@ -287,7 +316,8 @@ def _data_for(model_key: str, data: Any) -> Any:
 # --------------------------------------------------------------------------- the walk
 
 
-@pytest.mark.parametrize(("registry", "fixtures"), [(READERS, READER_FIXTURES), (ADAPTERS, ADAPTER_FIXTURES),
+@pytest.mark.parametrize(("registry", "fixtures"), [(READERS, {**READER_FIXTURES, **REFUSING_FIXTURES}),
+                                                    (ADAPTERS, ADAPTER_FIXTURES),
                                                     (BACKENDS, BACKEND_FIXTURES), (RECIPES, RECIPE_FIXTURES)],
                          ids=["readers", "adapters", "backends", "recipes"])
 def test_every_registered_entry_has_a_fixture(registry: Any, fixtures: dict[str, Any]) -> None:
@@ -299,6 +329,13 @@ def test_every_registered_entry_has_a_fixture(registry: Any, fixtures: dict[str,
 
 @pytest.mark.parametrize("name", list(READERS))
 def test_reader_conformance(name: str, models: _Models, tmp_path: Path) -> None:
+    if name in REFUSING_FIXTURES:
+        path = REFUSING_FIXTURES[name](tmp_path, models)
+        reader = READERS[name]
+        assert reader.sniff(path, b"") and not reader.sniff(tmp_path / "x.bin", b"\x00" * 64)
+        with pytest.raises(UnsupportedObjectError, match="CoreML package .* cannot read yet"):
+            reader.read(path)
+        return
     assert name in READER_FIXTURES, f"no fixture for the {name} reader"
     path = READER_FIXTURES[name](tmp_path, models)
     report = check_reader(READERS[name], path)

@@ -130,9 +130,9 @@ def shrink_command(
         "--budget", metavar="SIZE", help="Search for the best model whose written file fits SIZE "
                                           "(65536, 64KiB, 0.5MB). Exit 3 when nothing fits.")] = None,
     ratio: Annotated[float | None, typer.Option(
-        "--ratio", help="Budget = original file / RATIO (a number > 1).")] = None,
+        "--ratio", metavar="RATIO", help="Budget = original file / RATIO (a number > 1).")] = None,
     max_drop: Annotated[float | None, typer.Option(
-        "--max-drop", min=0.0, help="The smallest model within this many points of the original's "
+        "--max-drop", min=0.0, metavar="POINTS", help="The smallest model within this many points of the original's "
                                     "validation score (with --budget/--ratio: also within it).")] = None,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,

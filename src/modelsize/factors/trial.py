@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..core import optional
-from ..core.errors import internal_error, is_our_bug
+from ..core.errors import ModelStateError, internal_error, is_our_bug
 from . import datasets, refs, transforms
 from .grid import route
 from .measure import formats, latency, report_of, scorer, size_metrics
@@ -151,6 +151,7 @@ def factory_kwargs(factory: Callable[..., Any], given: Mapping[str, Any], data: 
 
 def build(factory: Callable[..., Any], kwargs: Mapping[str, Any], seed: int) -> Any:
     """Seed every loaded framework, then call the factory (twice if it imported a new one)."""
+    _check_parameters(factory, kwargs)
     before = {name for name in _FRAMEWORKS if name in sys.modules}
     seed_everything(seed)
     model = factory(**kwargs)
@@ -158,6 +159,24 @@ def build(factory: Callable[..., Any], kwargs: Mapping[str, Any], seed: int) -> 
         seed_everything(seed)
         model = factory(**kwargs)
     return model
+
+
+def _check_parameters(factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:
+    """A parameter the factory does not take is the spec's mistake, not ours.
+
+    Python raises that ``TypeError`` in the calling frame, which is modelsize's line; checked
+    here first, it fails the trial as the user's error (with the factory's own wording), instead
+    of looking like a bug of ours.
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C factory without a signature: let the call decide
+        return
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        name = getattr(factory, "__qualname__", repr(factory))
+        raise ModelStateError(f"{name}() {exc}") from None
 
 
 def seed_everything(seed: int) -> None:

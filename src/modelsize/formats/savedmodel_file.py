@@ -114,6 +114,8 @@ def read_savedmodel(folder: Path) -> Report:
     notes: list[str] = []
     variables: dict[str, _Var] = {}
     pb_bytes = pb_path.stat().st_size if pb_path.is_file() else 0
+    if pb_path.is_file() and not pb_bytes:  # TensorFlow always writes the schema version and a meta graph
+        raise invalid(pb_path, "SavedModel", "saved_model.pb is empty (0 bytes)")
     if pb_path.is_file() and pb_bytes <= MAX_GRAPH_BYTES:
         try:
             variables = object_graph_variables(pb_path.read_bytes())

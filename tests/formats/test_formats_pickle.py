@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import modelsize
 from modelsize import Role
+from modelsize.adapters.sklearn_trees import TREE_FIELD_ROLES
 from modelsize.formats.pickle_file import PickleReader
 from modelsize.formats.pickle_security import risk_of
 from modelsize.testing import check_report
@@ -137,16 +138,24 @@ def test_random_forest_tree_arrays_match_the_live_model(forest: tuple[object, Pa
     recs = {r.path: r for r in report.root.iter_tensors()}
     for i, est in enumerate(model.estimators_):
         state = est.tree_.__getstate__()
-        for name in ("nodes", "values"):
-            rec = recs[f"estimators_[{i}].tree_.{name}"]
-            arr = state[name]
-            assert rec.shape == arr.shape
-            assert rec.stored_bytes == arr.nbytes
-            assert rec.bits == arr.dtype.itemsize * 8
+        values, rec = state["values"], recs[f"estimators_[{i}].tree_.values"]
+        assert (rec.shape, rec.stored_bytes, rec.bits, rec.role) == (
+            values.shape, values.nbytes, values.dtype.itemsize * 8, Role.PARAMETER)
+        # the node records, one record per field with the live adapter's role, plus alignment holes
+        nodes, prefix = state["nodes"], f"estimators_[{i}].tree_.nodes"
+        assert f"{prefix}" not in recs
+        for name in nodes.dtype.names:
+            rec, fdt = recs[f"{prefix}.{name}"], nodes.dtype.fields[name][0]
+            assert (rec.shape, rec.dtype, rec.stored_bytes, rec.bits, rec.role) == (
+                nodes.shape, fdt.name, fdt.itemsize * nodes.size, fdt.itemsize * 8, TREE_FIELD_ROLES[name])
+        fields = [r for p, r in recs.items() if p.startswith(prefix + ".")]
+        assert sum(r.stored_bytes for r in fields) == nodes.nbytes
+        assert recs[f"{prefix}._padding"].role is Role.OTHER
+        assert recs[f"estimators_[{i}].tree_.__args__[1]"].role is Role.METADATA  # n_classes
         node = report.root.find(f"estimators_[{i}].tree_")
         assert node is not None and node.kind == "Tree"
         assert report.root.find(f"estimators_[{i}]").kind == "DecisionTreeClassifier"
-    assert recs["classes_"].shape == model.classes_.shape
+    assert recs["classes_"].shape == model.classes_.shape and recs["classes_"].role is Role.METADATA
 
 
 class _RunsCode:

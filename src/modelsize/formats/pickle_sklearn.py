@@ -18,6 +18,8 @@ from ..core.tensors import Role, TensorRecord
 from .pickle_values import Array, Global, Obj
 
 TREE_GLOBAL = ("sklearn.tree._tree", "Tree")
+#: Histogram gradient boosting's trees: ``nodes`` is a record array too (PREDICTOR_FIELD_ROLES).
+PREDICTOR_GLOBAL = ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor")
 #: Python classes whose state is metadata wherever they sit (the live adapter: random state).
 _METADATA_CLASSES = ("numpy.random",)
 
@@ -30,7 +32,7 @@ class SkContext:
     data: bool = False  #: under an attribute that copies training samples (``_fit_X`` …)
     metadata: bool = False  #: under an attribute that records fitting or names (``classes_`` …)
     tree_args: bool = False  #: a Tree's constructor arguments (n_features, n_classes, n_outputs)
-    tree_nodes: bool = False  #: a Tree's ``nodes`` record array
+    tree_nodes: str | None = None  #: a Tree's or TreePredictor's ``nodes`` record array: which
 
 
 def _global(value: Any) -> Global | None:
@@ -47,6 +49,13 @@ def is_tree(value: Any) -> bool:
     return cls is not None and (cls.module, cls.name) == TREE_GLOBAL
 
 
+def _node_kind(owner: Any, attr: str) -> str | None:
+    cls = _global(owner)
+    if cls is None or attr != "nodes":
+        return None
+    return {TREE_GLOBAL: "Tree", PREDICTOR_GLOBAL: "TreePredictor"}.get((cls.module, cls.name))
+
+
 def child_context(owner: Any, key: Any, inherited: SkContext | None) -> SkContext | None:
     """The context of attribute ``key`` of ``owner`` (an object of the stream), or None outside sklearn."""
     from ..adapters.sklearn_walk import DATA_ATTRS, METADATA_ATTRS
@@ -60,7 +69,7 @@ def child_context(owner: Any, key: Any, inherited: SkContext | None) -> SkContex
             data=base.data or attr in DATA_ATTRS,
             metadata=base.metadata or attr in METADATA_ATTRS,
             tree_args=is_tree(owner) and attr == "__args__",
-            tree_nodes=is_tree(owner) and attr == "nodes",
+            tree_nodes=_node_kind(owner, attr),
         )
     if inherited is None:
         return None
@@ -86,10 +95,13 @@ def array_role(arr: Array, ctx: SkContext) -> Role:
     return {"f": Role.PARAMETER, "i": Role.INDEX}.get(_kind(arr.dtype), Role.METADATA)
 
 
-def tree_node_records(arr: Array, path: str, key: str, meta: dict[str, Any]) -> list[TensorRecord] | None:
-    """A Tree's node array as one record per field (roles as the live adapter), plus its padding."""
-    from ..adapters.sklearn_trees import TREE_FIELD_ROLES
+def tree_node_records(
+    arr: Array, path: str, key: str, meta: dict[str, Any], kind: str,
+) -> list[TensorRecord] | None:
+    """A tree's node array as one record per field (roles as the live adapter), plus its padding."""
+    from ..adapters.sklearn_trees import PREDICTOR_FIELD_ROLES, TREE_FIELD_ROLES
 
+    roles = TREE_FIELD_ROLES if kind == "Tree" else PREDICTOR_FIELD_ROLES
     if not arr.layout or not arr.itemsize:
         return None
     numel = 1
@@ -102,7 +114,7 @@ def tree_node_records(arr: Array, path: str, key: str, meta: dict[str, Any]) -> 
         used += size
         records.append(TensorRecord(
             path=f"{path}.{name}", shape=arr.shape, dtype=fdt.name or fdt.spec, bits=size * 8,
-            role=TREE_FIELD_ROLES.get(name, Role.INDEX), stored_bytes=size * numel,
+            role=roles.get(name, Role.INDEX), stored_bytes=size * numel,
             storage_key=f"{key}:{name}", meta={**base, "field_of": path},
         ))
     padding = int(arr.itemsize) - used

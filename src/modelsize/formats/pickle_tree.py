@@ -103,7 +103,7 @@ class _Walker:
         v = ref.value
         arr = array_of(v)
         if arr is not None:
-            return self.array(arr, path, role, sk)
+            return self.array(arr, path, role, sk, depth)
         if isinstance(v, Blob) and v.nbytes >= BLOB_RECORD_BYTES:
             self.out.records.append(TensorRecord(
                 path=self.unique(path), shape=(v.nbytes,), dtype="uint8", role=Role.OTHER,
@@ -163,7 +163,23 @@ class _Walker:
                 out.append((join(path, "__args__"), v.args, role, ctx("__args__")))
         return out
 
-    def array(self, arr: Array, path: str, role: Role, sk: SkContext | None = None) -> int:
+    def elements(self, arr: Array, path: str, sk: SkContext | None, depth: int) -> int:
+        """An object array of a scikit-learn object (gradient boosting's ``estimators_``): walk its
+        pickled elements like a list; return the bytes they took, no longer the array's own."""
+        items = arr.items
+        if arr.source == "joblib" and items is not None:  # a nested pickle of the object array
+            inner = array_of(items.value)
+            items = inner.items if inner is not None and inner.dtype == "object" else None
+        if sk is None or arr.dtype != "object" or items is None or depth >= MAX_DEPTH:
+            return 0
+        if not isinstance(items.value, Seq):
+            return 0
+        before = self.out.attributed
+        for i, r in enumerate(items.value.items):
+            self.visit(r, f"{path}[{i}]", depth + 1, Role.PARAMETER, sk)
+        return self.out.attributed - before
+
+    def array(self, arr: Array, path: str, role: Role, sk: SkContext | None = None, depth: int = 0) -> int:
         key = arr.storage_key or (f"pickle@{arr.offset}" if arr.offset is not None else f"pickle#{id(arr)}")
         first = id(arr) not in self.seen_arrays
         path = self.unique(path)
@@ -180,14 +196,15 @@ class _Walker:
             role = array_role(arr, sk)
         else:
             role = self.role_fn(path, role)
-        fields = tree_node_records(arr, path, key, meta) if sk is not None and sk.tree_nodes else None
+        inner = self.elements(arr, path, sk, depth) if first else 0
+        fields = tree_node_records(arr, path, key, meta, sk.tree_nodes) if sk is not None and sk.tree_nodes else None
         self.out.records.extend(fields or [TensorRecord(
             path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
-            role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,
+            role=role, stored_bytes=arr.nbytes - inner, storage_key=key, meta=meta,
         )])
         if not first or not self.data_in_stream:
             return 0
-        self.out.array_bytes += arr.nbytes
+        self.out.array_bytes += arr.nbytes - inner
         self.out.padding += arr.padding
         self.out.encoding += arr.stream_bytes - arr.nbytes
         return arr.stream_bytes + arr.padding

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.tensors import Role, TensorRecord
-from .pickle_values import Array, Global, Obj
+from .pickle_values import Array, Global, Obj, Ref, Seq
 
 TREE_GLOBAL = ("sklearn.tree._tree", "Tree")
 #: Histogram gradient boosting's trees: ``nodes`` is a record array too (PREDICTOR_FIELD_ROLES).
 PREDICTOR_GLOBAL = ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor")
+#: ``KDTree``/``BallTree`` pickle their state as a tuple: these arrays first, sample_weight last.
+BINARY_TREE_STATE = ("data", "idx_array", "node_data", "node_bounds")
+#: Their roles in the live adapter (:func:`~modelsize.adapters.sklearn_trees.binary_tree_component`).
+BINARY_TREE_ROLES = {"data": Role.DATA, "sample_weight": Role.DATA}
 #: Python classes whose state is metadata wherever they sit (the live adapter: random state).
 _METADATA_CLASSES = ("numpy.random",)
 
@@ -33,6 +37,7 @@ class SkContext:
     metadata: bool = False  #: under an attribute that records fitting or names (``classes_`` …)
     tree_args: bool = False  #: a Tree's constructor arguments (n_features, n_classes, n_outputs)
     tree_nodes: str | None = None  #: a Tree's or TreePredictor's ``nodes`` record array: which
+    role: Role | None = None  #: a role the live adapter gives by position (a KDTree's arrays)
 
 
 def _global(value: Any) -> Global | None:
@@ -49,9 +54,35 @@ def is_tree(value: Any) -> bool:
     return cls is not None and (cls.module, cls.name) == TREE_GLOBAL
 
 
+def is_binary_tree(value: Any) -> bool:
+    """A ``KDTree``/``BallTree``: rebuilt by ``newObj(cls)`` of ``sklearn.neighbors``, or its class."""
+    cls = _global(value)
+    if cls is None or not cls.module.startswith("sklearn.neighbors"):
+        return False
+    if cls.name == "newObj" and value.args is not None and isinstance(value.args.value, Seq):
+        first = value.args.value.items[0].value if value.args.value.items else None
+        return isinstance(first, Global) and first.name.startswith(("KDTree", "BallTree"))
+    return cls.name.startswith(("KDTree", "BallTree"))
+
+
+def positional_state(owner: Any) -> list[tuple[str, Ref]]:
+    """The named arrays of a binary tree's tuple state (its other items are counters and a metric)."""
+    if not is_binary_tree(owner) or owner.state is None or not isinstance(owner.state.value, Seq):
+        return []
+    items = owner.state.value.items
+    named = list(zip(BINARY_TREE_STATE, items))
+    if len(items) > len(BINARY_TREE_STATE):
+        named.append(("sample_weight", items[-1]))
+    return named
+
+
 def _node_kind(owner: Any, attr: str) -> str | None:
     cls = _global(owner)
-    if cls is None or attr != "nodes":
+    if cls is None:
+        return None
+    if attr == "node_data" and is_binary_tree(owner):
+        return "BinaryTree"
+    if attr != "nodes":
         return None
     return {TREE_GLOBAL: "Tree", PREDICTOR_GLOBAL: "TreePredictor"}.get((cls.module, cls.name))
 
@@ -70,6 +101,7 @@ def child_context(owner: Any, key: Any, inherited: SkContext | None) -> SkContex
             metadata=base.metadata or attr in METADATA_ATTRS,
             tree_args=is_tree(owner) and attr == "__args__",
             tree_nodes=_node_kind(owner, attr),
+            role=BINARY_TREE_ROLES.get(attr, Role.INDEX) if is_binary_tree(owner) else None,
         )
     if inherited is None:
         return None
@@ -88,6 +120,8 @@ def _kind(dtype: str) -> str:
 
 def array_role(arr: Array, ctx: SkContext) -> Role:
     """The live adapter's ``role_for``: data, metadata, float → parameter, integer → index."""
+    if ctx.role is not None:
+        return ctx.role
     if ctx.data:
         return Role.DATA
     if ctx.metadata or ctx.tree_args or ctx.attr.startswith("n_"):
@@ -101,7 +135,7 @@ def tree_node_records(
     """A tree's node array as one record per field (roles as the live adapter), plus its padding."""
     from ..adapters.sklearn_trees import PREDICTOR_FIELD_ROLES, TREE_FIELD_ROLES
 
-    roles = TREE_FIELD_ROLES if kind == "Tree" else PREDICTOR_FIELD_ROLES
+    roles = {"Tree": TREE_FIELD_ROLES, "TreePredictor": PREDICTOR_FIELD_ROLES}.get(kind, {})
     if not arr.layout or not arr.itemsize:
         return None
     numel = 1

@@ -17,7 +17,7 @@ from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
 from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
-from .pickle_sklearn import SkContext, array_role, child_context, tree_node_records
+from .pickle_sklearn import SkContext, array_role, child_context, positional_state, tree_node_records
 from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
 
 #: Deeper structures are attributed to their nearest named ancestor.
@@ -158,6 +158,7 @@ class _Walker:
             else:
                 out.append((join(path, _segment(k)), r, role, ctx(k)))
         if isinstance(v, Obj):
+            out.extend((join(path, k), r, role, ctx(k)) for k, r in positional_state(v))
             out.extend((f"{path}[{i}]", r, role, sk) for i, r in enumerate(v.list_items))
             if v.args is not None and v.how != "reconstructor":
                 out.append((join(path, "__args__"), v.args, role, ctx("__args__")))

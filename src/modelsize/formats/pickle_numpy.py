@@ -51,6 +51,24 @@ def dtype_state(dt: DType, state: Ref) -> None:
         if isinstance(itemsize, int) and itemsize > 0:
             dt.itemsize = itemsize
             dt.name = f"void{itemsize * 8}"
+        dt.layout = _field_layout(dt.fields, v.items[4].value)
+
+
+def _field_layout(names: list[str], fields: Value) -> list[tuple[str, DType, int]] | None:
+    """``{name: (dtype, offset)}`` of a structured dtype, in field order; None unless all are known."""
+    if not isinstance(fields, Dict):
+        return None
+    by_name = {str(k): r.value for k, r in fields.items}
+    layout = []
+    for name in names:
+        entry = by_name.get(name)
+        if not isinstance(entry, Seq) or len(entry.items) < 2:
+            return None
+        fdt, offset = entry.items[0].value, scalar(entry.items[1])
+        if not isinstance(fdt, DType) or not fdt.itemsize or not isinstance(offset, int) or offset < 0:
+            return None
+        layout.append((name, fdt, offset))
+    return layout
 
 
 def _np_reconstruct(scanner: Any, func: Global, args: Ref) -> Value | None:
@@ -87,6 +105,7 @@ def numpy_state(scanner: Any, state: Ref) -> Array | None:
                 encoded_bytes=encoded if encoded != nbytes else None)
     if dt.fields:
         arr.meta["fields"] = dt.fields
+        arr.layout = dt.layout
     return scanner.new_array(arr)
 
 
@@ -107,6 +126,9 @@ def _np_frombuffer(scanner: Any, func: Global, args: Ref) -> Value | None:
     itemsize = dt.itemsize if dt.itemsize is not None else 0
     arr = Array(dt.name or dt.spec, shape, itemsize, nbytes, offset, "numpy",
                 meta={"out_of_band": buf.kind == "buffer"} if isinstance(buf, Blob) else {})
+    if dt.fields:
+        arr.meta["fields"] = dt.fields
+        arr.layout = dt.layout
     return Obj(cls=Global("numpy", "ndarray"), args=args, how="frombuffer", array=scanner.new_array(arr))
 
 

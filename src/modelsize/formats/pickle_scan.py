@@ -380,6 +380,7 @@ class Scanner:
                     meta={"order": scalar(st.get("order"))})
         if dt.fields:
             arr.meta["fields"] = dt.fields
+            arr.layout = dt.layout
         return self.new_array(arr)
 
 

@@ -17,6 +17,7 @@ from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
 from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
+from .pickle_sklearn import SkContext, array_role, child_context, positional_state, tree_node_records
 from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
 
 #: Deeper structures are attributed to their nearest named ancestor.
@@ -94,12 +95,15 @@ class _Walker:
         n = self.paths[path]
         return path if n == 1 else f"{path}#{n}"
 
-    def visit(self, ref: Ref, path: str, depth: int, role: Role) -> int:
-        """Visit the value at ``path``; return how many bytes of its span are now attributed."""
+    def visit(self, ref: Ref, path: str, depth: int, role: Role, sk: SkContext | None = None) -> int:
+        """Visit the value at ``path``; return how many bytes of its span are now attributed.
+
+        ``sk`` is set inside a scikit-learn object: its arrays take the live adapter's roles.
+        """
         v = ref.value
         arr = array_of(v)
         if arr is not None:
-            return self.array(arr, path, role)
+            return self.array(arr, path, role, sk, depth)
         if isinstance(v, Blob) and v.nbytes >= BLOB_RECORD_BYTES:
             self.out.records.append(TensorRecord(
                 path=self.unique(path), shape=(v.nbytes,), dtype="uint8", role=Role.OTHER,
@@ -118,7 +122,7 @@ class _Walker:
                 self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
             if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
                 role = Role.OPTIMIZER_STATE
-            named = sum(self.visit(r, p, depth + 1, rl) for p, r, rl in self.children(v, path, role))
+            named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in self.children(v, path, role, sk))
             span = ref.end - ref.start
             own = max(span - named, 0)
             if own and self.state_records:
@@ -132,28 +136,51 @@ class _Walker:
             if id(v) in self.seen_nodes:  # a memo-shared list: walked once, whatever the sharing
                 return 0
             self.seen_nodes.add(id(v))
-            return sum(self.visit(r, f"{path}[{i}]", depth + 1, role) for i, r in enumerate(v.items))
+            return sum(self.visit(r, f"{path}[{i}]", depth + 1, role, sk) for i, r in enumerate(v.items))
         return 0
 
-    def children(self, v: Obj | Dict, path: str, role: Role) -> list[tuple[str, Ref, Role]]:
+    def children(
+        self, v: Obj | Dict, path: str, role: Role, sk: SkContext | None,
+    ) -> list[tuple[str, Ref, Role, SkContext | None]]:
         pairs = v.items if isinstance(v, Dict) else state_items(v)
         keys = {k for k, _ in pairs}
-        out: list[tuple[str, Ref, Role]] = []
+        out: list[tuple[str, Ref, Role, SkContext | None]] = []
+
+        def ctx(key: Any) -> SkContext | None:
+            return child_context(v, key, sk) if isinstance(v, Obj) else sk
+
         for k, r in pairs:
             if isinstance(v, Obj) and keys >= _MODULE_DICTS and k in _MODULE_DICTS and isinstance(r.value, Dict):
                 # a pickled torch.nn.Module: its parameters, buffers and submodules sit on its own path,
                 # as in the live model and its state_dict
                 sub_role = Role.BUFFER if k == "_buffers" and role is Role.PARAMETER else role
-                out.extend((join(path, _segment(k2)), r2, sub_role) for k2, r2 in r.value.items)
+                out.extend((join(path, _segment(k2)), r2, sub_role, None) for k2, r2 in r.value.items)
             else:
-                out.append((join(path, _segment(k)), r, role))
+                out.append((join(path, _segment(k)), r, role, ctx(k)))
         if isinstance(v, Obj):
-            out.extend((f"{path}[{i}]", r, role) for i, r in enumerate(v.list_items))
+            out.extend((join(path, k), r, role, ctx(k)) for k, r in positional_state(v))
+            out.extend((f"{path}[{i}]", r, role, sk) for i, r in enumerate(v.list_items))
             if v.args is not None and v.how != "reconstructor":
-                out.append((join(path, "__args__"), v.args, role))
+                out.append((join(path, "__args__"), v.args, role, ctx("__args__")))
         return out
 
-    def array(self, arr: Array, path: str, role: Role) -> int:
+    def elements(self, arr: Array, path: str, sk: SkContext | None, depth: int) -> int:
+        """An object array of a scikit-learn object (gradient boosting's ``estimators_``): walk its
+        pickled elements like a list; return the bytes they took, no longer the array's own."""
+        items = arr.items
+        if arr.source == "joblib" and items is not None:  # a nested pickle of the object array
+            inner = array_of(items.value)
+            items = inner.items if inner is not None and inner.dtype == "object" else None
+        if sk is None or arr.dtype != "object" or items is None or depth >= MAX_DEPTH:
+            return 0
+        if not isinstance(items.value, Seq):
+            return 0
+        before = self.out.attributed
+        for i, r in enumerate(items.value.items):
+            self.visit(r, f"{path}[{i}]", depth + 1, Role.PARAMETER, sk)
+        return self.out.attributed - before
+
+    def array(self, arr: Array, path: str, role: Role, sk: SkContext | None = None, depth: int = 0) -> int:
         key = arr.storage_key or (f"pickle@{arr.offset}" if arr.offset is not None else f"pickle#{id(arr)}")
         first = id(arr) not in self.seen_arrays
         path = self.unique(path)
@@ -164,14 +191,21 @@ class _Walker:
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
         # a NumPy scalar and an object array (strings, dicts) are not learned numbers
-        role = Role.METADATA if arr.meta.get("scalar") or arr.dtype == "object" else self.role_fn(path, role)
-        self.out.records.append(TensorRecord(
+        if arr.meta.get("scalar") or arr.dtype == "object":
+            role = Role.METADATA
+        elif sk is not None:
+            role = array_role(arr, sk)
+        else:
+            role = self.role_fn(path, role)
+        inner = self.elements(arr, path, sk, depth) if first else 0
+        fields = tree_node_records(arr, path, key, meta, sk.tree_nodes) if sk is not None and sk.tree_nodes else None
+        self.out.records.extend(fields or [TensorRecord(
             path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
-            role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,
-        ))
+            role=role, stored_bytes=arr.nbytes - inner, storage_key=key, meta=meta,
+        )])
         if not first or not self.data_in_stream:
             return 0
-        self.out.array_bytes += arr.nbytes
+        self.out.array_bytes += arr.nbytes - inner
         self.out.padding += arr.padding
         self.out.encoding += arr.stream_bytes - arr.nbytes
         return arr.stream_bytes + arr.padding

@@ -74,6 +74,7 @@ class Array(Value):
     meta: dict[str, Any] = field(default_factory=dict)
     items: "Ref | None" = None  #: object arrays: the pickled elements
     encoded_bytes: int | None = None  #: bytes in the stream when encoding inflates them (protocols 0-2)
+    layout: "list[tuple[str, DType, int]] | None" = None  #: structured arrays: their fields (see DType)
 
     @property
     def stream_bytes(self) -> int:
@@ -88,6 +89,8 @@ class DType(Value):
     itemsize: int | None = None
     name: str | None = None
     fields: list[str] | None = None
+    #: structured dtypes: (field name, field dtype, byte offset in the record), in field order
+    layout: list[tuple[str, "DType", int]] | None = None
 
 
 @dataclass(eq=False)

@@ -296,27 +296,31 @@ def _batch(model: Any, inputs: Any) -> int:
     """
     if inputs is None:
         return 1
-    from ..core.errors import option_error
     from .inputs import resolve
 
     spec, _ = resolve(inputs)
     expected = [tuple(t.shape) for t in model.inputs]
     wanted = ", ".join("x".join("N" if d is None else str(d) for d in shape) for shape in expected)
-    allowed = f"the Keras model's input shape{'s' if len(expected) > 1 else ''} {wanted} (N: any batch size)"
+    takes = f"The Keras model takes input{'s' if len(expected) > 1 else ''} of shape {wanted} (N: any batch size)"
+
+    def refused(why: str = "") -> ModelStateError:
+        # like a PyTorch forward that rejects the input: the model's shape beside the user's own text
+        return ModelStateError(f"{takes}{why}. Got {spec.user_text()!r}.")
+
     if len(spec.tensors) != len(expected):
-        raise option_error("inputs", allowed, spec)
+        raise refused()
     for given, shape, tensor in zip(spec.tensors, expected, model.inputs):
         if len(given.shape) != len(shape) or any(d is not None and d != g for d, g in zip(shape[1:], given.shape[1:])):
-            raise option_error("inputs", allowed, spec)
+            raise refused()
         if any(d is None for d in shape[1:]):
-            raise option_error("inputs", f"{allowed}; this model has a variable dimension (None) besides the "
-                               "batch, which its graph cannot size from --input: give it a fixed Input shape", spec)
+            raise refused("; a variable dimension (None) besides the batch cannot be sized from the input "
+                          "spec: give the model a fixed Input shape")
         model_dtype = dtypes.canonical(str(getattr(tensor, "dtype", "float32")))
         if given.dtype is not None and given.dtype != model_dtype:
-            raise option_error("inputs", f"{allowed} of dtype {model_dtype}", spec)
+            raise refused(f" and dtype {model_dtype}")
     batches = {t.shape[0] for t in spec.tensors}
     if len(batches) != 1:
-        raise option_error("inputs", f"{allowed}, one batch size for every input", spec)
+        raise refused(", one batch size for every input")
     return batches.pop()
 
 

@@ -124,3 +124,32 @@ def test_framework_logging_is_quiet_by_default_shown_with_verbose_and_restored_a
     assert cli("study", "list").code == 0
     after = (logging.root.manager.disable, logging.getLogger("torch").level, len(__import__("warnings").filters))
     assert after == before
+
+
+def _bad_input_cases(tmp_path: Path) -> list[tuple[list[str], str, int]]:
+    """Every bad ``--input``/``--seq-len`` we know of, with the user's text the message must show."""
+    import torch
+
+    weights = tmp_path / "lin.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), weights)
+    # exit 1: the model rejects the input; exit 2: a compute option given with a file (read, never run)
+    cases = [
+        (["modelsize.examples.seed:simple_nn", "--input", "1x3"], "[1, 3]", 1),
+        ([str(weights), "--input", "1x3"], "'1x3'", 2),
+        ([str(weights), "--input", "1x3", "--input", "mask=1x3:bool"], "'1x3, mask=1x3:bool'", 2),
+        ([str(weights), "--seq-len", "16"], "'input_ids=1x16:int64'", 2),
+    ]
+    try:
+        import keras  # noqa: F401
+    except ImportError:  # pragma: no cover - keras is in the test environment
+        return cases
+    return cases + [(["modelsize.examples.seed_keras:seed_cnn", "--input", "1x5x5x1"], "Nx28x28x1 (N: any batch size). Got '1x5x5x1'.", 1)]
+
+
+def test_bad_inputs_name_the_users_text_never_an_internal_repr(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    for args, shown, code in _bad_input_cases(tmp_path):
+        result = cli("inspect", *args, "--no-formats")
+        line = one_line(result.err)
+        assert result.code == code, (args, result.err)
+        assert "InputSpec(" not in line and "TensorSpec(" not in line, line
+        assert shown in line, (args, line)

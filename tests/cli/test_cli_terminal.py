@@ -92,3 +92,25 @@ def test_study_and_inspect_keep_progress_on_stderr(tmp_path: Path) -> None:
                               cwd=tmp_path)
     assert inspect.code == 0 and "Measuring" not in inspect.out and "Measuring" in inspect.err_plain
     assert inspect.out.splitlines()[0].count(",") > 3
+
+
+def test_study_draws_a_bar_per_sweep_with_trials_and_eta_on_stderr_only(tmp_path: Path) -> None:
+    """``study run`` from a terminal: each of the study's sweeps gets its own bar ("complexity 2/5: …"),
+    advanced per trial, with elapsed time and an ETA; stdout (a file here) is the JSON alone."""
+    result = run_in_terminal("study", "run", "complexity", "--scale", "tiny", "--store", "s.db", "--format", "json",
+                             cwd=tmp_path, stdout_file=tmp_path / "out.json")
+    assert result.code == 0, result.err_plain
+    data = json.loads(result.out)  # nothing but the JSON
+    assert data["studies"][0]["study"] == "complexity"
+    err = result.err_plain
+    for i in range(1, 6):  # complexity has five sweeps at tiny scale
+        assert f"complexity {i}/5: " in err
+    finals = [line for line in err.splitlines() if line.startswith("complexity 4/5: ") and "3/3" in line]
+    assert finals and "0 failed" in finals[-1] and "ETA" in finals[-1]  # every trial of that sweep counted
+    assert any("ETA 0:00:0" in line for line in err.splitlines())  # an ETA from measured trial times, not "-:--"
+    assert "complexity 1/5" not in result.out
+
+    quiet = run_in_terminal("study", "run", "complexity", "--scale", "tiny", "--store", "s.db", "--format", "json",
+                            "--no-progress", cwd=tmp_path, stdout_file=tmp_path / "again.json")
+    assert quiet.code == 0 and json.loads(quiet.out)["studies"][0]["study"] == "complexity"
+    assert "complexity 1/5" not in quiet.err_plain and "━" not in quiet.err

@@ -48,3 +48,33 @@ def test_real_tensors_are_kept() -> None:
     spec, real = resolve(x)
     assert spec.tensors == (TensorSpec((2, 3), "float64", None),)
     assert real[0][0] is x and real[1] == {}
+
+
+_INTERNAL_REPRS = ("InputSpec(", "TensorSpec(")
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [
+        (token_inputs(8), "'input_ids=1x8:int64'"),
+        ([TensorSpec((1, 3))], "'1x3'"),
+        ({"x": token_inputs(3)}, "{'x': 'input_ids=1x3:int64'}"),
+    ],
+)
+def test_errors_show_specs_as_the_user_writes_them(tmp_path, bad: object, shown: str) -> None:
+    """Inputs given with a file (read, never run): the message shows '1x3', not a dataclass repr."""
+    import modelsize
+
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "lin.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), path)
+    err = check_bad_input(lambda: modelsize.inspect(str(path), inputs=bad, formats=False))
+    assert not any(r in str(err) for r in _INTERNAL_REPRS), str(err)
+    assert str(err).endswith(f"Got {shown}.")
+
+
+def test_a_spec_object_inside_a_list_is_shown_as_text() -> None:
+    err = check_bad_input(lambda: resolve([token_inputs(4)]))
+    assert not any(r in str(err) for r in _INTERNAL_REPRS), str(err)
+    assert str(err).endswith("Got 'input_ids=1x4:int64'.")
+    assert InputSpec((TensorSpec((2, 3), "float16"), TensorSpec((2,), "bool", "mask"))).user_text() == "2x3:float16, mask=2:bool"

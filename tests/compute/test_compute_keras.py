@@ -110,3 +110,39 @@ def test_inspect_keras_with_compute_section() -> None:
     from modelsize.testing import validate_json
 
     validate_json(report.to_dict())
+
+
+def test_layer_shapes_from_the_graph_with_the_input_batch() -> None:
+    from modelsize.compute.keras_flops import keras_layer_shapes
+
+    shapes = keras_layer_shapes(seed_cnn(), "4x28x28x1")
+    conv = next(p for p in shapes if p.startswith("conv2d") and not p.endswith("_1"))
+    assert shapes[conv] == {"input": [[4, 28, 28, 1]], "output": [[4, 26, 26, 32]]}
+    flatten = next(p for p in shapes if p.startswith("flatten"))
+    assert shapes[flatten] == {"input": [[4, 5, 5, 64]], "output": [[4, 1600]]}
+    assert shapes[""] == {"input": [[4, 28, 28, 1]], "output": [[4, 10]]}
+
+    inner = keras.Sequential([keras.Input((6,)), layers.Dense(3, name="inner_dense")], name="block")
+    inp = keras.Input((6,))
+    model = keras.Model(inp, layers.Dense(2, name="head")(inner(inp)))
+    nested = keras_layer_shapes(model, "2x6")
+    assert nested["block"] == nested["block.inner_dense"] == {"input": [[2, 6]], "output": [[2, 3]]}
+    assert nested["head"] == {"input": [[2, 3]], "output": [[2, 2]]}
+
+
+@pytest.mark.parametrize("bad", ["1x5x5x1", "1x28x28", "1x28x28x1:int64", ["1x28x28x1", "1x3"]])
+def test_an_input_the_graph_does_not_take_is_refused_not_ignored(bad: object) -> None:
+    """The graph fixes every dimension but the batch: another shape is an error naming both."""
+    err = check_bad_input(lambda: profile(seed_cnn(), bad))
+    message = str(err)
+    assert message.startswith("The Keras model takes input of shape Nx28x28x1 (N: any batch size)")
+    given = bad if isinstance(bad, str) else ", ".join(bad)
+    assert message.endswith(f"Got {given!r}.")
+    assert "InputSpec(" not in message and "TensorSpec(" not in message
+
+
+def test_a_variable_dimension_is_refused_with_the_reason() -> None:
+    inp = keras.Input((None, 4))
+    model = keras.Model(inp, layers.Dense(2)(inp))
+    err = check_bad_input(lambda: profile(model, "1x9x4"))
+    assert "variable dimension" in str(err) and "Nx" in str(err) and str(err).endswith("Got '1x9x4'.")

@@ -59,3 +59,23 @@ def cli_run(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
         return capsys.readouterr().out
 
     return invoke
+
+
+def test_inspect_keras_with_input_shows_shape_columns_and_json_section(cli_run) -> None:  # noqa: ANN001
+    pytest.importorskip("keras")
+    target = "modelsize.examples.seed_keras:seed_cnn"
+    table = cli_run("inspect", target, "--input", "2x28x28x1", "--no-formats")
+    header = next(line for line in table.splitlines() if line.startswith("Component"))
+    assert "Input" in header and "Output" in header
+    assert any("Dense" in line and "2×64" in line and "2×10" in line for line in table.splitlines())
+    data = json.loads(cli_run("inspect", target, "--input", "2x28x28x1", "--no-formats", "--format", "json"))
+    shapes = data["sections"]["layer_shapes"]
+    # Layer names get suffixes (conv2d_3) when other Keras models were built in this process: go by position.
+    paths = [child["path"] for child in data["tree"]["children"] if child["path"] in shapes]
+    assert shapes[paths[0]] == {"input": [[2, 28, 28, 1]], "output": [[2, 26, 26, 32]]}  # the first Conv2D
+    assert shapes[paths[-2]] == {"input": [[2, 1600]], "output": [[2, 64]]}  # the first Dense
+    assert len(paths) == 7 and shapes[""]["output"] == [[2, 10]]
+    assert data["sections"]["compute"]["forward"]["macs"] == 2 * 2_528_000  # the batch of --input is used
+    from modelsize.testing import validate_json
+
+    validate_json(data)

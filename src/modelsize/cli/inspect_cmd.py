@@ -166,12 +166,19 @@ def _measure(target: str, resolved: Any, remote: Any, fitting: Any, options: dic
 
 
 def _with_layer_shapes(report: object, model: object, inputs: object) -> object:
-    """Each module's input/output shapes for ``--input`` (PyTorch models), as torchinfo shows them."""
-    if report.source.framework != "pytorch":  # type: ignore[attr-defined]
-        return report
-    from ..compute.layer_shapes import torch_layer_shapes
+    """Each module's input/output shapes for ``--input`` (PyTorch and Keras models), as torchinfo and
+    Keras ``summary()`` show them."""
+    framework = report.source.framework  # type: ignore[attr-defined]
+    if framework == "keras":
+        from ..compute.keras_flops import keras_layer_shapes
 
-    shapes = torch_layer_shapes(model, inputs)
+        shapes = keras_layer_shapes(model, inputs)
+    elif framework == "pytorch":
+        from ..compute.layer_shapes import torch_layer_shapes
+
+        shapes = torch_layer_shapes(model, inputs)
+    else:
+        return report
     return report.with_section("layer_shapes", shapes) if shapes else report  # type: ignore[attr-defined]
 
 

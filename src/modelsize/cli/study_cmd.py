@@ -12,7 +12,8 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -161,9 +162,26 @@ def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: i
         for study in select(name):
             sink.progress(f"study {study.name} ({scale}) …")
             outcome = run_study(study, scale, store=db, jobs=jobs,
-                                on_part=lambda part, s=study.name: sink.progress(f"  {s}: {part.label}"))
+                                watch=_sweep_progress(sink, study.name, len(study.parts(scale))))
             outcomes.append(write_outputs(outcome, out_dir))
     return outcomes, write_report(outcomes, out_dir)
+
+
+def _sweep_progress(sink: Output, study: str, count: int) -> Callable[[Any, Iterator[Any]], Iterator[Any]]:
+    """Each sweep of a study as its own bar on stderr ("precision 2/3: label", trials done of total,
+    failed, elapsed, ETA from the measured trial times); only on a terminal, as ``sweep run``."""
+    from . import sweep_view
+
+    seen = [0]
+
+    def watch(part: Any, events: Iterator[Any]) -> Iterator[Any]:
+        seen[0] += 1
+        if not sink.progress_enabled():
+            return events
+        label = part.label if len(part.label) <= 32 else part.label[:31] + "…"  # room for the counts and ETA
+        return sweep_view.with_progress(events, show=True, label=f"{study} {seen[0]}/{count}: {label}")
+
+    return watch
 
 
 @app.command("run", epilog=EXAMPLES_RUN)

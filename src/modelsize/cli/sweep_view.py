@@ -43,8 +43,10 @@ def stderr_is_terminal() -> bool:
         return False
 
 
-def with_progress(events: Iterable[Event], show: bool) -> Iterator[Event]:
-    """Pass events through, drawing a progress bar on stderr while trials finish."""
+def with_progress(events: Iterable[Event], show: bool, label: str | None = None) -> Iterator[Event]:
+    """Pass events through, drawing a progress bar on stderr while trials finish: done of total,
+    failed, elapsed and the ETA from the trials measured so far. ``label`` names the bar (default:
+    the sweep's name)."""
     if not show:
         yield from events
         return
@@ -64,7 +66,7 @@ def with_progress(events: Iterable[Event], show: bool) -> Iterator[Event]:
         for event in events:
             if isinstance(event, Started):
                 # stored trials are done from the start: the ETA comes from the trials run now only
-                task = progress.add_task(event.name, total=event.total, failed=0, completed=event.cached)
+                task = progress.add_task(label or event.name, total=event.total, failed=0, completed=event.cached)
                 if event.cached:
                     progress.reset(task, total=event.total, completed=event.cached, failed=0)
             elif isinstance(event, TrialDone) and task is not None and not event.cached:

@@ -50,6 +50,13 @@ class TensorSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
 
+    def user_text(self) -> str:
+        """The spec as the user writes it (``"input_ids=1x128:int64"``): what error messages show."""
+        text = "x".join(str(d) for d in self.shape)
+        if self.dtype:
+            text += f":{self.dtype}"
+        return f"{self.name}={text}" if self.name else text
+
     @classmethod
     def parse(cls, text: str) -> "TensorSpec":
         """``"input_ids=1x128:int64"`` → ``TensorSpec((1, 128), "int64", "input_ids")``."""
@@ -81,6 +88,10 @@ class InputSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"tensors": [t.to_dict() for t in self.tensors], "tokens": self.tokens, "bytes": self.nbytes}
+
+    def user_text(self) -> str:
+        """The inputs as the user writes them (``"1x3, mask=1x3:bool"``), never this class's repr."""
+        return ", ".join(t.user_text() for t in self.tensors)
 
     def with_default_float(self, dtype: str) -> "InputSpec":
         """Unspecified dtypes become ``dtype`` (the model's floating dtype)."""

@@ -287,24 +287,79 @@ class _Walk:
         return stats
 
 
-def _batch(inputs: Any) -> int:
+def _batch(model: Any, inputs: Any) -> int:
+    """The batch size of ``inputs`` after checking them against the model's own inputs.
+
+    A Keras model's graph fixes every dimension but the batch, so the rest of ``--input`` must
+    agree with it: a different shape, rank, count or dtype is refused with the user's own
+    spec text and the shape the model takes, never silently replaced by the graph's shape.
+    """
     if inputs is None:
         return 1
     from .inputs import resolve
 
     spec, _ = resolve(inputs)
-    shape = spec.tensors[0].shape
-    return shape[0] if shape else 1
+    expected = [tuple(t.shape) for t in model.inputs]
+    wanted = ", ".join("x".join("N" if d is None else str(d) for d in shape) for shape in expected)
+    takes = f"The Keras model takes input{'s' if len(expected) > 1 else ''} of shape {wanted} (N: any batch size)"
+
+    def refused(why: str = "") -> ModelStateError:
+        # like a PyTorch forward that rejects the input: the model's shape beside the user's own text
+        return ModelStateError(f"{takes}{why}. Got {spec.user_text()!r}.")
+
+    if len(spec.tensors) != len(expected):
+        raise refused()
+    for given, shape, tensor in zip(spec.tensors, expected, model.inputs):
+        if len(given.shape) != len(shape) or any(d is not None and d != g for d, g in zip(shape[1:], given.shape[1:])):
+            raise refused()
+        if any(d is None for d in shape[1:]):
+            raise refused("; a variable dimension (None) besides the batch cannot be sized from the input "
+                          "spec: give the model a fixed Input shape")
+        model_dtype = dtypes.canonical(str(getattr(tensor, "dtype", "float32")))
+        if given.dtype is not None and given.dtype != model_dtype:
+            raise refused(f" and dtype {model_dtype}")
+    batches = {t.shape[0] for t in spec.tensors}
+    if len(batches) != 1:
+        raise refused(", one batch size for every input")
+    return batches.pop()
 
 
-def profile_keras(model: Any, inputs: Any, options: ComputeOptions) -> ComputeProfile:
-    """Count a built Keras model (see the module docstring)."""
+def _require_built(model: Any) -> None:
     if not getattr(model, "built", False) or not hasattr(model, "inputs") or not model.inputs:
         raise ModelStateError(
             "The Keras model has no input shape yet (it is not built): build it with an Input "
             "layer or model.build(shape) before profiling."
         )
-    batch = _batch(inputs)
+
+
+def keras_layer_shapes(model: Any, inputs: Any) -> dict[str, dict[str, list[list[int]]]]:
+    """``{path: {"input": shapes, "output": shapes}}`` for every layer of a built Keras model (nested
+    models too), read from its graph with the batch of ``inputs`` — the paths of the report's tree."""
+    _require_built(model)
+    batch = _batch(model, inputs)
+    shapes: dict[str, dict[str, list[list[int]]]] = {}
+
+    def walk(sub: Any, path: str) -> None:
+        ins = list(sub.inputs) if isinstance(sub.inputs, (list, tuple)) else [sub.inputs]
+        outs = list(sub.outputs) if isinstance(sub.outputs, (list, tuple)) else [sub.outputs]
+        shapes[path] = {"input": [list(_shape(t, batch)) for t in ins], "output": [list(_shape(t, batch)) for t in outs]}
+        for layer in sub.layers:
+            name = join(path, layer.name)
+            if hasattr(layer, "layers") and hasattr(layer, "inputs") and layer.built and type(layer).__name__ != "Bidirectional":
+                walk(layer, name)
+                continue
+            layer_ins, layer_outs = _io(layer)
+            shapes[name] = {"input": [list(_shape(t, batch)) for t in layer_ins],
+                            "output": [list(_shape(t, batch)) for t in layer_outs]}
+
+    walk(model, "")
+    return shapes
+
+
+def profile_keras(model: Any, inputs: Any, options: ComputeOptions) -> ComputeProfile:
+    """Count a built Keras model (see the module docstring)."""
+    _require_built(model)
+    batch = _batch(model, inputs)
     walk = _Walk(options.include_elementwise, batch, {}, {})
     total, peak, saved = walk.model(model, "")
     ops = tuple(

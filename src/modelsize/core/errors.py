@@ -99,4 +99,21 @@ def computation_error(exc: OptionError, doing: str) -> ComputationError:
 
 def option_error(name: str, allowed: str, got: object) -> OptionError:
     """Build an error in the one template: what failed, what is allowed, what was given."""
-    return OptionError(f"The {name!r} option must be {allowed}. Got {got!r}.")
+    return OptionError(f"The {name!r} option must be {allowed}. Got {_shown(got)}.")
+
+
+def _shown(got: object) -> str:
+    """``got`` as the user wrote it: objects with a ``user_text()`` (input specs) show that text,
+    never their internal repr (``TensorSpec(shape=…``), also inside lists and mappings."""
+    return repr(_plain(got))
+
+
+def _plain(got: object) -> object:
+    text = getattr(got, "user_text", None)
+    if callable(text) and not isinstance(got, type):
+        return text()
+    if isinstance(got, (list, tuple)) and any(callable(getattr(g, "user_text", None)) for g in got):
+        return ", ".join(str(_plain(g)) for g in got)
+    if isinstance(got, dict) and any(callable(getattr(v, "user_text", None)) for v in got.values()):
+        return {k: _plain(v) for k, v in got.items()}
+    return got

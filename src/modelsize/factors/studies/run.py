@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..results import SweepResult
 from ..store import Store
@@ -22,8 +23,15 @@ from .verdict import MissingEvidence
 
 def run_study(study: Study, scale: str = "quick", *, store: Store | str | os.PathLike[str] | None = None,
               jobs: int = 1, thresholds: Mapping[str, float] | None = None,
-              on_part: Callable[[Part], None] | None = None) -> StudyOutcome:
-    """Run every sweep of ``study`` at ``scale`` (stored trials are reused) and judge the results."""
+              on_part: Callable[[Part], None] | None = None,
+              watch: Callable[[Part, Iterator[Any]], Iterator[Any]] | None = None) -> StudyOutcome:
+    """Run every sweep of ``study`` at ``scale`` (stored trials are reused) and judge the results.
+
+    ``watch(part, events)`` sees each sweep's event stream (started, each trial done, finished)
+    and passes it on: the CLI draws its per-trial progress bar from it; the engine prints nothing.
+    """
+    from ..runners import Finished
+
     clock = time.perf_counter()
     parts = tuple(study.parts(scale))
     owned = not isinstance(store, Store)
@@ -33,7 +41,10 @@ def run_study(study: Study, scale: str = "quick", *, store: Store | str | os.Pat
         for part in parts:
             if on_part is not None:
                 on_part(part)
-            results[part.key] = part.sweep.run(jobs=jobs, store=db)
+            events = part.sweep.stream(jobs=jobs, store=db)
+            for event in (watch(part, events) if watch is not None else events):
+                if isinstance(event, Finished):
+                    results[part.key] = event.result
     finally:
         if owned:
             db.close()

@@ -7,6 +7,8 @@ tensors take seconds; the scaling test compares the calls made for 10,000 tensor
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
 
 import pytest
@@ -50,10 +52,60 @@ def test_ten_thousand_tensors_are_exact() -> None:
     assert safetensors_size(state) == len(save(state))
 
 
-@pytest.mark.parametrize("size", [lambda state: torch_save_size(state, None), safetensors_size],
-                         ids=["torch.save", "safetensors"])
-def test_calls_per_tensor_do_not_grow_with_the_count(size) -> None:
-    small, large = calls(lambda: size(many(1_000))), calls(lambda: size(many(10_000)))
+#: Counted in a fresh interpreter: a long-lived test worker holding millions of objects from
+#: earlier tests makes every garbage collection during the 10,000 allocations slow (minutes under
+#: the profile hook), which measures the worker, not the size function.
+_COUNT_CALLS = """
+import sys
+import torch
+from modelsize.serialize.safetensors_size import safetensors_size
+from modelsize.serialize.torch_save import torch_save_size
+
+size = {"torch.save": lambda state: torch_save_size(state, None), "safetensors": safetensors_size}[sys.argv[1]]
+
+
+def calls(fn):
+    count = 0
+
+    def profile(_frame, event, _arg):
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def many(n):
+    return {f"layers.{i}.weight": torch.zeros(2) for i in range(n)}
+
+
+small, large = many(1_000), many(10_000)
+print(calls(lambda: size(small)), calls(lambda: size(large)))
+"""
+
+
+@pytest.mark.parametrize("kind", ["torch.save", "safetensors"])
+def test_calls_per_tensor_do_not_grow_with_the_count(kind: str) -> None:
+    done = subprocess.run([sys.executable, "-c", _COUNT_CALLS, kind], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    small, large = (int(n) for n in done.stdout.split())
     # Linear: 10x the tensors, 10x the calls (the fixed part makes it a little less). The former
     # duplicate-record check called a generator step per earlier record: 79x here.
     assert large / small < 10.5, (small, large)
+
+
+def test_the_call_count_sees_a_quadratic_step() -> None:
+    """The measure itself: a function with a per-earlier-record step grows ~n², and is caught."""
+    def quadratic(n: int) -> None:
+        seen: list[int] = []
+        for i in range(n):
+            any(j == i for j in seen)
+            seen.append(i)
+
+    assert calls(lambda: quadratic(1_000)) / calls(lambda: quadratic(100)) > 50

@@ -42,7 +42,6 @@ SETTINGS = Settings()
 
 def reset_settings() -> None:
     """Back to defaults (each :func:`modelsize.cli.app.run` starts from them)."""
-    global SETTINGS
     SETTINGS.__init__()  # type: ignore[misc]
 
 

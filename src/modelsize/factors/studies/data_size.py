@@ -41,7 +41,7 @@ def build(scale: str) -> list[Part]:
 
 
 def judge(results: Mapping[str, Any], th: Mapping[str, float]) -> list[Verdict]:
-    grows, flat, parts = [], [], []
+    grows, flat = [], []
     exps: dict[str, float] = {}
     for key, label, _, _ in MODELS:
         if key not in results:

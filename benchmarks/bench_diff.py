@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import struct
 import subprocess
@@ -48,7 +49,7 @@ def write_folder(folder: Path, tensors: list[tuple[str, tuple[int, ...]]]) -> in
     shards: list[list[tuple[str, tuple[int, ...]]]] = [[]]
     size = 0
     for name, shape in tensors:
-        nbytes = 2 * _numel(shape)
+        nbytes = 2 * math.prod(shape)
         if shards[-1] and size + nbytes > SHARD_BYTES:
             shards.append([])
             size = 0
@@ -60,7 +61,7 @@ def write_folder(folder: Path, tensors: list[tuple[str, tuple[int, ...]]]) -> in
         header: dict[str, object] = {"__metadata__": {"format": "pt"}}
         offset = 0
         for name, shape in shard:
-            nbytes = 2 * _numel(shape)
+            nbytes = 2 * math.prod(shape)
             header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
             offset += nbytes
             weight_map[name] = fname
@@ -77,13 +78,6 @@ def write_folder(folder: Path, tensors: list[tuple[str, tuple[int, ...]]]) -> in
                                                     "num_hidden_layers": LAYERS, "vocab_size": VOCAB,
                                                     "torch_dtype": "bfloat16"}))
     return total
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 IN_PROCESS = """

@@ -6,19 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from user_models import CNN as CNN_CLASS
 
-CNN = """
-import torch.nn as nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.fc = nn.Linear(4 * 6 * 6, 10)
-
-    def forward(self, x):
-        return self.fc(self.conv(x).relu().flatten(1))
-
+CNN = CNN_CLASS + """
 def cnn():
     return Net()
 """

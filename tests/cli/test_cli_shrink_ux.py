@@ -6,19 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from user_models import CNN
 
-CNN = """
-import torch.nn as nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)
-        self.fc = nn.Linear(4 * 6 * 6, 10)
-
-    def forward(self, x):
-        return self.fc(self.conv(x).relu().flatten(1))
-"""
 
 def is_timing_or_identity(key: str) -> bool:
     """Wall-clock measurements differ between any two runs; storage keys are memory addresses."""

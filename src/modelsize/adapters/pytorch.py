@@ -17,7 +17,6 @@ Measuring never changes the model: it only reads attributes, never calls ``forwa
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Mapping, Sequence, Set as AbstractSet
@@ -97,7 +96,10 @@ def storage_key(tensor: Any) -> str:
     if tensor.numel() == 0:
         return f"obj:{id(tensor)}"
     size = tensor.element_size()
-    extent = 1 + sum((d - 1) * abs(s) for d, s in zip(tensor.shape, tensor.stride()))
+    if tensor.is_contiguous():  # most weights: the view spans exactly its elements
+        extent = tensor.numel()
+    else:
+        extent = 1 + sum((d - 1) * abs(s) for d, s in zip(tensor.shape, tensor.stride()))
     return span_key(f"torch:{tensor.untyped_storage()._cdata}", tensor.storage_offset() * size, extent * size)
 
 
@@ -113,6 +115,9 @@ def inner_tensors(tensor: Any) -> list[tuple[str, Any]] | None:
     while its bytes live in inner tensors (``qdata`` int8, ``scale``, ``zero_point``) named by
     ``__tensor_flatten__``; nested wrappers are followed.
     """
+    torch = _torch()
+    if type(tensor) in (torch.Tensor, torch.nn.Parameter):  # plain tensors, the common case: no walk
+        return None
     from torch.utils._python_dispatch import is_traceable_wrapper_subclass
 
     if not is_traceable_wrapper_subclass(tensor):
@@ -388,7 +393,7 @@ def _parameter_records(module: Any, path: str, notes: list[str], counter: Nonzer
     torch = _torch()
     originals = {f"{name}_orig": name for name in pruned}
     records: list[TensorRecord] = []
-    for name, param in module.named_parameters(recurse=False, remove_duplicate=False):
+    for name, param in _own_tensors(module, "named_parameters"):
         if isinstance(param, torch.nn.parameter.UninitializedParameter):
             notes.append(f"{join(path, name)} is an uninitialised lazy parameter: its size is unknown "
                          "until the first forward pass, so it is not counted.")
@@ -407,6 +412,25 @@ def _parameter_records(module: Any, path: str, notes: list[str], counter: Nonzer
     return records
 
 
+def _own_tensors(module: Any, method: str) -> list[tuple[str, Any]]:
+    """``module.named_parameters`` / ``named_buffers`` with ``recurse=False``: read from the module's
+    own dict when the class keeps PyTorch's method (per module, the generator machinery costs more
+    than the records), through the method when a class overrides it."""
+    if getattr(type(module), method) is getattr(_torch().nn.Module, method):
+        table = module._parameters if method == "named_parameters" else module._buffers
+        return [(name, tensor) for name, tensor in table.items() if tensor is not None]
+    return list(getattr(module, method)(recurse=False, remove_duplicate=False))
+
+
+def _module_tensors(module: Any) -> Iterator[Any]:
+    """Every parameter and buffer of ``module`` and its descendants, in one walk of the modules."""
+    for sub in module.modules():
+        for _, tensor in _own_tensors(sub, "named_parameters"):
+            yield tensor
+        for _, tensor in _own_tensors(sub, "named_buffers"):
+            yield tensor
+
+
 def _masked_nnz(tensor: Any, mask: Any) -> int | None:
     """Non-zeros of a pruned original after its mask. Always counted, whatever the non-zero
     policy: sparsity is the point of a pruned weight."""
@@ -422,7 +446,7 @@ def _buffer_records(module: Any, path: str, counter: NonzeroCounter, pruned: dic
     masks = {f"{name}_mask": name for name in pruned}
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     records: list[TensorRecord] = []
-    for name, buf in module.named_buffers(recurse=False, remove_duplicate=False):
+    for name, buf in _own_tensors(module, "named_buffers"):
         if name in masks:
             records.append(tensor_record(buf, join(path, name), Role.PRUNING_MASK, False, counter=counter,
                                          of=join(path, masks[name])))
@@ -508,7 +532,7 @@ def _extra_repr(module: Any) -> str:
 
 def _module_report(module: Any, target: str | None, torch: Any, nnz: bool | None = None) -> Report:
     notes: list[str] = []
-    counter = NonzeroCounter.for_tensors(itertools.chain(module.parameters(), module.buffers()), nnz)
+    counter = NonzeroCounter.for_tensors(_module_tensors(module), nnz)
     root = _build_component(module, _kind(module), "", notes, counter)
     devices = sorted({r.device for r in root.iter_tensors() if r.device})
     if "meta" in devices:

@@ -58,11 +58,12 @@ class TensorRecord:
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        shape = tuple(int(s) for s in self.shape)
-        if any(s < 0 for s in shape):
+        shape = tuple(map(int, self.shape))
+        if shape and min(shape) < 0:
             raise ValueError(f"Tensor {self.path!r} has a negative dimension: {shape}.")
         object.__setattr__(self, "shape", shape)
-        object.__setattr__(self, "role", Role(self.role))
+        if type(self.role) is not Role:
+            object.__setattr__(self, "role", Role(self.role))
         object.__setattr__(self, "dtype", dtypes.canonical(self.dtype))
         if self.bits is None:
             known = dtypes.known(self.dtype)

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test install bench clean browser realworld
+.PHONY: demo test install bench clean browser realworld bytecode
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) bytecode
 	$(VENV)/bin/modelsize demo
+
+# An editable install has no bytecode, and with PYTHONDONTWRITEBYTECODE set (as on our machines)
+# every command would compile our sources again: 0.35 s of a 0.5 s `modelsize inspect`. Incremental.
+bytecode: $(STAMP)
+	$(PY) -m compileall -q src >/dev/null
 
 # The HTML report tests drive Debian's chromium through chromedriver. Installed when missing and
 # running as root; otherwise those tests are skipped with a loud message saying what to install.
@@ -28,10 +33,10 @@ browser:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
 	else echo "!!! chromium/chromedriver missing and not root: the browser tests will be SKIPPED (apt-get install chromium chromium-driver)"; fi
 
-test: $(STAMP) browser
+test: $(STAMP) browser bytecode
 	$(PY) -m pytest -n 2 -q
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Real model files shipped in packages, checked against each format's own library (downloads; not in `make test`).

@@ -38,6 +38,10 @@ for name in sorted(os.listdir(folder)):
             json.loads(fh.read(n))
 """
 
+SRC = Path(__file__).resolve().parents[1] / "src"
+#: the full command line, without the quick path of `modelsize inspect` (modelsize.cli.quick)
+FULL = "import sys; from modelsize.cli.app import run; sys.exit(run(sys.argv[1:]))"
+
 GPT2_MODULE = """
 import transformers
 
@@ -69,11 +73,18 @@ def main() -> int:
         shards, logical = write_sparse_safetensors(folder)
         print(f"{shards} sparse shards, {logical / 1e9:.1f} GB logical; whole-process wall time, median of {args.runs}")
         py = sys.executable
+        # An installed wheel has bytecode; an editable install under PYTHONDONTWRITEBYTECODE would
+        # compile every module in every run (`make bytecode` does this for the checkout).
+        subprocess.run([py, "-m", "compileall", "-q", str(SRC)], check=True, capture_output=True)
+        full = [py, "-c", FULL]
         rows = [
             ("python -c 'import safetensors' + header read", [py, "-c", FLOOR, str(folder)]),
             ("modelsize inspect DIR (table)", [py, "-m", "modelsize", "inspect", str(folder)]),
             ("modelsize inspect DIR --format json", [py, "-m", "modelsize", "inspect", str(folder), "--format", "json"]),
+            ("  the same through the typer app (table)", [*full, "inspect", str(folder)]),
+            ("  the same through the typer app (json)", [*full, "inspect", str(folder), "--format", "json"]),
             ("python -c 'pass' (interpreter alone)", [py, "-c", "pass"]),
+            ("python -c 'import dataclasses, typing, pathlib'", [py, "-c", "import dataclasses, typing, pathlib"]),
         ]
         floor = None
         for label, cmd in rows:

@@ -2,7 +2,7 @@
 
 import sys
 
-from modelsize.cli.app import main
+from modelsize.cli.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -51,11 +51,12 @@ def inspect(
     if isinstance(obj, (str, os.PathLike)):
         if nnz is not None:
             raise option_error("nnz", "given with a live PyTorch model (file readers decide what they scan)", nnz)
-        from .compute.from_config import config_file, inspect_from_config
+        if inputs is not None or compute is not None or str(obj).endswith(".json"):
+            from .compute.from_config import config_file, inspect_from_config  # the compute package
 
-        if inputs is not None or compute is not None or (str(obj).endswith(".json") and config_file(obj)):
-            # A Hugging Face folder or config.json: the architecture is built on the meta device.
-            return inspect_from_config(obj, inputs, compute, target=target)
+            if inputs is not None or compute is not None or config_file(obj):
+                # A Hugging Face folder or config.json: the architecture is built on the meta device.
+                return inspect_from_config(obj, inputs, compute, target=target)
         from .formats import registry as file_registry
 
         return file_registry.read(obj)

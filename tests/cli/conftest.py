@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelsize.cli.app import run
+from modelsize.cli.entry import run  # what the `modelsize` script runs: the quick path, else the typer app
 
 
 @dataclass

@@ -33,6 +33,19 @@ def test_json_is_the_report_dict_and_valid(tiny_lm: Report) -> None:
     assert safetensors["compressed"]["bytes"] == 100_000
 
 
+def test_json_layout_one_tensor_record_per_line(tiny_lm: Report) -> None:
+    """Indented down to small containers of scalars; each tensor record on one line, written by the
+    C encoder (the pure-Python indenting encoder took 48 ms for a 70B checkpoint's report)."""
+    text = json_text(tiny_lm)
+    assert json.loads(text) == json.loads(json.dumps(tiny_lm.to_dict()))
+    lines = text.splitlines()
+    records = [json.loads(line.strip().rstrip(",")) for line in lines if line.lstrip().startswith('{"path": ')]
+    assert sorted(r["path"] for r in records) == sorted(t.path for t in tiny_lm.root.iter_tensors())
+    assert lines[0] == "{" and lines[1] == '  "schema_version": "1.0",'
+    assert '    "bytes_by_dtype": {' in text or '    "bytes_by_dtype": {"' in text  # totals indented, one key per line
+    assert '  "totals": {\n    "params": ' in text
+
+
 def test_json_compact_option(tiny_lm: Report) -> None:
     assert "\n" not in json_text(tiny_lm, indent=None).rstrip("\n")
 

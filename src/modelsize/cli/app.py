@@ -15,10 +15,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ..core.errors import ModelSizeError
 from ..core.registry import Registry
 from . import common_flags
-from .errors import EXIT_ERROR, debug_enabled, exit_code_for, format_traceback
+from .exit_codes import EXIT_ERROR
+from .guard import guarded
 from .output import Output
 
 #: verb name -> module holding a one-command typer app named ``app``. Order is the help order.
@@ -129,18 +129,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    out = Output()
     command = typer.main.get_command(app)
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name="modelsize")
+        return guarded(lambda: command.main(args=list(argv) if argv is not None else None, prog_name="modelsize"))
     except SystemExit as exc:
         return _exit_status(exc.code)
-    except ModelSizeError as exc:
-        if debug_enabled():
-            out.raw_error(format_traceback(exc))
-        out.error(str(exc))
-        return exit_code_for(exc)
-    return 0
 
 
 def _exit_status(code: object) -> int:
@@ -153,8 +146,6 @@ def _exit_status(code: object) -> int:
 
 
 def main() -> int:
-    """Console-script entry point (``modelsize``).
-
-    Framework logging is quieted in :func:`run` (see :mod:`modelsize.cli.logging_setup`).
-    """
+    """The full command line alone, without the quick path (the ``modelsize`` script is
+    :func:`modelsize.cli.entry.main`). Framework logging is quieted in :func:`run`."""
     return run(sys.argv[1:])

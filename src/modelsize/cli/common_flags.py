@@ -27,14 +27,10 @@ def _no_progress(value: bool) -> None:
 
 def _verbose(value: bool) -> None:
     if value:
-        from .logging_setup import show_third_party
+        from .logging_setup import enable_verbose
 
-        SETTINGS.verbose = True
-        show_third_party()
+        enable_verbose()
 
-
-#: for a command that declares its own ``-v`` (inspect: timings) and wants the common meaning too
-enable_verbose = _verbose
 
 
 def _width(value: int | None) -> None:

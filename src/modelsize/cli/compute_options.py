@@ -67,10 +67,10 @@ def request(
     no_elementwise: bool,
 ) -> dict[str, Any]:
     """Keyword arguments for :func:`modelsize.inspect` (empty when no compute option is given)."""
-    from ..compute import ComputeOptions, LatencyOptions, MeasureOptions, inputs as specs
-
     if not (inputs or seq_len is not None or backward or latency or measure or no_elementwise):
         return {}
+    from ..compute import ComputeOptions, LatencyOptions, MeasureOptions, inputs as specs
+
     if inputs and seq_len is not None:
         raise usage_problem(option_error("seq-len", "left out when --input is given", seq_len))
     if seq_len is not None and seq_len <= 0:

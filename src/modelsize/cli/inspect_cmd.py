@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
-from ..core.errors import ModelSizeError, OptionError
-from . import common_flags, compute_options, output_file, remote_options
+from ..core.errors import OptionError
+from . import compute_options, inspect_run, remote_options
 from .errors import usage_problem
+from .inspect_run import InspectRequest
 from .options import SI, Depth, Format, Output_, base_for
-from .output import Output
 
 # "\b" keeps click from re-wrapping the block.
 EXAMPLES = """\
@@ -86,115 +85,31 @@ def inspect_command(
     output: Output_ = None,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
-    from ..core import timing
     from ..serialize.base import CompressionOptions
-    from ..targets import resolve
 
-    out = Output()
-    if output is not None:
-        output_file.format_for(output)  # a bad extension is a usage error before any work
-    out.progress(f"Measuring {target} …")
-    if verbose:
-        common_flags.enable_verbose(True)  # -v here is the common flag too: framework logs, plus timings
-    with timing.recording() as timings:
-        resolved = resolve(target)
+    def prepare(resolved: Any) -> InspectRequest:
         fitting = remote_options.fit_request(fit, seq_len, batch, training)
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
                                                fitting is not None)
-        if fitting is not None:
-            seq_len = None  # the context of the fit, not a traced input
+        traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
         if remote is not None:
-            if inputs or seq_len is not None or backward or latency or measure:
+            if inputs or traced_seq_len is not None or backward or latency or measure:
                 raise usage_problem(OptionError(
                     "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
                     "--latency and --measure need a local model."))
             extra: dict = {}
         else:
-            extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
-                                            no_elementwise)
+            extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency,
+                                            measure, no_elementwise)
         shape = _parse_shape(input_shape) if input_shape is not None else None
-        with timing.step("measure"):
-            report = _measure(target, resolved, remote, fitting, dict(
-                formats=not no_formats, compression=compression, target=target, input_shape=shape,
-                nnz=None if resolved.is_file else nnz, **extra))
-        if remote is None and extra.get("inputs") is not None and not resolved.is_file:
-            report = _with_layer_shapes(report, resolved.value, extra["inputs"])
-        if report.source.target is None:  # file readers do not know how the user named the file
-            report = replace(report, source=replace(report.source, target=target))
-        with timing.step("render"):
-            out.report(report, fmt, depth, base_for(si))  # type: ignore[arg-type]
-            if output is not None:
-                _write_file(out, output, report, depth, base_for(si))
-    if verbose:
-        out.hint(timings.summary())
-    _warn_if_unsafe(out, report)
+        return InspectRequest(
+            target, resolved, dict(formats=not no_formats, compression=compression, target=target, input_shape=shape,
+                                   nnz=None if resolved.is_file else nnz, **extra),
+            fmt, depth, base_for(si), output, remote, fitting)  # type: ignore[arg-type]
 
-
-def _warn_if_unsafe(out: Output, report: Any) -> None:
-    """The security verdict on stderr too: a JSON or CSV reader of stdout still sees it."""
-    from ..render.labels import security_warning
-
-    warning = security_warning(report)
-    if warning:
-        out.warning(warning)
-
-
-def _measure(target: str, resolved: Any, remote: Any, fitting: Any, options: dict[str, Any]) -> Any:
-    """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
-    with ``--fit``, the fit section added. Our errors name the target as the user wrote it."""
-    from ..api import inspect as measure_
-
-    try:
-        if remote is not None:
-            from ..formats.remote import read as read_remote
-
-            report = read_remote(target, remote)
-        else:
-            report = measure_(resolved.value, **options)
-        if fitting is not None:
-            from ..compute.fit import fit_report
-
-            report = fit_report(report, fitting)
-    except ModelSizeError as exc:
-        if target in str(exc):  # the message already names it (file readers do)
-            raise
-        # Same error class, naming the target: the library does not know how the user wrote it.
-        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
-    return report
-
-
-def _with_layer_shapes(report: object, model: object, inputs: object) -> object:
-    """Each module's input/output shapes for ``--input`` (PyTorch and Keras models), as torchinfo and
-    Keras ``summary()`` show them."""
-    framework = report.source.framework  # type: ignore[attr-defined]
-    if framework == "keras":
-        from ..compute.keras_flops import keras_layer_shapes
-
-        shapes = keras_layer_shapes(model, inputs)
-    elif framework == "pytorch":
-        from ..compute.layer_shapes import torch_layer_shapes
-
-        shapes = torch_layer_shapes(model, inputs)
-    else:
-        return report
-    return report.with_section("layer_shapes", shapes) if shapes else report  # type: ignore[attr-defined]
-
-
-def _write_file(out: Output, path: str, report: object, depth: int, base: str) -> None:
-    """``-o FILE``: the report again, in the format the file's extension names."""
-    from .. import render
-
-    def text(kind: str) -> str:
-        if kind == "json":
-            return render.json_text(report)
-        if kind == "csv":
-            return render.csv_text(report)
-        return render.table(report, depth=depth, base=base, width=out.width(), color=False)
-
-    output_file.write(path, text)
-    out.hint(f"Wrote {path}.")
+    inspect_run.run(target, prepare, verbose=verbose, output=output)
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:

@@ -51,6 +51,14 @@ def show_third_party() -> None:
                                                              and getattr(f[3], "pattern", "") == NOISY_WARNING_MODULES)]
 
 
+def enable_verbose() -> None:
+    """``--verbose``: the run-wide setting on, and the frameworks' logs and warnings shown."""
+    from .output import SETTINGS
+
+    SETTINGS.verbose = True
+    show_third_party()
+
+
 @contextmanager
 def quiet_frameworks() -> Iterator[None]:
     """Silence the frameworks for the duration of one command; restore everything afterwards."""

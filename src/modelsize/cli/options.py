@@ -13,7 +13,7 @@ import typer
 
 from ..core.errors import option_error
 from .errors import usage_problem
-from .output import FORMATS, OutputFormat
+from .output import FORMATS, OutputFormat, base_for  # noqa: F401 - base_for: the verbs take it from here
 
 
 def parse_depth(value: Any) -> int:
@@ -70,11 +70,6 @@ SI = Annotated[
         help="Print sizes in SI units (kB, MB: powers of 1000) instead of IEC (KiB, MiB: powers of 1024).",
     ),
 ]
-
-
-def base_for(si: bool) -> str:
-    """The unit base the renderers take: 'si' or 'iec'."""
-    return "si" if si else "iec"
 
 
 def parse_shape(value: object, option: str = "input-shape") -> tuple[int, ...]:

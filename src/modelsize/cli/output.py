@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
-from .errors import one_line
+from .exit_codes import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.report import Report
@@ -38,6 +38,11 @@ class Settings:
 
 #: The one settings object of this process (the CLI runs one command per process).
 SETTINGS = Settings()
+
+
+def base_for(si: bool) -> str:
+    """The unit base the renderers take for ``--si``: 'si' or 'iec'."""
+    return "si" if si else "iec"
 
 
 def reset_settings() -> None:

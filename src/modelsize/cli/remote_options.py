@@ -52,12 +52,12 @@ Download = Annotated[
 
 def fit_request(fit: str | None, seq_len: int | None, batch: int | None, training: bool) -> "FitOptions | None":
     """What ``--fit`` asks for, or ``None``; ``--batch``/``--training`` without ``--fit`` are usage errors."""
-    from ..compute.fit import FitOptions, parse_size
-
     if fit is None:
         if batch is not None or training:
             raise usage_problem(option_error("fit", "given when --batch or --training is used", None))
         return None
+    from ..compute.fit import FitOptions, parse_size  # only now: the compute package is not small
+
     try:
         budget = parse_size(fit)
     except OptionError as exc:
@@ -72,8 +72,6 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
 def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float | None,
                    download: bool, fitting: bool = False) -> "RemoteOptions | None":
     """The remote options, or ``None`` for a local target (where they are usage errors)."""
-    from ..formats.remote import RemoteOptions
-
     if not remote:
         for name, given in (("offline", offline), ("no-cache", no_cache), ("timeout", timeout is not None),
                             ("download", download)):
@@ -87,5 +85,7 @@ def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float |
     if offline and no_cache:
         raise usage_problem(OptionError("The '--offline' option reads the header cache, which '--no-cache' turns "
                                         "off. Give one of them."))
+    from ..formats.remote import RemoteOptions  # only for remote targets: it loads the HTTP client
+
     return RemoteOptions(offline=offline, cache=not no_cache, timeout=timeout, allow_download=download,
                          sibling_config=fitting)  # --fit wants the config.json beside a single file

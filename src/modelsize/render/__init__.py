@@ -2,10 +2,27 @@
 
 Renderers read only core types (Report, Component, TensorRecord, Totals and section data),
 so a report from any framework or file renders the same way. Nothing here prints.
+Each renderer loads on first use: writing JSON does not import rich.
 """
 
-from .csv_out import csv_text
-from .json_out import json_text
-from .rich_table import table
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {"csv_text": "csv_out", "json_text": "json_out", "table": "rich_table"}
 
 __all__ = ["csv_text", "json_text", "table"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,135 @@
+"""The body of ``modelsize inspect``, free of typer: measure a target, render the report, write it.
+
+Two front ends call :func:`run`: the typer command (:mod:`modelsize.cli.inspect_cmd`, every
+option) and the quick path (:mod:`modelsize.cli.quick`, the common options, parsed without
+loading typer). They differ only in how the options became an :class:`InspectRequest`, so a
+command line both accept gives the same output from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..core.errors import ModelSizeError
+from .output import Output, OutputFormat
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    """What to measure and how to show it, with every option already checked."""
+
+    target: str  #: as the user wrote it
+    resolved: Any  #: :class:`modelsize.targets.Resolved`
+    options: dict[str, Any] = field(default_factory=dict)  #: keyword arguments of :func:`modelsize.inspect`
+    fmt: OutputFormat = "table"
+    depth: int = 2
+    base: str = "iec"
+    output: str | None = None  #: ``-o FILE``
+    remote: Any = None  #: :class:`modelsize.formats.remote.RemoteOptions` for a remote target
+    fitting: Any = None  #: :class:`modelsize.compute.fit.FitOptions` for ``--fit``
+
+
+def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool = False,
+        output: str | None = None) -> None:
+    """Resolve ``target``, let ``prepare`` turn it and the options into a request, measure, render.
+
+    With ``verbose`` the wall time of each step goes to stderr (startup, import, build, measure,
+    render). The security verdict of a scanned pickle is repeated on stderr.
+    """
+    from ..core import timing
+    from ..targets import resolve
+    from . import output_file
+
+    out = Output()
+    if output is not None:
+        output_file.format_for(output)  # a bad extension is a usage error before any work
+    out.progress(f"Measuring {target} …")
+    if verbose:
+        from .logging_setup import enable_verbose
+
+        enable_verbose()  # -v here is the common flag too: framework logs, plus timings
+    with timing.recording() as timings:
+        request = prepare(resolve(target))
+        with timing.step("measure"):
+            report = _measure(request)
+        inputs = request.options.get("inputs")
+        if request.remote is None and inputs is not None and not request.resolved.is_file:
+            report = _with_layer_shapes(report, request.resolved.value, inputs)
+        if report.source.target is None:  # file readers do not know how the user named the file
+            report = replace(report, source=replace(report.source, target=target))
+        with timing.step("render"):
+            out.report(report, request.fmt, request.depth, request.base)
+            if request.output is not None:
+                _write_file(out, request.output, report, request.depth, request.base)
+    if verbose:
+        out.hint(timings.summary())
+    _warn_if_unsafe(out, report)
+
+
+def _warn_if_unsafe(out: Output, report: Any) -> None:
+    """The security verdict on stderr too: a JSON or CSV reader of stdout still sees it."""
+    from ..render.labels import security_warning
+
+    warning = security_warning(report)
+    if warning:
+        out.warning(warning)
+
+
+def _measure(request: InspectRequest) -> Any:
+    """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
+    with ``--fit``, the fit section added. Our errors name the target as the user wrote it."""
+    from ..api import inspect as measure_
+
+    target = request.target
+    try:
+        if request.remote is not None:
+            from ..formats.remote import read as read_remote
+
+            report = read_remote(target, request.remote)
+        else:
+            report = measure_(request.resolved.value, **request.options)
+        if request.fitting is not None:
+            from ..compute.fit import fit_report
+
+            report = fit_report(report, request.fitting)
+    except ModelSizeError as exc:
+        if target in str(exc):  # the message already names it (file readers do)
+            raise
+        # Same error class, naming the target: the library does not know how the user wrote it.
+        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+    return report
+
+
+def _with_layer_shapes(report: Any, model: object, inputs: object) -> Any:
+    """Each module's input/output shapes for ``--input`` (PyTorch and Keras models), as torchinfo and
+    Keras ``summary()`` show them."""
+    framework = report.source.framework
+    if framework == "keras":
+        from ..compute.keras_flops import keras_layer_shapes
+
+        shapes = keras_layer_shapes(model, inputs)
+    elif framework == "pytorch":
+        from ..compute.layer_shapes import torch_layer_shapes
+
+        shapes = torch_layer_shapes(model, inputs)
+    else:
+        return report
+    return report.with_section("layer_shapes", shapes) if shapes else report
+
+
+def _write_file(out: Output, path: str, report: object, depth: int, base: str) -> None:
+    """``-o FILE``: the report again, in the format the file's extension names."""
+    from .. import render
+    from . import output_file
+
+    def text(kind: str) -> str:
+        if kind == "json":
+            return render.json_text(report)
+        if kind == "csv":
+            return render.csv_text(report)
+        return render.table(report, depth=depth, base=base, width=out.width(), color=False)
+
+    output_file.write(path, text)
+    out.hint(f"Wrote {path}.")

@@ -247,3 +247,27 @@ def test_measuring_leaves_the_model_alone():
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not torch.serialization._serialization_tls.skip_data
+
+
+def test_plain_objects_skip_torchs_persistent_id() -> None:
+    """torch's ``persistent_id`` runs two Python frames per pickled object; only storages have an id,
+    so our Pickler answers plain built-in objects itself (issue 20: GPT-2's three sizes in < 20 ms)."""
+    import io
+    from collections import OrderedDict
+
+    from modelsize.serialize.torch_records import _pickle_module
+
+    torch = pytest.importorskip("torch")
+    asked: list[type] = []
+
+    class TorchLike(_pickle_module(torch, False, [0]).Pickler):  # as torch.serialization._save subclasses it
+        def persistent_id(self, obj):
+            asked.append(type(obj))
+            return "storage" if isinstance(obj, torch.UntypedStorage) else None
+
+    storage = torch.zeros(3).untyped_storage()
+    data = OrderedDict(a=[1, 2.5, "x", None, True], b=(b"raw", {3}, frozenset({4})), c=storage, f=len, g=io.BytesIO)
+    buffer = io.BytesIO()
+    TorchLike(buffer, protocol=2).dump(data)
+    assert asked == [torch.UntypedStorage]  # the only object that is not a plain built-in
+    assert b"storage" in buffer.getvalue()  # its persistent id was written

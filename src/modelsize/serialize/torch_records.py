@@ -24,7 +24,7 @@ import pickle
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from types import SimpleNamespace
+from types import BuiltinFunctionType, FunctionType, SimpleNamespace
 from typing import Any, Callable
 
 from ..core.errors import ModelSizeError, UnsupportedObjectError
@@ -33,6 +33,9 @@ from ..core.errors import ModelSizeError, UnsupportedObjectError
 #: identity, so location tags must be this object for the pickle to match a CPU save.
 _CPU = sys.intern("cpu")
 #: Parameter names of ``torch.serialization._save`` this module was written against.
+#: Types torch's ``persistent_id`` always answers ``None`` for: they are never storages.
+_NEVER_STORAGES = frozenset({str, int, float, bool, type(None), tuple, list, dict, set, frozenset, bytes, OrderedDict,
+                             type, FunctionType, BuiltinFunctionType})
 _SAVE_PARAMS = ("obj", "zip_file", "pickle_module", "pickle_protocol", "_disable_byteorder_record")
 #: Errors the pickler raises for objects it cannot pickle (lambdas, locks, local classes …).
 PICKLING_ERRORS = (pickle.PicklingError, AttributeError, TypeError)
@@ -118,6 +121,23 @@ def _pickle_module(torch: Any, skip_data: bool, counter: list[int]) -> Any:
     """A stand-in for the ``pickle`` module whose Pickler sizes meta tensors as CPU tensors."""
 
     class Pickler(pickle.Pickler):
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            """torch's ``_save`` subclasses this Pickler with a ``persistent_id`` that runs two Python
+            frames and several type checks for every object pickled (about 10,000 for GPT-2 as a
+            module). Only storages have a persistent id: objects of plain built-in types answer
+            ``None`` at once, anything else still asks torch."""
+            super().__init_subclass__(**kwargs)
+            torch_persistent_id = cls.__dict__.get("persistent_id")
+            if torch_persistent_id is None:
+                return
+
+            def persistent_id(self: Any, obj: Any) -> Any:
+                if type(obj) in _NEVER_STORAGES:
+                    return None
+                return torch_persistent_id(self, obj)
+
+            cls.persistent_id = persistent_id  # type: ignore[method-assign]
+
         def reducer_override(self, obj: Any) -> Any:
             if not isinstance(obj, torch.Tensor):
                 return NotImplemented

@@ -19,7 +19,6 @@ code (``MODELSIZE_DEBUG=1`` shows its traceback through the exception chain).
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -156,6 +155,8 @@ def _load_file(source: str, target: str) -> ModuleType:
             "file targets look like 'path/to/file.py:attr'."
         )
     # a stable name (str hash is salted per process): pickles of the model, and so file sizes, repeat exactly
+    import hashlib  # only for a .py target: OpenSSL's loading is a few ms of every command
+
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
     name = f"_modelsize_target_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)

@@ -9,7 +9,6 @@ the traceback to our own errors too.
 from __future__ import annotations
 
 import os
-import traceback
 
 from ..core.errors import ComputationError, ModelSizeError, OptionError
 from ..shrink.budget.errors import BudgetNotMetError
@@ -50,4 +49,6 @@ def one_line(text: str) -> str:
 
 def format_traceback(exc: BaseException) -> str:
     """The traceback of ``exc`` (with its causes) as text, for ``MODELSIZE_DEBUG=1``."""
+    import traceback
+
     return "".join(traceback.format_exception(exc))

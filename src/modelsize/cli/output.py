@@ -8,7 +8,6 @@ touch stdout. Streams are looked up at write time (not bound at import), so test
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
@@ -110,6 +109,8 @@ class Output:
         if columns.isdigit() and int(columns) > 0:
             return int(columns)
         if _isatty(sys.stdout):
+            import shutil  # a terminal only: with bz2 and lzma, shutil is a few ms of every piped command
+
             return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
         return PIPE_WIDTH
 

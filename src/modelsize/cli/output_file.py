@@ -7,7 +7,6 @@ renderers land (``render/markdown.py``, ``render/html*.py``).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,8 @@ def write(path: str, render: Callable[[str], str]) -> str:
     elif kind == "md":
         text = "```text\n" + render("table").rstrip("\n") + "\n```\n"
     elif kind == "html":
+        import html
+
         text = ("<!doctype html><meta charset='utf-8'><pre>" + html.escape(render("table")) + "</pre>\n")
     else:
         text = render("table")

@@ -170,6 +170,18 @@ def test_huge_counts_under_a_memory_limit(tmp_path: Path) -> None:
     assert out.count("invalid:") == 3, out
 
 
+def test_tensor_count_is_capped_before_anything_is_read(tmp_path: Path) -> None:
+    """A header within the file's size but claiming more tensors than MAX_TENSORS: refused at once
+    (a 100 MB file of 1.4 M one-element tensors took 1.3 GB of memory before the cap)."""
+    from modelsize.formats.gguf_file import MAX_TENSORS
+
+    path = tmp_path / "many.gguf"
+    with path.open("wb") as fh:
+        fh.write(_header(MAX_TENSORS + 1, 0))
+        fh.truncate(24 * (MAX_TENSORS + 2) + 64)  # sparse: room for every claimed tensor info
+    assert_invalid(lambda: GGUFReader().read(path), path, f"{MAX_TENSORS + 1:,} tensors", "at most 500,000")
+
+
 def test_bits_per_weight_of_a_quantised_model(tmp_path: Path) -> None:
     path = tmp_path / "q.gguf"
     w = gguf.GGUFWriter(str(path), "llama")

@@ -29,6 +29,10 @@ FORMAT = "gguf"
 MAGIC = b"GGUF"
 MAX_DIMS = 4  #: GGML_MAX_DIMS
 MAX_NESTING = 4  #: arrays of arrays
+#: Tensors read from one file. Published GGUF files hold a few hundred to a few thousand (a 671B
+#: MoE with merged experts about 1,000); each costs about 1 KB of memory through the report, so a
+#: 100 MB file of 1-element tensors (1.4 M) took 1.3 GB. Like TFLite's record cap (500,000).
+MAX_TENSORS = 500_000
 #: Array elements kept in the report's metadata section (the rest are only counted).
 KEEP_ITEMS = 16
 #: value type id → (struct format, size); 8 = string, 9 = array
@@ -241,6 +245,9 @@ def parse(path: Path) -> GGUFHeader:
         # smallest tensor info: 8-byte name length + 4 dims count + 4 type + 8 offset
         if n_tensors > (size - c.pos) // 24:
             raise c.error(f"the header claims {n_tensors} tensors, more than the file's {size} bytes can describe")
+        if n_tensors > MAX_TENSORS:
+            raise c.error(f"the header claims {n_tensors:,} tensors; modelsize reads at most {MAX_TENSORS:,} "
+                          "(published GGUF models hold a few thousand)")
         if n_kv > (size - c.pos) // 12:
             raise c.error(f"the header claims {n_kv} metadata keys, more than the file's {size} bytes can hold")
         kv_start = c.pos

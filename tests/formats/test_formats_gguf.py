@@ -230,3 +230,20 @@ def test_vocab_only_file_says_so(tmp_path: Path) -> None:
     assert len(lib.tensors) == 0 and report.totals.params == 0 and report.totals.tensors == 0
     assert any("holds no tensors" in n and "300 tokens" in n for n in report.notes)
     assert report.sections["gguf"]["kv_count"] == len([k for k in lib.fields if not k.startswith("GGUF.")])
+
+
+def test_parsed_header_is_frozen(tmp_path: Path) -> None:
+    """The data checks return the gaps and unused bytes; the header is built once (issue 21)."""
+    import dataclasses
+
+    from modelsize.formats.gguf_file import parse
+
+    path = tmp_path / "tiny.gguf"
+    expected = _write(path)
+    header = parse(path)
+    assert isinstance(header.tensors, tuple) and len(header.tensors) == len(expected)
+    end = max(t.offset + t.nbytes for t in header.tensors)
+    assert header.unused == header.file_bytes - header.data_start - end  # the writer's closing padding
+    assert header.gaps == end - sum(t.nbytes for t in header.tensors)  # alignment between tensors
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        header.unused = 1  # type: ignore[misc]

@@ -247,3 +247,17 @@ def test_fuzz_only_our_errors_escape(fuzz_seed: tuple[bytes, Path], data: st.Dat
     seed, path = fuzz_seed
     path.write_bytes(data.draw(mutations(seed)))
     only_our_errors(SafetensorsReader().read, path)
+
+
+def test_parsed_header_is_frozen(st_file: Path) -> None:
+    """Range checks return their figures and the header is built once (issue 21): nothing downstream
+    can change a parsed header."""
+    import dataclasses
+
+    from modelsize.formats.safetensors_file import parse_header
+
+    header = parse_header(st_file)
+    assert isinstance(header.entries, tuple) and isinstance(header.notes, tuple)
+    assert header.gaps == header.unused == 0 and header.notes == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        header.gaps = 1  # type: ignore[misc]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -209,19 +209,20 @@ class TensorInfo:
         return tuple(reversed(self.dims))
 
 
-@dataclass
+@dataclass(frozen=True)
 class GGUFHeader:
+    """A parsed GGUF header, built once the tensors' byte ranges are checked."""
+
     version: int
     metadata: dict[str, Any]
-    tensors: list[TensorInfo]
+    tensors: tuple[TensorInfo, ...]
     alignment: int
     kv_bytes: int
     info_bytes: int
     data_start: int
     file_bytes: int
-    gaps: int = 0
-    unused: int = 0
-    notes: list[str] = field(default_factory=list)
+    gaps: int = 0  #: bytes between tensors that no tensor claims
+    unused: int = 0  #: bytes after the last tensor
 
 
 def parse(path: Path) -> GGUFHeader:
@@ -282,24 +283,26 @@ def parse(path: Path) -> GGUFHeader:
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         raise invalid(path, FORMAT, f"general.alignment is {alignment!r}, not a power of two")
     data_start = -(-c.pos // alignment) * alignment
-    header = GGUFHeader(version, metadata, infos, alignment, kv_bytes, info_bytes, data_start, size)
-    _check_data(path, header)
-    return header
+    gaps, unused = _check_data(path, tuple(infos), alignment, data_start, size)
+    return GGUFHeader(version, metadata, tuple(infos), alignment, kv_bytes, info_bytes, data_start, size, gaps, unused)
 
 
-def _check_data(path: Path, h: GGUFHeader) -> None:
-    data_len = h.file_bytes - h.data_start
-    if data_len < 0 and h.tensors:
-        raise invalid(path, FORMAT, f"the tensor data should start at offset {h.data_start}, past the end")
-    pos = 0
+def _check_data(path: Path, tensors: tuple[TensorInfo, ...], alignment: int, data_start: int,
+                file_bytes: int) -> tuple[int, int]:
+    """Refuse misaligned, out-of-file, duplicate or overlapping tensors; the bytes between tensors
+    and after the last one."""
+    data_len = file_bytes - data_start
+    if data_len < 0 and tensors:
+        raise invalid(path, FORMAT, f"the tensor data should start at offset {data_start}, past the end")
+    pos = gaps = 0
     prev = None
     seen: set[str] = set()
-    for t in sorted(h.tensors, key=lambda t: t.offset):
+    for t in sorted(tensors, key=lambda t: t.offset):
         if t.name in seen:
             raise invalid(path, FORMAT, f"tensor {t.name!r} appears twice")
         seen.add(t.name)
-        if t.offset % h.alignment:
-            raise invalid(path, FORMAT, f"tensor {t.name!r} has offset {t.offset}, not a multiple of {h.alignment}")
+        if t.offset % alignment:
+            raise invalid(path, FORMAT, f"tensor {t.name!r} has offset {t.offset}, not a multiple of {alignment}")
         if t.offset > data_len or t.nbytes > data_len - t.offset:
             raise invalid(
                 path, FORMAT,
@@ -308,10 +311,10 @@ def _check_data(path: Path, h: GGUFHeader) -> None:
             )
         if t.offset < pos:
             raise invalid(path, FORMAT, f"tensors {prev!r} and {t.name!r} overlap")
-        h.gaps += t.offset - pos
+        gaps += t.offset - pos
         pos = t.offset + t.nbytes
         prev = t.name
-    h.unused = max(data_len - pos, 0)
+    return gaps, max(data_len - pos, 0)
 
 
 def _section(h: GGUFHeader) -> dict[str, Any]:
@@ -376,7 +379,7 @@ def read_gguf(path: Path) -> Report:
     })
     arch = h.metadata.get("general.architecture")
     kind = arch if isinstance(arch, str) else "gguf"
-    notes = list(h.notes)
+    notes: list[str] = []
     if not h.tensors:
         tokens = h.metadata.get("tokenizer.ggml.tokens")
         vocab = f" and a vocabulary of {tokens.length} tokens" if isinstance(tokens, _Array) else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,19 +62,19 @@ class Entry:
     end: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Header:
-    """A parsed, validated safetensors header."""
+    """A parsed, validated safetensors header (built once its byte ranges are checked)."""
 
     path: Path
     file_bytes: int
     header_len: int  #: the JSON length field, padding included
     json_bytes: int  #: JSON without its trailing padding
-    entries: list[Entry]
+    entries: tuple[Entry, ...]
     metadata: dict[str, Any] | None
     gaps: int = 0  #: bytes between tensors that no tensor claims
     unused: int = 0  #: bytes after the last tensor
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     @property
     def data_start(self) -> int:
@@ -141,17 +141,10 @@ def parse_header(path: str | os.PathLike[str]) -> Header:
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not isinstance(metadata, dict):
         raise invalid(path, FORMAT, "'__metadata__' is not a JSON object")
-    entries = [_entry(path, name, info, data_len) for name, info in header.items()]
-    result = Header(
-        path=as_path(path),
-        file_bytes=size,
-        header_len=n,
-        json_bytes=len(raw.rstrip(b" \x00")),
-        entries=entries,
-        metadata=metadata,
-    )
-    _check_ranges(result, data_len)
-    return result
+    entries = tuple(_entry(path, name, info, data_len) for name, info in header.items())
+    gaps, unused, notes = _check_ranges(as_path(path), entries, data_len)
+    return Header(path=as_path(path), file_bytes=size, header_len=n, json_bytes=len(raw.rstrip(b" \x00")),
+                  entries=entries, metadata=metadata, gaps=gaps, unused=unused, notes=notes)
 
 
 def _entry(path: str | os.PathLike[str], name: str, info: Any, data_len: int) -> Entry:
@@ -182,27 +175,26 @@ def _entry(path: str | os.PathLike[str], name: str, info: Any, data_len: int) ->
     return Entry(name=name, tag=tag, shape=tuple(shape), begin=begin, end=end)
 
 
-def _check_ranges(header: Header, data_len: int) -> None:
-    pos = 0
+def _check_ranges(path: Path, entries: tuple[Entry, ...], data_len: int) -> tuple[int, int, tuple[str, ...]]:
+    """Refuse overlapping tensors; the bytes between tensors, after the last one, and the notes."""
+    pos = gaps = 0
     previous = None
-    for e in sorted(header.entries, key=lambda e: (e.begin, e.end)):
+    for e in sorted(entries, key=lambda e: (e.begin, e.end)):
         if e.begin < pos:
-            raise invalid(header.path, FORMAT, f"tensors {previous!r} and {e.name!r} overlap")
-        header.gaps += e.begin - pos
+            raise invalid(path, FORMAT, f"tensors {previous!r} and {e.name!r} overlap")
+        gaps += e.begin - pos
         pos = e.end
         previous = e.name
-    header.unused = data_len - pos
-    unknown = sorted({e.tag for e in header.entries if e.tag not in DTYPES})
+    unused = data_len - pos
+    notes = []
+    unknown = sorted({e.tag for e in entries if e.tag not in DTYPES})
     if unknown:
-        header.notes.append(
-            f"{header.path.name}: dtype tags {unknown} are not known to modelsize; bits per element "
-            "were derived from each tensor's byte range."
-        )
-    if header.gaps or header.unused:
-        header.notes.append(
-            f"{header.path.name}: {header.gaps + header.unused} bytes of the data area belong to no "
-            "tensor (the safetensors library rejects such files)."
-        )
+        notes.append(f"{path.name}: dtype tags {unknown} are not known to modelsize; bits per element "
+                     "were derived from each tensor's byte range.")
+    if gaps or unused:
+        notes.append(f"{path.name}: {gaps + unused} bytes of the data area belong to no "
+                     "tensor (the safetensors library rejects such files).")
+    return gaps, unused, tuple(notes)
 
 
 def _section(headers: list[Header], index: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -224,7 +216,7 @@ def read_file(path: Path) -> Report:
         path, FORMAT, header.records(),
         framework=FORMAT, object_type="state_dict",
         sections={"file": file_section(FORMAT, [header.layout()]), FORMAT: _section([header])},
-        notes=header.notes,
+        notes=list(header.notes),
     )
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_terminal import run_in_terminal
+
 from modelsize.cli import quick
 from modelsize.cli.app import run as run_full
 from modelsize.cli.entry import run as run_entry
@@ -187,3 +189,16 @@ def test_a_reader_that_leaves_early_is_not_an_error_trace(checkpoint: Path) -> N
         err = proc.stderr.read()
         assert proc.wait(timeout=120) == 1, (entry, err)
         assert "Traceback" not in err and "Exception ignored" not in err, (entry, err)
+
+
+def test_under_a_terminal_the_same_colours_width_and_progress(checkpoint: Path, tmp_path: Path) -> None:
+    """stdout and stderr on pseudo-terminals: the quick path draws what the typer app draws (ANSI
+    colours, the terminal's width, the progress line on stderr), and the same again when re-run."""
+    quick_run = run_in_terminal("inspect", str(checkpoint), cwd=tmp_path)
+    again = run_in_terminal("inspect", str(checkpoint), cwd=tmp_path)
+    full = run_in_terminal("inspect", str(checkpoint), cwd=tmp_path, full_app=True)
+    assert quick_run.code == again.code == full.code == 0
+    assert "\x1b[" in quick_run.out  # coloured: stdout is a terminal
+    assert "Measuring" in quick_run.err_plain and "Measuring" not in quick_run.out
+    assert quick_run.out == again.out == full.out
+    assert quick_run.err_plain == full.err_plain

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import modelsize
+from modelsize import Role
 from modelsize.testing import check_report
 
 from formats_helpers import check_file_invariants
@@ -239,10 +240,87 @@ def test_sklearn_forest_pickle_and_joblib(tmp_path: Path) -> None:
         records = list(modelsize.inspect(path).root.iter_tensors())
         arrays = sum(r.stored_bytes for r in records if r.role.value == "metadata"
                      and not r.path.endswith("__state__"))
-        scalars = sum(r.stored_bytes for r in records if r.path.endswith(("n_classes_", "tree_.__args__[1]")))
+        scalars = sum(r.stored_bytes for r in records if r.path.endswith(("n_classes_", "tree_.__args__.1")))
         assert scalars == trees * (8 + 8)
         params_tuple = next(r for r in modelsize.inspect(forest).root.iter_tensors() if r.path == "estimator_params")
         assert arrays - scalars == live["roles"]["metadata"] - params_tuple.stored_bytes
         state = sum(r.stored_bytes for r in records if r.path.endswith("__state__"))
         numbers = pkl if path.suffix == ".pkl" else jbl
         assert numbers["roles"]["metadata"] == arrays + state
+
+
+def _fitted_mlp(solver: str, **kwargs: Any) -> Any:
+    import warnings
+
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 50 iterations do not converge: the state is what matters
+        return MLPClassifier(hidden_layer_sizes=(20,), max_iter=50, random_state=0, solver=solver,
+                             **kwargs).fit(X, y)
+
+
+def _mlp_reports(mlp: Any, tmp_path: Path) -> dict[str, modelsize.Report]:
+    """The live report and those of the model written by pickle and by joblib."""
+    joblib = pytest.importorskip("joblib")
+    with (tmp_path / "m.pkl").open("wb") as fh:
+        pickle.dump(mlp, fh)
+    joblib.dump(mlp, tmp_path / "m.joblib")
+    reports = {"live": modelsize.inspect(mlp)}
+    for name in ("m.pkl", "m.joblib"):
+        reports[name] = modelsize.inspect(tmp_path / name)
+        check_report(reports[name])
+        check_file_invariants(reports[name])
+    return reports
+
+
+def _by_path(report: modelsize.Report) -> dict[str, tuple[Any, ...]]:
+    """Shape, dtype and role per tensor path; a file's ``__state__`` records (its own opcodes:
+    attribute names, hyper-parameters, class references) have no live counterpart by design."""
+    return {r.path: (r.shape, r.dtype, r.role.value) for r in report.root.iter_tensors()
+            if not r.path.endswith("__state__")}
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_sklearn_mlp_pickle_and_joblib(solver: str, tmp_path: Path) -> None:
+    """Live, .pkl and .joblib: the same tensor paths, shapes, dtypes and roles; params are the weights.
+
+    Adam's moment estimates (``_optimizer.ms``/``vs``) and SGD's momentum ``velocities`` are
+    optimizer state, and so is the best-epoch snapshot fit keeps for early stopping
+    (``_best_coefs``/``_best_intercepts``): prediction reads none of them. The optimizer's floats
+    (``beta_1``, ``momentum``, ``learning_rate`` …) are its configuration: metadata.
+    """
+    mlp = _fitted_mlp(solver, momentum=0.9)
+    reports = _mlp_reports(mlp, tmp_path)
+    weights = sum(c.size for c in mlp.coefs_) + sum(i.size for i in mlp.intercepts_)
+    opt = mlp._optimizer
+    moments = sum(a.size for a in ([*opt.ms, *opt.vs] if solver == "adam" else opt.velocities))
+    snapshot = sum(a.size for a in [*mlp._best_coefs, *mlp._best_intercepts])
+    live = _by_path(reports["live"])
+    assert any(p.startswith("_optimizer.") for p in live) and "loss_curve_" in live
+    for name, report in reports.items():
+        assert _by_path(report) == live, name
+        assert report.totals.params == weights, name
+        assert report.totals.numel_by_role["optimizer_state"] == moments + snapshot, name
+        records = list(report.root.iter_tensors())
+        in_optimizer = [r for r in records if r.path.startswith("_optimizer.")]
+        assert sum(r.numel for r in in_optimizer if r.role is Role.OPTIMIZER_STATE) == moments, name
+        assert {r.role for r in in_optimizer if r.shape == ()} <= {Role.METADATA}, name
+        assert all("why" in r.meta for r in records if r.role is Role.OPTIMIZER_STATE), name
+
+
+def test_sklearn_mlp_training_statistics_are_metadata(tmp_path: Path) -> None:
+    """loss_, best_loss_, the loss curve and (with early stopping) the validation scores are metadata,
+    one record each in both paths (a list of numbers is one ``object`` record, not one per epoch)."""
+    for mlp in (_fitted_mlp("adam"), _fitted_mlp("adam", early_stopping=True)):
+        reports = _mlp_reports(mlp, tmp_path)
+        expected = {"loss_", "best_loss_", "loss_curve_"} if not mlp.early_stopping else {
+            "loss_", "loss_curve_", "validation_scores_", "best_validation_score_"}
+        for name, report in reports.items():
+            recs = {r.path: r for r in report.root.iter_tensors()}
+            assert {p for p in expected if recs[p].role is Role.METADATA} == expected, name
+            curve = recs["loss_curve_"]
+            assert (curve.shape, curve.dtype) == ((len(mlp.loss_curve_),), "object"), name
+            assert not any(p.startswith("loss_curve_.") for p in recs), name

@@ -139,11 +139,11 @@ def test_random_forest_tree_arrays_match_the_live_model(forest: tuple[object, Pa
     recs = {r.path: r for r in report.root.iter_tensors()}
     for i, est in enumerate(model.estimators_):
         state = est.tree_.__getstate__()
-        values, rec = state["values"], recs[f"estimators_[{i}].tree_.values"]
+        values, rec = state["values"], recs[f"estimators_.{i}.tree_.values"]
         assert (rec.shape, rec.stored_bytes, rec.bits, rec.role) == (
             values.shape, values.nbytes, values.dtype.itemsize * 8, Role.PARAMETER)
         # the node records, one record per field with the live adapter's role, plus alignment holes
-        nodes, prefix = state["nodes"], f"estimators_[{i}].tree_.nodes"
+        nodes, prefix = state["nodes"], f"estimators_.{i}.tree_.nodes"
         assert f"{prefix}" not in recs
         for name in nodes.dtype.names:
             rec, fdt = recs[f"{prefix}.{name}"], nodes.dtype.fields[name][0]
@@ -152,10 +152,10 @@ def test_random_forest_tree_arrays_match_the_live_model(forest: tuple[object, Pa
         fields = [r for p, r in recs.items() if p.startswith(prefix + ".")]
         assert sum(r.stored_bytes for r in fields) == nodes.nbytes
         assert recs[f"{prefix}._padding"].role is Role.OTHER
-        assert recs[f"estimators_[{i}].tree_.__args__[1]"].role is Role.METADATA  # n_classes
-        node = report.root.find(f"estimators_[{i}].tree_")
+        assert recs[f"estimators_.{i}.tree_.__args__.1"].role is Role.METADATA  # n_classes
+        node = report.root.find(f"estimators_.{i}.tree_")
         assert node is not None and node.kind == "Tree"
-        assert report.root.find(f"estimators_[{i}]").kind == "DecisionTreeClassifier"
+        assert report.root.find(f"estimators_.{i}").kind == "DecisionTreeClassifier"
     assert recs["classes_"].shape == model.classes_.shape and recs["classes_"].role is Role.METADATA
 
 
@@ -349,3 +349,71 @@ def test_sklearn_files_give_the_live_adapters_numbers(name: str, writer: str, tm
     assert read.params == live.params and (live.params > 0 or live.bytes_by_role.get("data", 0) > 0)
     assert {k: v for k, v in read.bytes_by_role.items() if v and k != "metadata"} == {
         k: v for k, v in live.bytes_by_role.items() if v and k != "metadata"}
+
+
+def _tree_free_estimators() -> dict[str, Any]:
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.compose import ColumnTransformer
+    from sklearn.decomposition import PCA, KernelPCA
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import Lasso, LinearRegression, LogisticRegression, SGDClassifier
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "pipeline": Pipeline([("scale", StandardScaler()), ("pca", PCA(2)), ("clf", LogisticRegression(max_iter=500))]),
+        "column_transformer": ColumnTransformer([("s", StandardScaler(), [0, 1]), ("p", PCA(1), [2, 3])]),
+        "stacking": StackingClassifier([("lr", LogisticRegression(max_iter=500)), ("nb", GaussianNB())]),
+        "linear_regression": LinearRegression(),  # intercept_: a NumPy float
+        "lasso": Lasso(),  # dual_gap_ fitted; l1_ratio a constant the class sets
+        "kmeans": KMeans(3, n_init=1, random_state=0),  # inertia_: a Python float
+        "minibatch_kmeans": MiniBatchKMeans(3, n_init=1, random_state=0),  # private _ewa_inertia
+        "sgd": SGDClassifier(random_state=0),  # t_: samples seen; its loss object's constructor argument
+        "kernel_pca": KernelPCA(2),  # gamma_: a fitted Python float; _centerer a nested estimator
+    }
+
+
+@pytest.mark.parametrize("name", list(_tree_free_estimators()))
+@pytest.mark.parametrize("writer", ["pickle", "joblib"])
+def test_sklearn_files_name_and_role_each_record_as_live(name: str, writer: str, tmp_path: Path) -> None:
+    """Every record on the live adapter's path with its shape, dtype and role: list items as
+    ``estimators_.0``, pipeline steps by name (``steps.scale.mean_``), and Python and NumPy floats by the
+    live adapter's rule (fitted ``name_`` learned, private metadata, public constants not recorded).
+    A file's ``__state__`` records (its own opcodes) have no live counterpart by design."""
+    pytest.importorskip("sklearn")
+    import joblib
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = _tree_free_estimators()[name]
+    if name == "column_transformer":
+        model.fit(X)
+    else:
+        model.fit(X, y.astype(float) if name in ("linear_regression", "lasso") else y)
+    path = tmp_path / "m.bin"
+    if writer == "joblib":
+        joblib.dump(model, path)
+    else:
+        path.write_bytes(pickle.dumps(model, protocol=4))
+    live, read = modelsize.inspect(model), modelsize.inspect(path)
+    check_report(read)
+
+    def records(report: modelsize.Report) -> dict[str, tuple[Any, ...]]:
+        return {r.path: (r.shape, r.dtype, r.role) for r in report.root.iter_tensors()
+                if not r.path.endswith("__state__")}
+
+    assert records(read) == records(live)
+    assert read.totals.params == live.totals.params
+
+
+def test_lists_nested_deeply_in_a_scikit_learn_object(tmp_path: Path) -> None:
+    """A list nested 100,000 deep under a scikit-learn attribute is walked under the depth limit, not
+    recursed into while deciding whether it is one plain value (that would exhaust Python's stack)."""
+    depth = 100_000
+    path = tmp_path / "deep.pkl"
+    path.write_bytes(b"\x80\x02csklearn.linear_model\nLinearRegression\n)\x81}X\x05\x00\x00\x00coef_"
+                     + b"]" * depth + b"a" * (depth - 1) + b"sb.")
+    report = modelsize.inspect(path)
+    assert report.totals.params == 0
+    assert report.sections["pickle"]["stream_bytes"] == path.stat().st_size

@@ -9,8 +9,16 @@ saves) by what each number is for:
 * **parameters** (``Role.PARAMETER``) — learned numbers that prediction reads: coefficients
   and intercepts, split thresholds and node values of trees, centroids, means, variances and
   components, dual coefficients, learned kernel hyper-parameters, fitted float scalars (a
-  single intercept). Floating-point arrays in the fitted state are parameters unless one of the
+  single intercept: a Python or NumPy float whose name ends in ``_``, or one inside a container
+  or helper object). Floating-point arrays in the fitted state are parameters unless one of the
   rules below says otherwise.
+* **optimizer state** (``Role.OPTIMIZER_STATE``) — what ``fit`` keeps to go on training, which
+  prediction never reads: an MLP's optimizer (``_optimizer``: Adam's moment estimates ``ms`` and
+  ``vs``, SGD's momentum ``velocities``) and its best-epoch weights snapshot for early stopping
+  (``_best_coefs``, ``_best_intercepts``). Each record's ``meta["why"]`` says which. As for a
+  neural network's checkpoint, buffers and optimizer state are counted in their own roles, never
+  as parameters; the optimizer's floats (``beta_1``, ``momentum``, the current
+  ``learning_rate``) are its configuration: metadata.
 * **index** (``Role.INDEX``) — integer and boolean structure: tree child pointers and split
   features, sparse-matrix indices and pointers, support indices, selection masks.
 * **data** (``Role.DATA``) — copies of the training samples and values kept per training
@@ -20,13 +28,22 @@ saves) by what each number is for:
   parameters and the report says so.
 * **metadata** (``Role.METADATA``) — what fitting recorded or names: ``classes_``, feature
   names, counts (``n_*``), training statistics prediction never reads (node impurity and sample
-  counts, loss curves, ``cv_results_``), random-generator state, and arrays given as
-  hyper-parameters (configuration, not learned).
+  counts, loss curves, an MLP's ``loss_``, ``best_loss_`` and ``t_``, ``cv_results_``),
+  random-generator state, private float scalars without the trailing underscore
+  (``_ewa_inertia``), and arrays given as hyper-parameters (configuration, not learned).
 
 Python integers, strings and flags in the state (``n_features_in_``, ``criterion``) are not
-recorded: they are configuration or counts of a few bytes each. Lists and dicts of plain
-values in the fitted state (a text vectorizer's ``vocabulary_``) are one ``object`` record
-sized by their payload (UTF-8 bytes of strings, 8 bytes per number).
+recorded: they are configuration or counts of a few bytes each; nor are floats that are
+hyper-parameters or public constants a class sets without the trailing underscore (SVC's
+``epsilon``). Lists and dicts of plain values in the fitted state (a text vectorizer's
+``vocabulary_``, an MLP's ``loss_curve_``) are one ``object`` record sized by their payload
+(UTF-8 bytes of strings, 8 bytes per number).
+
+Paths are dotted attribute names; items of a list, tuple or object array are named by their
+index (``coefs_.0``, ``estimators_.3``; ``estimators_.3_2`` in a 2-D object array), the steps of
+a pipeline or column transformer by their name (``steps.scale.mean_``). The pickle reader
+(:mod:`modelsize.formats.pickle_sklearn`) applies these rules statically and gives a saved
+model the same paths and roles.
 
 ``stored_bytes`` of the whole report is the bytes of those buffers; pickle adds its framing and
 the estimator's configuration on top (the test suite measures the gap over every estimator in

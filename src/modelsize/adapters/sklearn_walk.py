@@ -13,7 +13,7 @@ pickle's memo would store them.
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 import numpy as np
@@ -38,7 +38,23 @@ METADATA_ATTRS = frozenset({
     "train_score_", "validation_score_", "oob_improvement_", "oob_scores_", "estimator_errors_",
     "scores_", "n_iter_", "best_params_", "best_score_", "best_index_", "multimetric_", "refit_time_",
     "_random_state", "random_state_", "_label_encoder", "_scorer", "scorer_",
+    # MLP's training statistics: the last and best loss, the best validation score, samples seen
+    "loss_", "best_loss_", "best_validation_score_", "t_",
 })
+#: Training state prediction never reads, counted as optimizer state: attribute → why. MLP's
+#: ``fit`` keeps a copy of the weights of its best epoch for early stopping; prediction reads
+#: ``coefs_`` and ``intercepts_``.
+TRAINING_STATE_ATTRS = {
+    "_best_coefs": "the weights snapshot fit keeps for early stopping (the best epoch's coefs_); "
+                   "prediction never reads it",
+    "_best_intercepts": "the biases snapshot fit keeps for early stopping (the best epoch's intercepts_); "
+                        "prediction never reads it",
+}
+#: Modules whose objects are an optimizer (MLP's ``_optimizer``): its arrays are optimizer state,
+#: its floats configuration.
+OPTIMIZER_MODULES = ("sklearn.neural_network._stochastic_optimizers",)
+OPTIMIZER_WHY = ("optimizer state (Adam's moment estimates ms/vs, SGD's velocities) kept so fit can go on "
+                 "(warm_start, partial_fit); prediction never reads it")
 #: Deeper than this, a value is not followed (a guard against self-referencing helper objects).
 MAX_DEPTH = 48
 
@@ -53,6 +69,7 @@ class Context:
     data: bool = False
     metadata: bool = False
     nested: bool = False  #: inside a container or helper object, not an estimator attribute
+    training: str | None = None  #: inside training state (an optimizer, a weights snapshot): why
 
     def under(self, attr: str, learned: bool | None = None, nested: bool = False) -> "Context":
         return Context(
@@ -60,6 +77,7 @@ class Context:
             data=self.data or attr in DATA_ATTRS,
             metadata=self.metadata or attr in METADATA_ATTRS,
             nested=self.nested or nested,
+            training=self.training or TRAINING_STATE_ATTRS.get(attr),
         )
 
 
@@ -99,12 +117,37 @@ def role_for(arr: np.ndarray, attr: str, ctx: Context) -> Role:
         return Role.DATA
     if ctx.metadata or not ctx.learned or attr.startswith("n_"):
         return Role.METADATA
+    if ctx.training:
+        return Role.OPTIMIZER_STATE
     kind = arr.dtype.kind
     if kind in "fc":
         return Role.PARAMETER
     if kind in "iub":
         return Role.INDEX
     return Role.METADATA
+
+
+def scalar_role(key: str, ctx: Context) -> Role | None:
+    """The role of a fitted Python or NumPy float, or None where it is configuration (not recorded).
+
+    A float that follows the trailing-underscore convention (``intercept_``, ``offset_``) or sits
+    in a container or helper object is learned, a parameter (metadata where ``role_for`` says
+    so: ``loss_``, ``n_*``); a private one without the underscore (``_ewa_inertia``) is a value
+    the estimator keeps, metadata; a public one that is no hyper-parameter either (SVC's
+    ``epsilon``, Lasso's ``l1_ratio``) is a constant the class sets: configuration, like the
+    hyper-parameters. An optimizer's floats (``beta_1``, ``learning_rate``) are its
+    configuration, metadata. These rules need only the attribute name, so the pickle reader
+    (``pickle_sklearn.scalar_role``) applies them to a file without importing anything.
+    """
+    if ctx.data:
+        return Role.DATA
+    if not ctx.learned:
+        return None
+    if ctx.training:
+        return Role.METADATA
+    if key.endswith("_") or ctx.nested:
+        return Role.METADATA if ctx.metadata or key.startswith("n_") else Role.PARAMETER
+    return Role.METADATA if key.startswith("_") else None
 
 
 def is_estimator(obj: Any) -> bool:
@@ -270,16 +313,16 @@ class Walker:
         if value is None or _skip(value):
             return [], []
         if isinstance(value, (float, np.floating, complex, np.complexfloating)):
-            if not ctx.learned and not ctx.data:
+            role = scalar_role(key, ctx)
+            if role is None:
                 return [], []
             arr = np.asarray(value)
-            self.walk.keepalive.append(arr)
-            # A fitted scalar follows the trailing-underscore convention (``intercept_``); a bare
-            # private float (SVC's ``epsilon``) is a constant the class sets, not learned.
-            fitted = key.endswith("_") or ctx.data or ctx.nested
-            role = role_for(arr, key, ctx) if fitted else Role.METADATA
+            self.walk.keepalive.extend((arr, value))
             rec = array_record(path, arr, role, {"python_scalar": True})
-            return [rec.with_(storage_key=f"scalar:{path}")], []
+            # A NumPy scalar is an object pickle's memo stores once however often it is referenced
+            # (Birch's sq_norm_ and squared_sum_); a Python float is written at each occurrence.
+            storage = f"scalar:{id(value)}" if isinstance(value, np.generic) else f"scalar:{path}"
+            return [rec.with_(storage_key=storage)], []
         if isinstance(value, _PLAIN):
             return [], []
         if isinstance(value, np.ndarray):
@@ -302,11 +345,7 @@ class Walker:
         if trees.is_binary_tree(value):
             return [], [trees.binary_tree_component(value, name, path, self.walk.keepalive)]
         if isinstance(value, (np.random.RandomState, np.random.Generator)):
-            if isinstance(value, np.random.Generator):
-                state = value.bit_generator.state
-            else:
-                state = value.get_state(legacy=False)
-            return self._container(state, key, name, path, Context(learned=True, metadata=True),
+            return self._container(_generator_state(value), key, name, path, Context(learned=True, metadata=True),
                                    depth, kind=type(value).__name__)
         if isinstance(value, (list, tuple, dict, set, frozenset)):
             if _is_plain(value):
@@ -340,7 +379,9 @@ class Walker:
         if arr.dtype.kind == "O" and not all(_is_plain(v) for v in arr.ravel()):
             items = {("_".join(map(str, idx)) if arr.ndim > 1 else str(idx[0])): v for idx, v in np.ndenumerate(arr)}
             return self._container(items, key, _name(key), path, ctx, depth, kind="object array")
-        return [array_record(path, arr, role_for(arr, key, ctx))], []
+        role = role_for(arr, key, ctx)
+        meta = {"why": ctx.training} if role is Role.OPTIMIZER_STATE else None
+        return [array_record(path, arr, role, meta)], []
 
     def _sparse(self, matrix: Any, name: str, path: str, key: str, ctx: Context) -> Component:
         """scipy.sparse: values with the attribute's role, indices and pointers as INDEX."""
@@ -388,7 +429,29 @@ class Walker:
             state = {**(state[0] or {}), **(state[1] or {})}  # (dict, slots) form
         if state is None or _is_plain(state):
             return [], []
+        if type(obj).__module__.startswith(OPTIMIZER_MODULES):
+            ctx = replace(ctx, training=OPTIMIZER_WHY)
         return self._container(state, key, name, path, ctx, depth, kind=type(obj).__name__)
+
+
+def _generator_state(rng: Any) -> dict[str, Any]:
+    """What pickle saves of a NumPy RandomState or Generator, from its ``__reduce__``.
+
+    Its own state (a RandomState's ``get_state`` dict) and, under ``__args__``, the state of the
+    bit generator it is rebuilt from: NumPy 2 pickles the MT19937 key twice, once in each, and the
+    pickle reader finds both on these paths. A bit generator whose state is only integers (PCG64)
+    holds no array and is not recorded, as any helper object whose state is plain.
+    """
+    try:
+        _, args, state = rng.__reduce__()[:3]
+    except (TypeError, ValueError):  # not reducible as NumPy does today: its documented state
+        return rng.get_state(legacy=False) if hasattr(rng, "get_state") else dict(rng.bit_generator.state)
+    out: dict[str, Any] = dict(state) if isinstance(state, dict) else {}
+    bit_generators = {str(i): a.state for i, a in enumerate(args or ())
+                      if isinstance(a, np.random.BitGenerator) and not _is_plain(a.state)}
+    if bit_generators:
+        out["__args__"] = bit_generators
+    return out
 
 
 def _items(value: Any) -> Iterable[tuple[str, Any]]:

@@ -190,8 +190,8 @@ def read_pickle(path: Path) -> Report:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
     objects = [r for r in att.records if r.dtype == "object" and (r.stored_bytes or 0) > r.dense_bytes]
     if objects:
-        notes.append(f"{len(objects)} object arrays (e.g. {objects[0].path!r}) hold pickled Python objects: their "
-                     "stored bytes are those objects, more than the 8-byte references their dense size counts; "
+        notes.append(f"{len(objects)} object arrays or lists (e.g. {objects[0].path!r}) hold pickled Python objects: "
+                     "their stored bytes are those objects, more than the 8-byte references their dense size counts; "
                      "they are metadata, not parameters.")
     root_kind = kind_of(result.root.value)
     return build_report(

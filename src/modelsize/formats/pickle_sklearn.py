@@ -7,15 +7,23 @@ node. The roles here are the live adapter's (:mod:`modelsize.adapters.sklearn_wa
 :mod:`modelsize.adapters.sklearn_trees`), applied to what the opcode stream shows statically:
 an object is a scikit-learn one when its class global's module is ``sklearn.*``; a Tree is
 recognised by its global ``sklearn.tree._tree.Tree``. Nothing is imported from scikit-learn.
+
+The live adapter's naming and scalar rules too, so a saved model and the live one give the same
+paths and roles (an MLP read 652 params from its file and 659 live, where its weights are 163):
+list items by index (``coefs_.0``), pipeline steps by name; Python and NumPy floats recorded where
+the live adapter records them (``sklearn_walk.scalar_role``: an estimator is recognised by the
+``_sklearn_version`` its ``__getstate__`` adds; its public attributes without a trailing underscore
+are hyper-parameters); plain lists and dicts (a loss curve) as one ``object`` record; MLP's
+optimizer and best-epoch snapshot as optimizer state.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable
 
 from ..core.tensors import Role, TensorRecord
-from .pickle_values import Array, Global, Obj, Ref, Seq
+from .pickle_values import Array, Blob, Dict, Global, Obj, Ref, Scalar, Seq, Value, state_items
 
 TREE_GLOBAL = ("sklearn.tree._tree", "Tree")
 #: Histogram gradient boosting's trees: ``nodes`` is a record array too (PREDICTOR_FIELD_ROLES).
@@ -26,6 +34,10 @@ BINARY_TREE_STATE = ("data", "idx_array", "node_data", "node_bounds")
 BINARY_TREE_ROLES = {"data": Role.DATA, "sample_weight": Role.DATA}
 #: Python classes whose state is metadata wherever they sit (the live adapter: random state).
 _METADATA_CLASSES = ("numpy.random",)
+#: A scipy.sparse matrix's index arrays (the live adapter's ``_sparse``: role INDEX).
+_SPARSE_INDEX = frozenset({"indices", "indptr", "offsets"})
+#: Lists and dicts nested deeper than this are not treated as one plain value.
+PLAIN_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,15 @@ class SkContext:
     tree_args: bool = False  #: a Tree's constructor arguments (n_features, n_classes, n_outputs)
     tree_nodes: str | None = None  #: a Tree's or TreePredictor's ``nodes`` record array: which
     role: Role | None = None  #: a role the live adapter gives by position (a KDTree's arrays)
+    estimator: bool = False  #: a direct attribute of an estimator (not inside a container or helper)
+    #: configuration, or structure the live adapter does not walk: its floats and plain lists are not
+    #: recorded (an estimator's public attribute without a trailing underscore, a sparse matrix's shape)
+    config: bool = False
+    training: str | None = None  #: inside training state (an optimizer, a weights snapshot): why
+
+    def nested(self) -> "SkContext":
+        """The context of an item of this value (a list element, a helper object's attribute)."""
+        return replace(self, estimator=False) if self.estimator else self
 
 
 def _global(value: Any) -> Global | None:
@@ -87,27 +108,77 @@ def _node_kind(owner: Any, attr: str) -> str | None:
     return {TREE_GLOBAL: "Tree", PREDICTOR_GLOBAL: "TreePredictor"}.get((cls.module, cls.name))
 
 
-def child_context(owner: Any, key: Any, inherited: SkContext | None) -> SkContext | None:
-    """The context of attribute ``key`` of ``owner`` (an object of the stream), or None outside sklearn."""
-    from ..adapters.sklearn_walk import DATA_ATTRS, METADATA_ATTRS
+def is_estimator(value: Any) -> bool:
+    """An estimator: scikit-learn's ``BaseEstimator.__getstate__`` adds ``_sklearn_version`` to its state.
 
-    attr = key if isinstance(key, str) else str(key)
-    cls = _global(owner)
+    Helper objects of scikit-learn (kernels, trees, MLP's optimizer, loss objects) have none.
+    """
+    return isinstance(value, Obj) and any(k == "_sklearn_version" for k, _ in state_items(value))
+
+
+def _is_config(attr: str) -> bool:
+    """An estimator's public attribute without the trailing underscore: a hyper-parameter.
+
+    The live adapter asks ``get_params``; a file has no such list, but scikit-learn's convention
+    (parameters public, fitted attributes ending in ``_``) gives the same answer, and the live
+    adapter records no float it would not (see ``sklearn_walk.scalar_role``).
+    """
+    return not attr.startswith("_") and not attr.endswith("_")
+
+
+ContextFn = Callable[[Any], "SkContext | None"]
+
+
+def child_contexts(owner: Any, inherited: SkContext | None, estimator: bool | None = None) -> ContextFn:
+    """key → the context of attribute ``key`` of ``owner`` (an object of the stream), None outside sklearn.
+
+    What depends on the owner alone is decided once: a forest's file has thousands of attributes.
+    An estimator's attributes start afresh, as the live walk starts each estimator afresh; a
+    helper object's attributes are nested in the context it sits in. ``estimator``: whether
+    ``owner`` is one, when the caller knows (:func:`is_estimator` reads the owner's whole state).
+    """
     if is_sklearn(owner):
-        base = inherited or SkContext(attr)
+        return _sklearn_contexts(owner, inherited, is_estimator(owner) if estimator is None else estimator)
+    if inherited is None:
+        return lambda key: None
+    cls = _global(owner)
+    module = cls.module if cls is not None else ""
+    data, metadata, config, training = inherited.data, inherited.metadata, inherited.config, inherited.training
+    if module.startswith(_METADATA_CLASSES):  # the live adapter walks a generator's state as metadata
+        return lambda key: SkContext(_attr(key), data, True, config=config)
+    if module.startswith("scipy.sparse"):  # the live adapter records its arrays only, indices as INDEX
+        return lambda key: SkContext(_attr(key), data, metadata, config=True, training=training,
+                                     role=Role.INDEX if key in _SPARSE_INDEX else None)
+    return lambda key: SkContext(_attr(key), data, metadata, config=config, training=training)
+
+
+def _attr(key: Any) -> str:
+    return key if isinstance(key, str) else str(key)
+
+
+def _sklearn_contexts(owner: Obj, inherited: SkContext | None, estimator: bool) -> ContextFn:
+    from ..adapters.sklearn_walk import (DATA_ATTRS, METADATA_ATTRS, OPTIMIZER_MODULES, OPTIMIZER_WHY,
+                                         TRAINING_STATE_ATTRS)
+
+    base = SkContext("") if estimator or inherited is None else inherited
+    tree, binary = is_tree(owner), is_binary_tree(owner)
+    optimizer = OPTIMIZER_WHY if owner.cls.module.startswith(OPTIMIZER_MODULES) else None
+
+    def context(key: Any) -> SkContext:
+        attr = _attr(key)
         return SkContext(
             attr=attr,
             data=base.data or attr in DATA_ATTRS,
             metadata=base.metadata or attr in METADATA_ATTRS,
-            tree_args=is_tree(owner) and attr == "__args__",
-            tree_nodes=_node_kind(owner, attr),
-            role=BINARY_TREE_ROLES.get(attr, Role.INDEX) if is_binary_tree(owner) else None,
+            tree_args=tree and attr == "__args__",
+            tree_nodes=_node_kind(owner, attr) if attr in ("nodes", "node_data") else None,
+            role=BINARY_TREE_ROLES.get(attr, Role.INDEX) if binary else None,
+            estimator=estimator,
+            config=_is_config(attr) if estimator else base.config,
+            training=base.training or TRAINING_STATE_ATTRS.get(attr) or optimizer,
         )
-    if inherited is None:
-        return None
-    if cls is not None and cls.module.startswith(_METADATA_CLASSES):
-        return SkContext(attr, inherited.data, True)
-    return SkContext(attr, inherited.data, inherited.metadata)
+
+    return context
 
 
 def _kind(dtype: str) -> str:
@@ -119,14 +190,123 @@ def _kind(dtype: str) -> str:
 
 
 def array_role(arr: Array, ctx: SkContext) -> Role:
-    """The live adapter's ``role_for``: data, metadata, float → parameter, integer → index."""
+    """The live adapter's ``role_for``: data, metadata, optimizer state, float → parameter, integer → index."""
     if ctx.role is not None:
         return ctx.role
     if ctx.data:
         return Role.DATA
     if ctx.metadata or ctx.tree_args or ctx.attr.startswith("n_"):
         return Role.METADATA
+    if ctx.training:
+        return Role.OPTIMIZER_STATE
     return {"f": Role.PARAMETER, "i": Role.INDEX}.get(_kind(arr.dtype), Role.METADATA)
+
+
+def is_float(value: Value) -> bool:
+    """A Python float or complex (not a bool, not an int)."""
+    return isinstance(value, Scalar) and isinstance(value.value, (float, complex))
+
+
+def scalar_role(ctx: SkContext) -> Role | None:
+    """The live adapter's ``scalar_role`` for a Python or NumPy float; None: not recorded (configuration)."""
+    if ctx.data:
+        return Role.DATA
+    if ctx.config or ctx.attr == "__args__":  # constructor arguments: the live adapter never sees them
+        return None
+    if ctx.training:
+        return Role.METADATA
+    if ctx.attr.endswith("_") or not ctx.estimator:
+        return Role.METADATA if ctx.metadata or ctx.tree_args or ctx.attr.startswith("n_") else Role.PARAMETER
+    return Role.METADATA  # an estimator's private float without the underscore (public ones are config)
+
+
+def is_plain(value: Value, depth: int = 0) -> bool:
+    """What the live adapter calls plain: strings, numbers, NumPy scalars, None, and containers of them.
+
+    Containers nested deeper than :data:`PLAIN_DEPTH` are not (a hostile file nests lists 100,000
+    deep): the walk then goes through them level by level, under its own depth limit.
+    """
+    if isinstance(value, (Scalar, Blob)):
+        return True
+    if isinstance(value, Obj):
+        return value.array is not None and bool(value.array.meta.get("scalar"))
+    if isinstance(value, Array):
+        return bool(value.meta.get("scalar"))
+    if depth >= PLAIN_DEPTH:
+        return False
+    if isinstance(value, Seq):
+        return all(is_plain(r.value, depth + 1) for r in value.items)
+    if isinstance(value, Dict):
+        return all(is_plain(r.value, depth + 1) for _, r in value.items)
+    return False
+
+
+def plain_helper(obj: Obj, estimator: bool) -> bool:
+    """A helper object (not an estimator) whose whole state is plain: the live adapter records none of it."""
+    if estimator or obj.array is not None or obj.state is None or obj.list_items:
+        return False
+    if isinstance(obj.state.value, Seq):  # a tuple state: its dicts are what the walk reads (a KDTree has none)
+        parts = state_items(obj)
+        return bool(parts) and all(is_plain(r.value) for _, r in parts)
+    return is_plain(obj.state.value)
+
+
+def plain_bytes(value: Value) -> int:
+    """The live adapter's payload estimate: UTF-8 bytes of strings, 8 bytes per number, 0 for None."""
+    if isinstance(value, Scalar):
+        return _python_bytes(value.value)
+    if isinstance(value, Blob):
+        return value.nbytes
+    if isinstance(value, Seq):
+        return sum(plain_bytes(r.value) for r in value.items)
+    if isinstance(value, Dict):
+        return sum(_python_bytes(k) + plain_bytes(r.value) for k, r in value.items)
+    return 8  # a NumPy scalar
+
+
+def _python_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, tuple):
+        return sum(_python_bytes(v) for v in value)
+    return 0 if value is None else 8
+
+
+def item_names(seq: Seq, ctx: SkContext | None) -> Iterable[tuple[str, Ref]]:
+    """(name, item) pairs of a list, as the live adapter names them: by index (``estimators_.0``), or a
+    scikit-learn list of steps (``Pipeline.steps``, ``ColumnTransformer.transformers_``) by step name."""
+    items = seq.items
+    if ctx is not None and items:
+        names = [_step_name(r.value) for r in items]
+        if all(n is not None for n in names) and len(set(names)) == len(names):
+            return [(str(n).replace(".", "_") or "_", r.value.items[1]) for n, r in zip(names, items)]
+    return [(str(i), r) for i, r in enumerate(items)]
+
+
+def _step_name(value: Value) -> str | None:
+    if not isinstance(value, Seq) or value.kind != "tuple" or len(value.items) < 2:
+        return None
+    name, step = value.items[0].value, value.items[1].value
+    if not isinstance(name, Scalar) or not isinstance(name.value, str):
+        return None
+    if (isinstance(step, Obj) and step.array is None) or (isinstance(step, Scalar) and isinstance(step.value, str)):
+        return name.value
+    return None
+
+
+def element_names(shape: tuple[int, ...], count: int) -> list[str]:
+    """Names of an object array's elements, as the live adapter gives them: ``3``, or ``3_2`` in 2-D."""
+    size = 1
+    for d in shape:
+        size *= d
+    if len(shape) <= 1 or size != count:
+        return [str(i) for i in range(count)]
+    names = [""]
+    for d in shape:
+        names = [f"{n}_{i}" if n else str(i) for n in names for i in range(d)]
+    return names
 
 
 def tree_node_records(

@@ -17,7 +17,9 @@ from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
 from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
-from .pickle_sklearn import SkContext, array_role, child_context, positional_state, tree_node_records
+from .pickle_sklearn import (SkContext, array_role, child_contexts, element_names, is_estimator, is_float, is_plain,
+                             is_sklearn, item_names, plain_bytes, plain_helper, positional_state, scalar_role,
+                             tree_node_records)
 from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
 
 #: Deeper structures are attributed to their nearest named ancestor.
@@ -111,43 +113,92 @@ class _Walker:
             ))
             self.out.array_bytes += v.length
             return v.length
-        if depth >= MAX_DEPTH:
+        if sk is not None and is_float(v):
+            return self.scalar(ref, path, sk)
+        if depth >= MAX_DEPTH or not isinstance(v, (Obj, Dict, Seq)):
             return 0
-        if isinstance(v, (Obj, Dict)):
-            if id(v) in self.seen_nodes:
-                return 0
-            self.seen_nodes.add(id(v))
-            self.out.kinds[path] = kind_of(v)
-            if isinstance(v, Obj) and hasattr(v.cls, "module"):
-                self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
-            if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
-                role = Role.OPTIMIZER_STATE
-            named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in self.children(v, path, role, sk))
-            span = ref.end - ref.start
-            own = max(span - named, 0)
-            if own and self.state_records:
-                self.out.records.append(TensorRecord(
-                    path=self.unique(join(path, STATE_NAME)), shape=(own,), dtype="uint8", role=Role.METADATA,
-                    stored_bytes=own, meta={"kind": "pickle opcodes: attribute names, scalars, class references"},
-                ))
-                self.out.state_bytes += own
-            return span if self.state_records else named
+        if id(v) in self.seen_nodes:  # a memo-shared object or list: walked once, whatever the sharing
+            return 0
+        self.seen_nodes.add(id(v))
+        if sk is not None and isinstance(v, (Seq, Dict)) and sk.attr != "__args__" and is_plain(v):
+            return self.plain(ref, path, sk)
         if isinstance(v, Seq):
-            if id(v) in self.seen_nodes:  # a memo-shared list: walked once, whatever the sharing
-                return 0
-            self.seen_nodes.add(id(v))
-            return sum(self.visit(r, f"{path}[{i}]", depth + 1, role, sk) for i, r in enumerate(v.items))
-        return 0
+            self.out.kinds[path] = v.kind
+            inner = sk.nested() if sk is not None else None
+            return sum(self.visit(r, join(path, name), depth + 1, role, inner) for name, r in item_names(v, sk))
+        return self.node(ref, path, depth, role, sk)
+
+    def node(self, ref: Ref, path: str, depth: int, role: Role, sk: SkContext | None) -> int:
+        """An object or dict: its children, then its own opcodes as a ``__state__`` record."""
+        v = ref.value
+        self.out.kinds[path] = kind_of(v)
+        if isinstance(v, Obj) and hasattr(v.cls, "module"):
+            self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
+        if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
+            role = Role.OPTIMIZER_STATE
+        estimator = isinstance(v, Obj) and is_sklearn(v) and is_estimator(v)
+        named = 0
+        if not (sk is not None and isinstance(v, Obj) and plain_helper(v, estimator)):  # the live adapter skips those
+            children = self.children(v, path, role, sk, estimator)
+            named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in children)
+        span = ref.end - ref.start
+        own = max(span - named, 0)
+        if own and self.state_records:
+            self.out.records.append(TensorRecord(
+                path=self.unique(join(path, STATE_NAME)), shape=(own,), dtype="uint8", role=Role.METADATA,
+                stored_bytes=own, meta={"kind": "pickle opcodes: attribute names, scalars, class references"},
+            ))
+            self.out.state_bytes += own
+        return span if self.state_records else named
+
+    def scalar(self, ref: Ref, path: str, sk: SkContext) -> int:
+        """A Python float in a scikit-learn object: recorded as the live adapter records it, or not."""
+        role = scalar_role(sk)
+        if role is None:
+            return 0
+        value = ref.value.value
+        dtype, nbytes = ("complex128", 16) if isinstance(value, complex) else ("float64", 8)
+        stored = min(nbytes, ref.end - ref.start)  # protocol 0 writes a short float as text
+        self.out.records.append(TensorRecord(
+            path=self.unique(path), shape=(), dtype=dtype, role=role, stored_bytes=stored,
+            storage_key=f"pickle-scalar@{ref.start}", meta={"source": "pickle", "python_scalar": True},
+        ))
+        self.out.array_bytes += stored
+        return stored
+
+    def plain(self, ref: Ref, path: str, sk: SkContext) -> int:
+        """A list, tuple or dict of plain values (a loss curve, a vocabulary): one ``object`` record
+        sized by its payload, as the live adapter gives it; the opcodes beyond stay the owner's state."""
+        v = ref.value
+        items = v.items
+        if not items or sk.config:
+            return 0
+        for r in items if isinstance(v, Seq) else (r for _, r in items):
+            arr = array_of(r.value)
+            if arr is not None:  # a NumPy scalar: a later reference to it is a copy of this one
+                self.seen_arrays.setdefault(id(arr), path)
+        stored = min(plain_bytes(v), ref.end - ref.start)
+        kind = v.kind if isinstance(v, Seq) else v.cls
+        self.out.records.append(TensorRecord(
+            path=self.unique(path), shape=(len(items),), dtype="object",
+            role=Role.DATA if sk.data else Role.METADATA, stored_bytes=stored, storage_key=f"pickle-py@{ref.start}",
+            meta={"source": "pickle", "python_objects": kind, "payload": "UTF-8 bytes of strings, 8 bytes per number"},
+        ))
+        self.out.array_bytes += stored
+        return stored
 
     def children(
-        self, v: Obj | Dict, path: str, role: Role, sk: SkContext | None,
+        self, v: Obj | Dict, path: str, role: Role, sk: SkContext | None, estimator: bool = False,
     ) -> list[tuple[str, Ref, Role, SkContext | None]]:
         pairs = v.items if isinstance(v, Dict) else state_items(v)
         keys = {k for k, _ in pairs}
         out: list[tuple[str, Ref, Role, SkContext | None]] = []
 
-        def ctx(key: Any) -> SkContext | None:
-            return child_context(v, key, sk) if isinstance(v, Obj) else sk
+        if isinstance(v, Obj):
+            ctx = child_contexts(v, sk, estimator)
+        else:
+            nested = sk.nested() if sk is not None else None
+            ctx = lambda key: nested  # noqa: E731 - a dict's items sit in the dict's context
 
         for k, r in pairs:
             if isinstance(v, Obj) and keys >= _MODULE_DICTS and k in _MODULE_DICTS and isinstance(r.value, Dict):
@@ -159,7 +210,7 @@ class _Walker:
                 out.append((join(path, _segment(k)), r, role, ctx(k)))
         if isinstance(v, Obj):
             out.extend((join(path, k), r, role, ctx(k)) for k, r in positional_state(v))
-            out.extend((f"{path}[{i}]", r, role, sk) for i, r in enumerate(v.list_items))
+            out.extend((join(path, str(i)), r, role, sk.nested() if sk else None) for i, r in enumerate(v.list_items))
             if v.args is not None and v.how != "reconstructor":
                 out.append((join(path, "__args__"), v.args, role, ctx("__args__")))
         return out
@@ -173,15 +224,19 @@ class _Walker:
             items = inner.items if inner is not None and inner.dtype == "object" else None
         if sk is None or arr.dtype != "object" or items is None or depth >= MAX_DEPTH:
             return 0
-        if not isinstance(items.value, Seq):
+        if not isinstance(items.value, Seq) or is_plain(items.value):  # strings, numbers: one record, as live
             return 0
         before = self.out.attributed
-        for i, r in enumerate(items.value.items):
-            self.visit(r, f"{path}[{i}]", depth + 1, Role.PARAMETER, sk)
+        elements = items.value.items
+        for name, r in zip(element_names(arr.shape, len(elements)), elements):
+            self.visit(r, join(path, name), depth + 1, Role.PARAMETER, sk.nested())
         return self.out.attributed - before
 
     def array(self, arr: Array, path: str, role: Role, sk: SkContext | None = None, depth: int = 0) -> int:
         key = arr.storage_key or (f"pickle@{arr.offset}" if arr.offset is not None else f"pickle#{id(arr)}")
+        numpy_float = sk is not None and arr.meta.get("scalar") and arr.dtype.startswith(("float", "complex"))
+        if numpy_float and scalar_role(sk) is None:
+            return 0  # configuration, as the live adapter's scalar_role says: the owner's state
         first = id(arr) not in self.seen_arrays
         path = self.unique(path)
         if first:
@@ -190,11 +245,14 @@ class _Walker:
         meta.update(arr.meta)
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
-        # a NumPy scalar and an object array (strings, dicts) are not learned numbers
-        if arr.meta.get("scalar") or arr.dtype == "object":
-            role = Role.METADATA
+        if numpy_float:  # a fitted NumPy float (PCA's noise_variance_): the live adapter's scalar rule
+            role = scalar_role(sk) or Role.METADATA
+        elif arr.meta.get("scalar") or arr.dtype == "object":
+            role = Role.METADATA  # other NumPy scalars and object arrays (strings, dicts) are not learned numbers
         elif sk is not None:
             role = array_role(arr, sk)
+            if sk.training and role is Role.OPTIMIZER_STATE:
+                meta["why"] = sk.training
         else:
             role = self.role_fn(path, role)
         inner = self.elements(arr, path, sk, depth) if first else 0

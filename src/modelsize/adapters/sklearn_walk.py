@@ -192,16 +192,16 @@ def _name(key: Any) -> str:
     return str(key).replace(".", "_") or "_"
 
 
-def _python_bytes(value: Any) -> int:
+def python_bytes(value: Any) -> int:
     """Payload of plain Python values: UTF-8 length of strings, 8 bytes per number."""
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, (bytes, bytearray)):
         return len(value)
     if isinstance(value, dict):
-        return sum(_python_bytes(k) + _python_bytes(v) for k, v in value.items())
+        return sum(python_bytes(k) + python_bytes(v) for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return sum(_python_bytes(v) for v in value)
+        return sum(python_bytes(v) for v in value)
     if value is None:
         return 0
     return 8
@@ -357,7 +357,7 @@ class Walker:
         """A list/dict of plain Python values (a vocabulary, best_params_): one estimated record."""
         if not ctx.learned or not value:
             return [], []
-        nbytes = _python_bytes(value)
+        nbytes = python_bytes(value)
         rec = TensorRecord(
             path=path, shape=(_count_items(value),), dtype="object",
             role=Role.DATA if ctx.data else Role.METADATA,

@@ -253,6 +253,8 @@ def plain_helper(obj: Obj, estimator: bool) -> bool:
 
 def plain_bytes(value: Value) -> int:
     """The live adapter's payload estimate: UTF-8 bytes of strings, 8 bytes per number, 0 for None."""
+    from ..adapters.sklearn_walk import python_bytes as _python_bytes  # the one payload rule
+
     if isinstance(value, Scalar):
         return _python_bytes(value.value)
     if isinstance(value, Blob):
@@ -262,16 +264,6 @@ def plain_bytes(value: Value) -> int:
     if isinstance(value, Dict):
         return sum(_python_bytes(k) + plain_bytes(r.value) for k, r in value.items)
     return 8  # a NumPy scalar
-
-
-def _python_bytes(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
-    if isinstance(value, (bytes, bytearray)):
-        return len(value)
-    if isinstance(value, tuple):
-        return sum(_python_bytes(v) for v in value)
-    return 0 if value is None else 8
 
 
 def item_names(seq: Seq, ctx: SkContext | None) -> Iterable[tuple[str, Ref]]:

@@ -219,34 +219,90 @@ def test_sklearn_forest_pickle_and_joblib(tmp_path: Path) -> None:
     with (tmp_path / "f.pkl").open("wb") as fh:
         pickle.dump(forest, fh)
     joblib.dump(forest, tmp_path / "f.joblib")
-    pkl, jbl = _read(tmp_path / "f.pkl"), _read(tmp_path / "f.joblib")
     # The reader applies the live adapter's scikit-learn roles statically: each Tree (global
     # sklearn.tree._tree.Tree) has its node records split into fields (threshold: parameter;
     # child pointers, feature, missing_go_to_left: index; impurity and sample counts: metadata;
-    # alignment holes: other), classes_ and each tree's n_classes are metadata. Exact:
+    # alignment holes: other), classes_ is metadata. Exact, every role:
     assert live["params"] == 45
-    for numbers in (pkl, jbl):
+    for path in (tmp_path / "f.pkl", tmp_path / "f.joblib"):
+        numbers = _read(path)
         assert {k: numbers[k] for k in ("params", "trainable", "non_trainable", "unknown")} == {
             k: live[k] for k in ("params", "trainable", "non_trainable", "unknown")}
-        assert {k: v for k, v in numbers["roles"].items() if k != "metadata"} == {
-            k: v for k, v in live["roles"].items() if k != "metadata"}
-    # Documented difference, metadata only: a file reader attributes every byte of the stream, so
-    # the opcodes of each object's own state (attribute names, hyper-parameters) are metadata
-    # records (__state__), and the stream's NumPy scalars n_classes_ and each tree's n_classes
-    # array are metadata arrays; the live adapter instead estimates estimator_params (a tuple of
-    # names) at its payload. Without those, the metadata arrays are the same.
-    trees = len(forest.estimators_)
-    for path in (tmp_path / "f.pkl", tmp_path / "f.joblib"):
-        records = list(modelsize.inspect(path).root.iter_tensors())
-        arrays = sum(r.stored_bytes for r in records if r.role.value == "metadata"
-                     and not r.path.endswith("__state__"))
-        scalars = sum(r.stored_bytes for r in records if r.path.endswith(("n_classes_", "tree_.__args__.1")))
-        assert scalars == trees * (8 + 8)
-        params_tuple = next(r for r in modelsize.inspect(forest).root.iter_tensors() if r.path == "estimator_params")
-        assert arrays - scalars == live["roles"]["metadata"] - params_tuple.stored_bytes
-        state = sum(r.stored_bytes for r in records if r.path.endswith("__state__"))
-        numbers = pkl if path.suffix == ".pkl" else jbl
-        assert numbers["roles"]["metadata"] == arrays + state
+        # The one documented difference, metadata only: a file reader attributes every byte of the
+        # stream, so the opcodes of each object's own state (attribute names, hyper-parameters, the
+        # NumPy int n_classes_, each Tree's constructor arguments) are metadata records (__state__).
+        # Without those, the bytes of every role are the live ones.
+        state = sum(r.stored_bytes for r in modelsize.inspect(path).root.iter_tensors()
+                    if r.path.endswith("__state__"))
+        assert state > 0
+        assert {**numbers["roles"], "metadata": numbers["roles"]["metadata"] - state} == live["roles"]
+
+
+def _fitted_tree_model(name: str) -> Any:
+    """A small fitted tree model (three classes where it classifies)."""
+    from sklearn import ensemble, tree
+
+    X = np.random.default_rng(0).random((80, 4))
+    y = (X[:, 0] > 0.5).astype(int) + (X[:, 1] > 0.5)
+    build = {
+        "DecisionTreeClassifier": lambda: tree.DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y),
+        "RandomForestClassifier": lambda: ensemble.RandomForestClassifier(5, max_depth=4, random_state=0).fit(X, y),
+        "ExtraTreesRegressor": lambda: ensemble.ExtraTreesRegressor(4, max_depth=4, random_state=0).fit(X, X[:, 0]),
+        "GradientBoostingClassifier": lambda: ensemble.GradientBoostingClassifier(
+            n_estimators=4, max_depth=2, random_state=0).fit(X, y),
+        "HistGradientBoostingClassifier": lambda: ensemble.HistGradientBoostingClassifier(
+            max_iter=4, random_state=0).fit(X, y),
+        "IsolationForest": lambda: ensemble.IsolationForest(n_estimators=4, random_state=0).fit(X),
+    }
+    return build[name]()
+
+
+#: Where each model's first tree sits, and the kind of that component.
+_FIRST_TREE = {
+    "DecisionTreeClassifier": ("tree_", "Tree"),
+    "RandomForestClassifier": ("estimators_.0.tree_", "Tree"),
+    "ExtraTreesRegressor": ("estimators_.0.tree_", "Tree"),
+    "GradientBoostingClassifier": ("estimators_.0_0.tree_", "Tree"),
+    "HistGradientBoostingClassifier": ("_predictors.0.0", "TreePredictor"),
+    "IsolationForest": ("estimators_.0.tree_", "Tree"),
+}
+
+
+@pytest.mark.parametrize("name", list(_FIRST_TREE))
+def test_sklearn_tree_models_pickle_and_joblib(name: str, tmp_path: Path) -> None:
+    """Live, .pkl and .joblib: the same tensor paths, shapes, dtypes and roles, and the same params.
+
+    A Tree's node fields and values sit right under the tree, as the live adapter names them and
+    as ``Tree.threshold`` and ``Tree.value`` read them (``tree_.threshold``, ``tree_.value``); a
+    TreePredictor's under ``nodes``, its attribute. NumPy int scalars (``n_classes_``) and a Tree's
+    constructor arguments are plain values to both. Gradient boosting shares one generator with
+    its trees (``random_state``) and ``_rng``: it appears, in both, at the first tree.
+    """
+    pytest.importorskip("sklearn")
+    model = _fitted_tree_model(name)
+    reports = _sklearn_reports(model, tmp_path)
+    # protocol 2 too: it writes bytes as text and empty bytes (a predictor's empty bitsets) as bytes()
+    (tmp_path / "m2.pkl").write_bytes(pickle.dumps(model, protocol=2))
+    reports["m2.pkl"] = modelsize.inspect(tmp_path / "m2.pkl")
+    live = _by_path(reports["live"])
+    tree, kind = _FIRST_TREE[name]
+    fields = ("nodes.value", "nodes.num_threshold") if kind == "TreePredictor" else ("value", "threshold")
+    assert {f"{tree}.{f}" for f in fields} <= set(live)
+    assert not any(".nodes." in p or p.endswith((".values", "n_classes_")) for p in live if kind == "Tree")
+    for fmt, report in reports.items():
+        paths = _by_path(report)
+        if fmt == "m.joblib" and name == "GradientBoostingClassifier":
+            # joblib pickles the estimators_ object array in a stream of its own, without the main
+            # stream's memo: the generator the trees share with _rng is written in both, and the
+            # file holds _rng's copy too (metadata, as where the trees hold it)
+            extra = {p: v for p, v in paths.items() if p.startswith("_rng.")}
+            first = f"{tree.rpartition('.')[0]}.random_state."
+            assert extra == {p.replace(first, "_rng."): v for p, v in live.items() if p.startswith(first)} != {}
+            paths = {p: v for p, v in paths.items() if p not in extra}
+        assert paths == live, fmt
+        assert report.totals.params == reports["live"].totals.params, fmt
+        node = report.root.find(tree)
+        assert node is not None and node.kind == kind, fmt
 
 
 def _fitted_mlp(solver: str, **kwargs: Any) -> Any:
@@ -262,13 +318,13 @@ def _fitted_mlp(solver: str, **kwargs: Any) -> Any:
                              **kwargs).fit(X, y)
 
 
-def _mlp_reports(mlp: Any, tmp_path: Path) -> dict[str, modelsize.Report]:
-    """The live report and those of the model written by pickle and by joblib."""
+def _sklearn_reports(est: Any, tmp_path: Path) -> dict[str, modelsize.Report]:
+    """The live report and those of the estimator written by pickle and by joblib."""
     joblib = pytest.importorskip("joblib")
     with (tmp_path / "m.pkl").open("wb") as fh:
-        pickle.dump(mlp, fh)
-    joblib.dump(mlp, tmp_path / "m.joblib")
-    reports = {"live": modelsize.inspect(mlp)}
+        pickle.dump(est, fh)
+    joblib.dump(est, tmp_path / "m.joblib")
+    reports = {"live": modelsize.inspect(est)}
     for name in ("m.pkl", "m.joblib"):
         reports[name] = modelsize.inspect(tmp_path / name)
         check_report(reports[name])
@@ -293,7 +349,7 @@ def test_sklearn_mlp_pickle_and_joblib(solver: str, tmp_path: Path) -> None:
     (``beta_1``, ``momentum``, ``learning_rate`` …) are its configuration: metadata.
     """
     mlp = _fitted_mlp(solver, momentum=0.9)
-    reports = _mlp_reports(mlp, tmp_path)
+    reports = _sklearn_reports(mlp, tmp_path)
     weights = sum(c.size for c in mlp.coefs_) + sum(i.size for i in mlp.intercepts_)
     opt = mlp._optimizer
     moments = sum(a.size for a in ([*opt.ms, *opt.vs] if solver == "adam" else opt.velocities))
@@ -315,7 +371,7 @@ def test_sklearn_mlp_training_statistics_are_metadata(tmp_path: Path) -> None:
     """loss_, best_loss_, the loss curve and (with early stopping) the validation scores are metadata,
     one record each in both paths (a list of numbers is one ``object`` record, not one per epoch)."""
     for mlp in (_fitted_mlp("adam"), _fitted_mlp("adam", early_stopping=True)):
-        reports = _mlp_reports(mlp, tmp_path)
+        reports = _sklearn_reports(mlp, tmp_path)
         expected = {"loss_", "best_loss_", "loss_curve_"} if not mlp.early_stopping else {
             "loss_", "loss_curve_", "validation_scores_", "best_validation_score_"}
         for name, report in reports.items():

@@ -134,27 +134,34 @@ def test_random_forest_bytes_are_attributed_to_named_parts(forest: tuple[object,
 
 
 def test_random_forest_tree_arrays_match_the_live_model(forest: tuple[object, Path]) -> None:
+    """Each Tree's arrays on the live adapter's paths: ``tree_.value`` and one record per node field
+    right under ``tree_`` (``tree_.threshold``, as ``Tree.threshold`` reads it), not under the
+    state keys ``values`` and ``nodes``; the Tree's constructor arguments (``n_classes``) and the
+    estimators' NumPy int ``n_classes_`` stay their owners' state, as the live adapter has them."""
     model, path = forest
     report = modelsize.inspect(path)
     recs = {r.path: r for r in report.root.iter_tensors()}
     for i, est in enumerate(model.estimators_):
         state = est.tree_.__getstate__()
-        values, rec = state["values"], recs[f"estimators_.{i}.tree_.values"]
+        values, rec = state["values"], recs[f"estimators_.{i}.tree_.value"]
         assert (rec.shape, rec.stored_bytes, rec.bits, rec.role) == (
             values.shape, values.nbytes, values.dtype.itemsize * 8, Role.PARAMETER)
         # the node records, one record per field with the live adapter's role, plus alignment holes
-        nodes, prefix = state["nodes"], f"estimators_.{i}.tree_.nodes"
-        assert f"{prefix}" not in recs
+        nodes, prefix = state["nodes"], f"estimators_.{i}.tree_"
+        assert prefix not in recs
+        assert not any(p.startswith((f"{prefix}.nodes", f"{prefix}.values", f"{prefix}.__args__")) for p in recs)
         for name in nodes.dtype.names:
             rec, fdt = recs[f"{prefix}.{name}"], nodes.dtype.fields[name][0]
             assert (rec.shape, rec.dtype, rec.stored_bytes, rec.bits, rec.role) == (
                 nodes.shape, fdt.name, fdt.itemsize * nodes.size, fdt.itemsize * 8, TREE_FIELD_ROLES[name])
-        fields = [r for p, r in recs.items() if p.startswith(prefix + ".")]
+        fields = [recs[f"{prefix}.{name}"] for name in (*nodes.dtype.names, "_padding")]
         assert sum(r.stored_bytes for r in fields) == nodes.nbytes
         assert recs[f"{prefix}._padding"].role is Role.OTHER
-        assert recs[f"estimators_.{i}.tree_.__args__.1"].role is Role.METADATA  # n_classes
+        assert set(recs) & {f"{prefix}.{n}" for n in ("n_classes", "n_features", "n_outputs")} == set()
+        assert f"estimators_.{i}.n_classes_" not in recs
         node = report.root.find(f"estimators_.{i}.tree_")
         assert node is not None and node.kind == "Tree"
+        assert {r.name for r in node.tensors} == {*nodes.dtype.names, "_padding", "value", "__state__"}
         assert report.root.find(f"estimators_.{i}").kind == "DecisionTreeClassifier"
     assert recs["classes_"].shape == model.classes_.shape and recs["classes_"].role is Role.METADATA
 

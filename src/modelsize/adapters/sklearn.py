@@ -32,16 +32,21 @@ saves) by what each number is for:
   random-generator state, private float scalars without the trailing underscore
   (``_ewa_inertia``), and arrays given as hyper-parameters (configuration, not learned).
 
-Python integers, strings and flags in the state (``n_features_in_``, ``criterion``) are not
-recorded: they are configuration or counts of a few bytes each; nor are floats that are
-hyper-parameters or public constants a class sets without the trailing underscore (SVC's
-``epsilon``). Lists and dicts of plain values in the fitted state (a text vectorizer's
+Python and NumPy integers, strings and flags in the state (``n_features_in_``, a tree's
+``n_classes_``, ``criterion``) are not recorded: they are configuration or counts of a few bytes
+each; nor are floats that are hyper-parameters or public constants a class sets without the
+trailing underscore (SVC's ``epsilon``). An attribute so named that is no hyper-parameter (a
+forest's ``estimator_params``, a Gaussian process classifier's warm-start cache ``f_cached``) is
+configuration like one: its arrays are metadata, its plain values not recorded. Lists and dicts of plain values in the fitted state (a text vectorizer's
 ``vocabulary_``, an MLP's ``loss_curve_``) are one ``object`` record sized by their payload
 (UTF-8 bytes of strings, 8 bytes per number).
 
 Paths are dotted attribute names; items of a list, tuple or object array are named by their
 index (``coefs_.0``, ``estimators_.3``; ``estimators_.3_2`` in a 2-D object array), the steps of
-a pipeline or column transformer by their name (``steps.scale.mean_``). The pickle reader
+a pipeline or column transformer by their name (``steps.scale.mean_``). A tree's node fields
+and values sit right under it, as ``Tree.threshold`` and ``Tree.value`` read them
+(``estimators_.3.tree_.threshold``, ``estimators_.3.tree_.value``); a histogram gradient
+boosting predictor's under ``nodes``, its attribute (``_predictors.0.0.nodes.value``). The pickle reader
 (:mod:`modelsize.formats.pickle_sklearn`) applies these rules statically and gives a saved
 model the same paths and roles.
 

@@ -179,6 +179,19 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
+def _configuration_name(key: str) -> bool:
+    """Named as configuration: public, without the trailing underscore of fitted attributes.
+
+    scikit-learn's convention names hyper-parameters so and fitted state with the underscore. An
+    estimator attribute so named that is no hyper-parameter is a constant the class sets (a
+    forest's ``estimator_params``) or a cache outside the convention (a Gaussian process
+    classifier's ``f_cached``, the posterior mode kept for warm starts, which prediction never
+    reads): configuration too. The pickle reader, which has no ``get_params``, decides by this
+    name rule alone (``pickle_sklearn._is_config``), so both give such attributes the same roles.
+    """
+    return not key.startswith("_") and not key.endswith("_")
+
+
 def _skip(value: Any) -> bool:
     """Values pickle stores by reference (functions, classes, modules) hold no model state."""
     return isinstance(
@@ -241,9 +254,9 @@ class Walker:
             for key, value in state.items():
                 if key == "_sklearn_version":
                     continue
-                learned = key not in params
+                learned = key not in params and not _configuration_name(key)
                 ctx = Context().under(key, learned=learned)
-                if not learned and not self._worth_walking_param(value):
+                if key in params and not self._worth_walking_param(value):
                     continue
                 recs, kids = self.value(value, key, path, ctx, depth + 1)
                 records.extend(recs)
@@ -258,9 +271,12 @@ class Walker:
 
         ``Pipeline.steps`` and ``FeatureUnion.transformer_list`` are hyper-parameters that hold
         the fitted steps themselves; an unfitted template (``RandomForest.estimator``) holds
-        nothing learned and is skipped.
+        nothing learned and is skipped. A NumPy generator given as ``random_state`` is state
+        pickle saves (its 624-word key, twice): walked as metadata. Gradient boosting hands its
+        own ``_rng`` to each tree this way, so the generator is first met, in the walk as in the
+        pickle stream, at the first tree's ``random_state``, and ``_rng`` refers to it.
         """
-        if isinstance(value, np.ndarray):
+        if isinstance(value, (np.ndarray, np.random.RandomState, np.random.Generator)):
             return True
         if is_estimator(value):
             return is_fitted(value)

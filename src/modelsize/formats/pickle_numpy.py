@@ -80,11 +80,13 @@ def _np_reconstruct(scanner: Any, func: Global, args: Ref) -> Value | None:
 
 
 def numpy_state(scanner: Any, state: Ref) -> Array | None:
-    """``ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata))``."""
+    """``ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata))``; a masked array's state
+    adds ``(mask, fill_value)``: its data is the array (``MaskedArray.nbytes``, the live adapter's
+    count), its mask stays the owner's state."""
     v = state.value
-    if not isinstance(v, Seq) or len(v.items) not in (4, 5):
+    if not isinstance(v, Seq) or len(v.items) not in (4, 5, 7):
         return None
-    items = v.items if len(v.items) == 4 else v.items[1:]
+    items = v.items if len(v.items) == 4 else v.items[1:5]
     shape = int_tuple(items[0])
     dt = items[1].value
     raw = items[3]
@@ -145,6 +147,13 @@ def _codecs_encode(scanner: Any, func: Global, args: Ref) -> Value | None:
     return None
 
 
+def _empty_bytes(scanner: Any, func: Global, args: Ref) -> Value | None:
+    """Protocols 0-2 write empty bytes as ``bytes()``: an empty array's data (a predictor's bitsets)."""
+    if isinstance(args.value, Seq) and not args.value.items:
+        return Scalar(b"")
+    return None
+
+
 def _np_scalar(scanner: Any, func: Global, args: Ref) -> Value | None:
     """``numpy.core.multiarray.scalar(dtype, raw_bytes)``: a 0-d value, reported as a shape-() array."""
     items = args.value.items if isinstance(args.value, Seq) else []
@@ -157,8 +166,28 @@ def _np_scalar(scanner: Any, func: Global, args: Ref) -> Value | None:
         nbytes = raw.value.nbytes
     else:
         return None
-    arr = Array(dt.name or dt.spec, (), dt.itemsize or nbytes, nbytes, raw.start, "numpy", meta={"scalar": True})
+    arr = Array(dt.name or dt.spec, (), dt.itemsize or nbytes, nbytes, raw.start, "numpy", meta={"scalar": True},
+                value=_number(dt, raw.value))
     return Obj(cls=Global("numpy", "generic"), args=args, how="scalar", array=scanner.new_array(arr))
+
+
+def _ma_reconstruct(scanner: Any, func: Global, args: Ref) -> Value:
+    """``numpy.ma.core._mareconstruct(MaskedArray, ndarray, (0,), 'b')``: an array built by BUILD
+    (``cv_results_``' parameter columns of a search are masked arrays)."""
+    return Obj(cls=Global(func.module, "ndarray"), args=args, how="ndarray")
+
+
+def _number(dt: DType, raw: Value) -> Any:
+    """A NumPy bool, integer or float scalar's value, decoded from its bytes (no object is built
+    but a Python number); None for other kinds or when the bytes do not fit the dtype."""
+    if dt.name is None or not isinstance(raw, Scalar) or not isinstance(raw.value, bytes):
+        return None
+    import numpy as np
+
+    npd = np.dtype(dt.spec)  # a plain spec ('<i8'): _np_dtype checked it
+    if npd.kind not in "biuf" or len(raw.value) != npd.itemsize:
+        return None
+    return np.frombuffer(raw.value, dtype=npd)[0].item()
 
 
 def _ordered_dict(scanner: Any, func: Global, args: Ref) -> Value:
@@ -187,7 +216,9 @@ for _m in _NP_MULTIARRAY:
 for _m in _NP_NUMERIC:
     BASE_REDUCERS[(_m, "_frombuffer")] = _np_frombuffer
 BASE_REDUCERS[("numpy", "dtype")] = _np_dtype
+BASE_REDUCERS[("numpy.ma.core", "_mareconstruct")] = _ma_reconstruct
 BASE_REDUCERS[("_codecs", "encode")] = _codecs_encode
+BASE_REDUCERS[("builtins", "bytes")] = _empty_bytes
 BASE_REDUCERS[("collections", "OrderedDict")] = _ordered_dict
 BASE_REDUCERS[("collections", "defaultdict")] = _ordered_dict
 BASE_REDUCERS[("copyreg", "_reconstructor")] = _copyreg_reconstructor

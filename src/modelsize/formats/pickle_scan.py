@@ -12,7 +12,7 @@ well-known reductions are understood, which is enough to find every array and it
 * PyTorch tensors (``_rebuild_tensor_v2`` over a persistent-id storage), via a hook.
 
 Each stack entry remembers the byte span of the opcodes that produced it, so the bytes of the
-file can be attributed to attribute paths (``estimators_.3.tree_.nodes``). Every global the
+file can be attributed to attribute paths (``estimators_.3.tree_.threshold``). Every global the
 file names is recorded with a risk level: the security view of what loading it would import.
 """
 

@@ -13,8 +13,12 @@ paths and roles (an MLP read 652 params from its file and 659 live, where its we
 list items by index (``coefs_.0``), pipeline steps by name; Python and NumPy floats recorded where
 the live adapter records them (``sklearn_walk.scalar_role``: an estimator is recognised by the
 ``_sklearn_version`` its ``__getstate__`` adds; its public attributes without a trailing underscore
-are hyper-parameters); plain lists and dicts (a loss curve) as one ``object`` record; MLP's
-optimizer and best-epoch snapshot as optimizer state.
+are hyper-parameters, their arrays metadata); plain lists and dicts (a loss curve) as one
+``object`` record; MLP's optimizer and best-epoch snapshot as optimizer state. A Tree's node
+fields and values on the live paths (``tree_.threshold``, ``tree_.value``, not the state keys
+``nodes`` and ``values``); NumPy int scalars and constructor arguments (a Tree's ``n_classes``)
+left in their owner's state, as the live walk leaves them; a NumPy generator recorded where the
+stream first holds it, which is where the live walk first meets it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 from ..core.tensors import Role, TensorRecord
+from ..core.tree import join
 from .pickle_values import Array, Blob, Dict, Global, Obj, Ref, Scalar, Seq, Value, state_items
 
 TREE_GLOBAL = ("sklearn.tree._tree", "Tree")
+#: A Tree's state keys named as the live adapter names them (``tree_.value``, as ``Tree.value``).
+TREE_STATE_NAMES = {"values": "value"}
 #: Histogram gradient boosting's trees: ``nodes`` is a record array too (PREDICTOR_FIELD_ROLES).
 PREDICTOR_GLOBAL = ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor")
 #: ``KDTree``/``BallTree`` pickle their state as a tuple: these arrays first, sample_weight last.
@@ -47,8 +54,10 @@ class SkContext:
     attr: str
     data: bool = False  #: under an attribute that copies training samples (``_fit_X`` …)
     metadata: bool = False  #: under an attribute that records fitting or names (``classes_`` …)
-    tree_args: bool = False  #: a Tree's constructor arguments (n_features, n_classes, n_outputs)
     tree_nodes: str | None = None  #: a Tree's or TreePredictor's ``nodes`` record array: which
+    #: under an estimator's hyper-parameter (a public attribute without the trailing underscore): its
+    #: arrays are configuration, metadata, as the live walk gives a hyper-parameter's arrays
+    hyper: bool = False
     role: Role | None = None  #: a role the live adapter gives by position (a KDTree's arrays)
     estimator: bool = False  #: a direct attribute of an estimator (not inside a container or helper)
     #: configuration, or structure the live adapter does not walk: its floats and plain lists are not
@@ -144,12 +153,15 @@ def child_contexts(owner: Any, inherited: SkContext | None, estimator: bool | No
     cls = _global(owner)
     module = cls.module if cls is not None else ""
     data, metadata, config, training = inherited.data, inherited.metadata, inherited.config, inherited.training
-    if module.startswith(_METADATA_CLASSES):  # the live adapter walks a generator's state as metadata
-        return lambda key: SkContext(_attr(key), data, True, config=config)
+    hyper = inherited.hyper
+    if module.startswith(_METADATA_CLASSES):
+        # the live adapter walks a generator's state as metadata wherever it sits, a hyper-parameter
+        # included (pickle saves it there: gradient boosting's trees share its ``_rng`` as random_state)
+        return lambda key: SkContext(_attr(key), metadata=True)
     if module.startswith("scipy.sparse"):  # the live adapter records its arrays only, indices as INDEX
-        return lambda key: SkContext(_attr(key), data, metadata, config=True, training=training,
+        return lambda key: SkContext(_attr(key), data, metadata, config=True, training=training, hyper=hyper,
                                      role=Role.INDEX if key in _SPARSE_INDEX else None)
-    return lambda key: SkContext(_attr(key), data, metadata, config=config, training=training)
+    return lambda key: SkContext(_attr(key), data, metadata, config=config, training=training, hyper=hyper)
 
 
 def _attr(key: Any) -> str:
@@ -161,7 +173,7 @@ def _sklearn_contexts(owner: Obj, inherited: SkContext | None, estimator: bool) 
                                          TRAINING_STATE_ATTRS)
 
     base = SkContext("") if estimator or inherited is None else inherited
-    tree, binary = is_tree(owner), is_binary_tree(owner)
+    binary = is_binary_tree(owner)
     optimizer = OPTIMIZER_WHY if owner.cls.module.startswith(OPTIMIZER_MODULES) else None
 
     def context(key: Any) -> SkContext:
@@ -170,11 +182,11 @@ def _sklearn_contexts(owner: Obj, inherited: SkContext | None, estimator: bool) 
             attr=attr,
             data=base.data or attr in DATA_ATTRS,
             metadata=base.metadata or attr in METADATA_ATTRS,
-            tree_args=tree and attr == "__args__",
             tree_nodes=_node_kind(owner, attr) if attr in ("nodes", "node_data") else None,
             role=BINARY_TREE_ROLES.get(attr, Role.INDEX) if binary else None,
             estimator=estimator,
             config=_is_config(attr) if estimator else base.config,
+            hyper=_is_config(attr) if estimator else base.hyper,
             training=base.training or TRAINING_STATE_ATTRS.get(attr) or optimizer,
         )
 
@@ -195,11 +207,26 @@ def array_role(arr: Array, ctx: SkContext) -> Role:
         return ctx.role
     if ctx.data:
         return Role.DATA
-    if ctx.metadata or ctx.tree_args or ctx.attr.startswith("n_"):
+    if ctx.metadata or ctx.hyper or ctx.attr.startswith("n_"):
         return Role.METADATA
     if ctx.training:
         return Role.OPTIMIZER_STATE
     return {"f": Role.PARAMETER, "i": Role.INDEX}.get(_kind(arr.dtype), Role.METADATA)
+
+
+def unrecorded(arr: Array, ctx: SkContext) -> bool:
+    """An array the live adapter does not record, whose bytes stay its owner's ``__state__``.
+
+    Constructor arguments (``__args__``: a Tree's ``n_classes``) — the live walk reads each
+    object's ``__getstate__``, never ``__reduce__``'s arguments; NumPy integer, bool and string
+    scalars (``n_classes_``, ``best_index_``) — plain values to the live walk, as Python ints are;
+    and NumPy floats that are configuration (:func:`scalar_role`).
+    """
+    if ctx.attr == "__args__":
+        return True
+    if not arr.meta.get("scalar"):
+        return False
+    return not arr.dtype.startswith(("float", "complex")) or scalar_role(ctx) is None
 
 
 def is_float(value: Value) -> bool:
@@ -216,7 +243,7 @@ def scalar_role(ctx: SkContext) -> Role | None:
     if ctx.training:
         return Role.METADATA
     if ctx.attr.endswith("_") or not ctx.estimator:
-        return Role.METADATA if ctx.metadata or ctx.tree_args or ctx.attr.startswith("n_") else Role.PARAMETER
+        return Role.METADATA if ctx.metadata or ctx.attr.startswith("n_") else Role.PARAMETER
     return Role.METADATA  # an estimator's private float without the underscore (public ones are config)
 
 
@@ -301,15 +328,29 @@ def element_names(shape: tuple[int, ...], count: int) -> list[str]:
     return names
 
 
-def tree_node_records(
-    arr: Array, path: str, key: str, meta: dict[str, Any], kind: str,
+def state_name(owner: Any, key: Any) -> Any:
+    """The name of attribute ``key`` of ``owner`` on its path: a Tree's ``values`` is ``value``, as the
+    live adapter and ``Tree.value`` name it; any other key is its own name."""
+    return TREE_STATE_NAMES.get(key, key) if isinstance(key, str) and is_tree(owner) else key
+
+
+def structured_records(
+    arr: Array, path: str, key: str, meta: dict[str, Any], kind: str | None, role: Role,
 ) -> list[TensorRecord] | None:
-    """A tree's node array as one record per field (roles as the live adapter), plus its padding."""
+    """A record array as one record per field with the live adapter's roles, plus its padding.
+
+    A Tree's node fields sit on the tree's own path (``tree_.threshold``, as the live adapter names
+    them and ``Tree.threshold`` reads them), not under its state key ``nodes``; a TreePredictor's
+    under ``nodes`` (its attribute); any other record array (HDBSCAN's single-linkage tree) gets
+    the array's role for every field, as the live walk gives it. None: the layout is unknown.
+    """
     from ..adapters.sklearn_trees import PREDICTOR_FIELD_ROLES, TREE_FIELD_ROLES
 
-    roles = {"Tree": TREE_FIELD_ROLES, "TreePredictor": PREDICTOR_FIELD_ROLES}.get(kind, {})
+    roles = {"Tree": TREE_FIELD_ROLES, "TreePredictor": PREDICTOR_FIELD_ROLES}.get(kind or "", {})
+    default = Role.INDEX if kind else role
     if not arr.layout or not arr.itemsize:
         return None
+    prefix = path.rpartition(".")[0] if kind == "Tree" else path
     numel = 1
     for d in arr.shape:
         numel *= d
@@ -319,8 +360,8 @@ def tree_node_records(
         size = int(fdt.itemsize or 0)
         used += size
         records.append(TensorRecord(
-            path=f"{path}.{name}", shape=arr.shape, dtype=fdt.name or fdt.spec, bits=size * 8,
-            role=roles.get(name, Role.INDEX), stored_bytes=size * numel,
+            path=join(prefix, name), shape=arr.shape, dtype=fdt.name or fdt.spec, bits=size * 8,
+            role=roles.get(name, default), stored_bytes=size * numel,
             storage_key=f"{key}:{name}", meta={**base, "field_of": path},
         ))
     padding = int(arr.itemsize) - used
@@ -328,7 +369,7 @@ def tree_node_records(
         return None
     if padding:
         records.append(TensorRecord(
-            path=f"{path}._padding", shape=arr.shape + (padding,), dtype="uint8", bits=8, role=Role.OTHER,
+            path=join(prefix, "_padding"), shape=arr.shape + (padding,), dtype="uint8", bits=8, role=Role.OTHER,
             stored_bytes=padding * numel, storage_key=f"{key}:_padding",
             meta={**base, "why": "alignment holes in the record type"},
         ))

@@ -4,7 +4,9 @@ Pickle is a postfix serialisation, so the opcodes that build one object occupy o
 byte span. A component's span, minus the spans of its named children (sub-objects, arrays),
 is its own state — attribute names, hyper-parameters, class references — and is reported as a
 ``__state__`` record with the METADATA role, so the report explains the whole file, not only
-the arrays in it.
+the arrays in it. An object array whose elements are walked (gradient boosting's
+``estimators_``) is such a component too: its elements on their own paths, the rest its
+``__state__``, as the live adapter shows it (a component, no tensor of its own).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
 from .pickle_sklearn import (SkContext, array_role, child_contexts, element_names, is_estimator, is_float, is_plain,
                              is_sklearn, item_names, plain_bytes, plain_helper, positional_state, scalar_role,
-                             tree_node_records)
+                             state_name, structured_records, unrecorded)
 from .pickle_values import Array, Blob, Dict, Obj, Ref, Seq, Value, state_items
 
 #: Deeper structures are attributed to their nearest named ancestor.
@@ -142,13 +144,7 @@ class _Walker:
             children = self.children(v, path, role, sk, estimator)
             named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in children)
         span = ref.end - ref.start
-        own = max(span - named, 0)
-        if own and self.state_records:
-            self.out.records.append(TensorRecord(
-                path=self.unique(join(path, STATE_NAME)), shape=(own,), dtype="uint8", role=Role.METADATA,
-                stored_bytes=own, meta={"kind": "pickle opcodes: attribute names, scalars, class references"},
-            ))
-            self.out.state_bytes += own
+        self.state(path, span - named)
         return span if self.state_records else named
 
     def scalar(self, ref: Ref, path: str, sk: SkContext) -> int:
@@ -207,7 +203,7 @@ class _Walker:
                 sub_role = Role.BUFFER if k == "_buffers" and role is Role.PARAMETER else role
                 out.extend((join(path, _segment(k2)), r2, sub_role, None) for k2, r2 in r.value.items)
             else:
-                out.append((join(path, _segment(k)), r, role, ctx(k)))
+                out.append((join(path, _segment(state_name(v, k))), r, role, ctx(k)))
         if isinstance(v, Obj):
             out.extend((join(path, k), r, role, ctx(k)) for k, r in positional_state(v))
             out.extend((join(path, str(i)), r, role, sk.nested() if sk else None) for i, r in enumerate(v.list_items))
@@ -215,17 +211,18 @@ class _Walker:
                 out.append((join(path, "__args__"), v.args, role, ctx("__args__")))
         return out
 
-    def elements(self, arr: Array, path: str, sk: SkContext | None, depth: int) -> int:
+    def elements(self, arr: Array, path: str, sk: SkContext | None, depth: int) -> int | None:
         """An object array of a scikit-learn object (gradient boosting's ``estimators_``): walk its
-        pickled elements like a list; return the bytes they took, no longer the array's own."""
+        pickled elements like a list; return the bytes they took, None where it is not walked."""
         items = arr.items
         if arr.source == "joblib" and items is not None:  # a nested pickle of the object array
             inner = array_of(items.value)
             items = inner.items if inner is not None and inner.dtype == "object" else None
         if sk is None or arr.dtype != "object" or items is None or depth >= MAX_DEPTH:
-            return 0
+            return None
         if not isinstance(items.value, Seq) or is_plain(items.value):  # strings, numbers: one record, as live
-            return 0
+            return None
+        self.out.kinds[path] = "object array"
         before = self.out.attributed
         elements = items.value.items
         for name, r in zip(element_names(arr.shape, len(elements)), elements):
@@ -233,10 +230,9 @@ class _Walker:
         return self.out.attributed - before
 
     def array(self, arr: Array, path: str, role: Role, sk: SkContext | None = None, depth: int = 0) -> int:
+        if sk is not None and unrecorded(arr, sk):
+            return 0  # as the live adapter: the owner's state
         key = arr.storage_key or (f"pickle@{arr.offset}" if arr.offset is not None else f"pickle#{id(arr)}")
-        numpy_float = sk is not None and arr.meta.get("scalar") and arr.dtype.startswith(("float", "complex"))
-        if numpy_float and scalar_role(sk) is None:
-            return 0  # configuration, as the live adapter's scalar_role says: the owner's state
         first = id(arr) not in self.seen_arrays
         path = self.unique(path)
         if first:
@@ -245,28 +241,56 @@ class _Walker:
         meta.update(arr.meta)
         if not first:
             meta["same_as"] = self.seen_arrays[id(arr)]
-        if numpy_float:  # a fitted NumPy float (PCA's noise_variance_): the live adapter's scalar rule
-            role = scalar_role(sk) or Role.METADATA
-        elif arr.meta.get("scalar") or arr.dtype == "object":
-            role = Role.METADATA  # other NumPy scalars and object arrays (strings, dicts) are not learned numbers
-        elif sk is not None:
-            role = array_role(arr, sk)
-            if sk.training and role is Role.OPTIMIZER_STATE:
-                meta["why"] = sk.training
+        role = self.role_of(arr, path, role, sk, meta)
+        inner = self.elements(arr, path, sk, depth) if first else None
+        if inner is not None:  # its elements are on their own paths: the rest is the array's own state
+            self.state(path, arr.nbytes - inner)
+        elif sk is not None and arr.layout:
+            self.out.records.extend(self.fields(arr, path, key, meta, sk, role))
         else:
-            role = self.role_fn(path, role)
-        inner = self.elements(arr, path, sk, depth) if first else 0
-        fields = tree_node_records(arr, path, key, meta, sk.tree_nodes) if sk is not None and sk.tree_nodes else None
-        self.out.records.extend(fields or [TensorRecord(
-            path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
-            role=role, stored_bytes=arr.nbytes - inner, storage_key=key, meta=meta,
-        )])
+            self.out.records.append(TensorRecord(
+                path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8,
+                role=role, stored_bytes=arr.nbytes, storage_key=key, meta=meta,
+            ))
         if not first or not self.data_in_stream:
             return 0
-        self.out.array_bytes += arr.nbytes - inner
+        if inner is None:  # a walked object array's bytes are its elements' and its own state's
+            self.out.array_bytes += arr.nbytes
         self.out.padding += arr.padding
         self.out.encoding += arr.stream_bytes - arr.nbytes
         return arr.stream_bytes + arr.padding
+
+    def role_of(self, arr: Array, path: str, role: Role, sk: SkContext | None, meta: dict[str, Any]) -> Role:
+        """The live adapter's role for an array in a scikit-learn object, ``role_fn``'s elsewhere."""
+        if sk is not None and arr.meta.get("scalar") and arr.dtype.startswith(("float", "complex")):
+            return scalar_role(sk) or Role.METADATA  # a fitted NumPy float (PCA's noise_variance_)
+        if arr.meta.get("scalar") or arr.dtype == "object":
+            return Role.METADATA  # other NumPy scalars and object arrays (strings, dicts) are not learned numbers
+        if sk is None:
+            return self.role_fn(path, role)
+        found = array_role(arr, sk)
+        if sk.training and found is Role.OPTIMIZER_STATE:
+            meta["why"] = sk.training
+        return found
+
+    def fields(self, arr: Array, path: str, key: str, meta: dict[str, Any], sk: SkContext,
+               role: Role) -> list[TensorRecord]:
+        """A record array: one record per field (each on a path of its own), or one for the whole."""
+        found = structured_records(arr, path, key, meta, sk.tree_nodes, role)
+        if found is None:
+            return [TensorRecord(path=path, shape=arr.shape, dtype=arr.dtype, bits=arr.itemsize * 8, role=role,
+                                 stored_bytes=arr.nbytes, storage_key=key, meta=meta)]
+        return [r if r.path.startswith(path + ".") else r.with_(path=self.unique(r.path)) for r in found]
+
+    def state(self, path: str, own: int) -> None:
+        """Opcodes of ``path``'s own state (attribute names, scalars, framing) as a ``__state__`` record."""
+        if own <= 0 or not self.state_records:
+            return
+        self.out.records.append(TensorRecord(
+            path=self.unique(join(path, STATE_NAME)), shape=(own,), dtype="uint8", role=Role.METADATA,
+            stored_bytes=own, meta={"kind": "pickle opcodes: attribute names, scalars, class references"},
+        ))
+        self.out.state_bytes += own
 
 
 def attribute(

@@ -75,6 +75,7 @@ class Array(Value):
     items: "Ref | None" = None  #: object arrays: the pickled elements
     encoded_bytes: int | None = None  #: bytes in the stream when encoding inflates them (protocols 0-2)
     layout: "list[tuple[str, DType, int]] | None" = None  #: structured arrays: their fields (see DType)
+    value: Any = None  #: a NumPy number scalar's value (a dict key: ``coefs_paths_`` is keyed by class)
 
     @property
     def stream_bytes(self) -> int:
@@ -138,6 +139,8 @@ def key_of(ref: Ref) -> Any:
         return tuple(key_of(r) for r in v.items)
     if isinstance(v, Global):
         return v.qualname
+    if isinstance(v, Obj) and v.array is not None and v.array.value is not None:
+        return v.array.value  # a NumPy int key, named as its value (the live adapter's str(key))
     return f"<{type(v).__name__.lower()}>"
 
 

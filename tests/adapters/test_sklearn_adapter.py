@@ -316,3 +316,26 @@ def test_voting_and_grid_search_best_estimator():
     cv = rep.root.find("cv_results_")
     assert cv is not None and all(r.role is Role.METADATA for r in cv.iter_tensors())
     assert rep.root.find("estimator") is None  # the unfitted template holds nothing learned
+
+
+def test_a_float_array_named_as_configuration_is_metadata_and_said_so() -> None:
+    """A custom estimator keeping learned weights under a public name without the trailing underscore:
+    scikit-learn's naming rule (which a saved file is read by) makes it metadata, and a note says so,
+    so a 0 in the parameter count is never silent."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Custom(ClassifierMixin, BaseEstimator):
+        def __init__(self, alpha: float = 1.0) -> None:
+            self.alpha = alpha
+
+        def fit(self, X, y):  # noqa: ANN001, ANN201
+            self.weights = np.ones(X.shape[1])
+            self.bias_ = 0.5
+            self.classes_ = np.unique(y)
+            return self
+
+    report = modelsize.inspect(Custom().fit(np.zeros((4, 3)), [0, 1, 0, 1]), formats=False)
+    roles = {r.path: r.role for r in report.root.iter_tensors()}
+    assert roles["weights"] is Role.METADATA and roles["bias_"] is Role.PARAMETER
+    assert report.totals.params == 1  # bias_ alone
+    assert any(n.startswith("weights: float arrays named as configuration") for n in report.notes)

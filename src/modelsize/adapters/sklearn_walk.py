@@ -89,6 +89,8 @@ class Walk:
     keepalive: list[Any] = field(default_factory=list)
     data_holders: list[tuple[str, str, int]] = field(default_factory=list)  #: (path, kind, bytes)
     truncated: list[str] = field(default_factory=list)
+    #: float arrays under an attribute named as configuration that is no hyper-parameter
+    configuration_named: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         """One note per estimator kind that keeps training data, and one for truncation."""
@@ -103,6 +105,15 @@ class Walk:
             else:
                 where = f"{len(holders)} {kind} estimators (first: {holders[0][0] or 'the root'}) store"
             notes.append(f"{where} training data ({total} bytes): size grows with n_samples.")
+        if self.configuration_named:
+            shown = ", ".join(self.configuration_named[:3])
+            more = f" and {len(self.configuration_named) - 3} more" if len(self.configuration_named) > 3 else ""
+            notes.append(
+                f"{shown}{more}: float arrays named as configuration (public, no trailing underscore) that are "
+                "no hyper-parameter of their estimator are counted as metadata, not parameters. scikit-learn "
+                "names fitted state with a trailing underscore (coef_); a saved file, which has no get_params "
+                "to ask, is read by the same rule."
+            )
         if self.truncated:
             notes.append(
                 f"{len(self.truncated)} deeply nested value(s) were not followed and are not counted "
@@ -255,6 +266,9 @@ class Walker:
                 if key == "_sklearn_version":
                     continue
                 learned = key not in params and not _configuration_name(key)
+                if (key not in params and not learned and isinstance(value, np.ndarray)
+                        and value.dtype.kind in "fc" and value.size):
+                    self.walk.configuration_named.append(join(path, _name(key)))
                 ctx = Context().under(key, learned=learned)
                 if key in params and not self._worth_walking_param(value):
                     continue

@@ -98,20 +98,13 @@ def diff_command(
 
 
 def _measure(target: str, formats: bool, compression: bool, out: Output) -> Any:
-    from dataclasses import replace
-
     from ..api import inspect
     from ..targets import resolve
+    from .inspect_run import measured
 
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
-    try:
-        report = inspect(resolved.value, formats=formats, compression=compression, target=target)
-    except ModelSizeError as exc:
-        if target in str(exc):
-            raise
-        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
-    return replace(report, source=replace(report.source, target=target))
+    return measured(target, lambda: inspect(resolved.value, formats=formats, compression=compression, target=target))
 
 
 def _render(result: Any, reports: list[Any], kind: str, base: Any, depth: int, show_all: bool) -> str:

@@ -53,12 +53,10 @@ def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool 
     with timing.recording() as timings:
         request = prepare(resolve(target))
         with timing.step("measure"):
-            report = _measure(request)
+            report = measured(target, lambda: _measure(request))
         inputs = request.options.get("inputs")
         if request.remote is None and inputs is not None and not request.resolved.is_file:
             report = _with_layer_shapes(report, request.resolved.value, inputs)
-        if report.source.target is None:  # file readers do not know how the user named the file
-            report = replace(report, source=replace(report.source, target=target))
         with timing.step("render"):
             out.report(report, request.fmt, request.depth, request.base)
             if request.output is not None:
@@ -77,28 +75,33 @@ def _warn_if_unsafe(out: Output, report: Any) -> None:
         out.warning(warning)
 
 
-def _measure(request: InspectRequest) -> Any:
-    """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
-    with ``--fit``, the fit section added. Our errors name the target as the user wrote it."""
-    from ..api import inspect as measure_
-
-    target = request.target
+def measured(target: str, measure: Callable[[], Any]) -> Any:
+    """``measure()``'s report, named as the user wrote ``target`` (the library and the file readers
+    do not know how): in our errors, and in the report's source. Every verb that measures uses it."""
     try:
-        if request.remote is not None:
-            from ..formats.remote import read as read_remote
-
-            report = read_remote(target, request.remote)
-        else:
-            report = measure_(request.resolved.value, **request.options)
-        if request.fitting is not None:
-            from ..compute.fit import fit_report
-
-            report = fit_report(report, request.fitting)
+        report = measure()
     except ModelSizeError as exc:
         if target in str(exc):  # the message already names it (file readers do)
             raise
-        # Same error class, naming the target: the library does not know how the user wrote it.
-        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
+        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc  # same error class
+    return replace(report, source=replace(report.source, target=target))
+
+
+def _measure(request: InspectRequest) -> Any:
+    """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
+    with ``--fit``, the fit section added."""
+    from ..api import inspect as measure_
+
+    if request.remote is not None:
+        from ..formats.remote import read as read_remote
+
+        report = read_remote(request.target, request.remote)
+    else:
+        report = measure_(request.resolved.value, **request.options)
+    if request.fitting is not None:
+        from ..compute.fit import fit_report
+
+        report = fit_report(report, request.fitting)
     return report
 
 

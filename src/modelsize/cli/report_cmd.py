@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..core.errors import ModelSizeError
 from . import compute_options
 from .options import SI, base_for
 from .output import Output
@@ -44,19 +42,15 @@ def report_command(
     from ..api import inspect
     from ..render.html_report import report_html
     from ..targets import resolve
+    from .inspect_run import measured
 
     out = Output()
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
-    try:
-        extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
-                                        no_elementwise)
-        report = inspect(resolved.value, formats=not no_formats, compression=not no_compress, target=target, **extra)
-    except ModelSizeError as exc:
-        if target in str(exc):
-            raise
-        raise type(exc)(f"Cannot measure {target!r}: {exc}") from exc
-    report = replace(report, source=replace(report.source, target=target))
+    extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
+                                    no_elementwise)
+    report = measured(target, lambda: inspect(resolved.value, formats=not no_formats, compression=not no_compress,
+                                              target=target, **extra))
     text = report_html(report, base_for(si))
     Path(output).write_text(text, encoding="utf-8")
     out.hint(f"Wrote {output} ({len(text.encode()):,} bytes)")

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_headers import write_sparse_folder  # noqa: E402
+
 HIDDEN, INTER, LAYERS, VOCAB = 4096, 11008, 32, 32000
-SHARD_BYTES = 5 * 10**9
 
 
 def llama7b(wide_layer: int | None = None, wide: int = 14336) -> list[tuple[str, tuple[int, ...]]]:
@@ -44,40 +44,10 @@ def llama7b(wide_layer: int | None = None, wide: int = 14336) -> list[tuple[str,
 
 
 def write_folder(folder: Path, tensors: list[tuple[str, tuple[int, ...]]]) -> int:
-    """Sharded sparse safetensors + index + config; returns the logical bytes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shards: list[list[tuple[str, tuple[int, ...]]]] = [[]]
-    size = 0
-    for name, shape in tensors:
-        nbytes = 2 * math.prod(shape)
-        if shards[-1] and size + nbytes > SHARD_BYTES:
-            shards.append([])
-            size = 0
-        shards[-1].append((name, shape))
-        size += nbytes
-    total, weight_map = 0, {}
-    for i, shard in enumerate(shards, 1):
-        fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-        header: dict[str, object] = {"__metadata__": {"format": "pt"}}
-        offset = 0
-        for name, shape in shard:
-            nbytes = 2 * math.prod(shape)
-            header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
-            offset += nbytes
-            weight_map[name] = fname
-        raw = json.dumps(header, separators=(",", ":")).encode()
-        raw += b" " * (-len(raw) % 8)
-        with (folder / fname).open("wb") as fh:
-            fh.write(struct.pack("<Q", len(raw)) + raw)
-            fh.truncate(8 + len(raw) + offset)
-        total += offset
-    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total},
-                                                                     "weight_map": weight_map}))
-    (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-                                                    "hidden_size": HIDDEN, "intermediate_size": INTER,
-                                                    "num_hidden_layers": LAYERS, "vocab_size": VOCAB,
-                                                    "torch_dtype": "bfloat16"}))
-    return total
+    """Sharded sparse safetensors + index + config (``bench_headers.write_sparse_folder``); returns the logical bytes."""
+    return write_sparse_folder(folder, tensors, {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": HIDDEN,
+        "intermediate_size": INTER, "num_hidden_layers": LAYERS, "vocab_size": VOCAB, "torch_dtype": "bfloat16"})[1]
 
 
 IN_PROCESS = """

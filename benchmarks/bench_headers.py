@@ -63,9 +63,11 @@ def _numel(shape: tuple[int, ...]) -> int:
     return n
 
 
-def write_sparse_safetensors(folder: Path) -> tuple[int, int]:
-    """Write the sharded checkpoint; returns (files, logical bytes)."""
-    tensors = llama70b_tensors()
+def write_sparse_folder(folder: Path, tensors: list[tuple[str, tuple[int, ...]]],
+                        config: dict[str, object]) -> tuple[int, int]:
+    """A Hugging Face folder of bf16 safetensors shards (5 GB each) written as sparse files: each
+    header is real, the tensor data a hole made by ``truncate``. Returns (shards, logical bytes)."""
+    folder.mkdir(parents=True, exist_ok=True)
     shards: list[list[tuple[str, tuple[int, ...]]]] = [[]]
     size = 0
     for name, shape in tensors:
@@ -95,13 +97,18 @@ def write_sparse_safetensors(folder: Path) -> tuple[int, int]:
     (folder / "model.safetensors.index.json").write_text(
         json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2)
     )
-    (folder / "config.json").write_text(json.dumps({
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    return len(shards), total
+
+
+def write_sparse_safetensors(folder: Path) -> tuple[int, int]:
+    """Write the sharded 70B checkpoint; returns (files, logical bytes)."""
+    return write_sparse_folder(folder, llama70b_tensors(), {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": HIDDEN,
         "intermediate_size": INTER, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS,
         "num_key_value_heads": KV_HEADS, "vocab_size": VOCAB, "max_position_embeddings": 8192,
         "torch_dtype": "bfloat16", "tie_word_embeddings": False,
-    }, indent=2))
-    return len(shards), total
+    })
 
 
 def write_sparse_gguf(path: Path) -> tuple[int, int]:

@@ -31,6 +31,24 @@ def invalid(path: str | os.PathLike[str], fmt: str, defect: str) -> InvalidFileE
     )
 
 
+def json_value(raw: bytes, path: str | os.PathLike[str], fmt: str, what: str = "it") -> Any:
+    """``raw`` parsed as UTF-8 JSON, or our error saying ``what`` of the file is not."""
+    import json
+
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise invalid(path, fmt, f"{what} is not valid UTF-8 JSON ({type(exc).__name__})") from None
+
+
+def json_object(raw: bytes, path: str | os.PathLike[str], fmt: str, what: str = "it") -> dict[str, Any]:
+    """:func:`json_value` that must be a JSON object (a config, a Keras metadata file)."""
+    value = json_value(raw, path, fmt, what)
+    if not isinstance(value, dict):
+        raise invalid(path, fmt, f"{what} is not a JSON object")
+    return value
+
+
 _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
                (stat.S_ISBLK, "a block device"))
 

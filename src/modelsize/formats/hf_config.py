@@ -5,11 +5,10 @@ Shared by the local folder reader and the remote reader, so neither imports the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from ._common import BoundedFile, invalid
+from ._common import BoundedFile, json_object
 
 #: config.json keys copied into the ``config`` section when present.
 CONFIG_KEYS = (
@@ -36,13 +35,7 @@ def read_config(folder: Path) -> dict[str, Any] | None:
         if f.size > _MAX_CONFIG_BYTES:
             raise f.error(f"it is {f.size} bytes, above the {_MAX_CONFIG_BYTES}-byte limit")
         raw = f.read_at(0, f.size, "the config")
-    try:
-        config = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(path, "config.json", f"it is not valid UTF-8 JSON ({type(exc).__name__})") from None
-    if not isinstance(config, dict):
-        raise invalid(path, "config.json", "it is not a JSON object")
-    return config
+    return json_object(raw, path, "config.json")
 
 
 def config_section(config: dict[str, Any]) -> dict[str, Any]:

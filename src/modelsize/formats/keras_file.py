@@ -9,7 +9,6 @@ listed in the ``keras`` section so users see what loading would execute.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -22,7 +21,7 @@ from ..core.optional import require
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, from_flat
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import FileLayout, build_report, file_section, invalid, json_object
 
 FORMAT = "keras"
 H5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -44,16 +43,6 @@ NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
 #: Layers whose variables depend on ``scale``/``center`` flags in their config.
 _NORMS = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization", "SyncBatchNormalization"})
 _ERRORS = (OSError, KeyError, ValueError, RuntimeError, TypeError, AttributeError, IndexError)
-
-
-def _json(raw: bytes, path: Path, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(path, FORMAT, f"{what} is not valid UTF-8 JSON ({type(exc).__name__})") from None
-    if not isinstance(value, dict):
-        raise invalid(path, FORMAT, f"{what} is not a JSON object")
-    return value
 
 
 def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,9 +315,10 @@ def read_keras(path: Path) -> Report:
         if infos["config.json"].file_size > MAX_CONFIG_BYTES:
             raise invalid(path, FORMAT, f"config.json is {infos['config.json'].file_size} bytes, above the limit")
         try:
-            config = _json(zf.read("config.json"), path, "config.json")
+            config = json_object(zf.read("config.json"), path, FORMAT, "config.json")
             meta = infos.get("metadata.json")
-            metadata = _json(zf.read(meta), path, "metadata.json") if meta and meta.file_size < 1 << 20 else {}
+            small = meta is not None and meta.file_size < 1 << 20
+            metadata = json_object(zf.read(meta), path, FORMAT, "metadata.json") if small else {}
             records: list[TensorRecord] = []
             weights = infos.get("model.weights.h5")
             if weights is not None:
@@ -408,7 +398,7 @@ def read_h5(path: Path) -> Report:
         with h5py.File(path, "r") as h5:
             link_notes, soft = _link_notes(path, h5, h5py)
             raw = h5.attrs.get("model_config")
-            config = _json(raw if isinstance(raw, bytes) else str(raw).encode(), path, "model_config") \
+            config = json_object(raw if isinstance(raw, bytes) else str(raw).encode(), path, FORMAT, "model_config") \
                 if raw is not None else {}
             if "model_weights" in h5 or "layer_names" in h5.attrs:
                 records = _legacy_records(h5, config)

@@ -10,7 +10,6 @@ overflow, so every comparison is exact even for lengths near 2**64.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import Any
 
 from ..core.report import Report
 from ..core.tensors import TensorRecord
-from ._common import BoundedFile, FileLayout, build_report, file_section, invalid, role_for_name, span_key
+from ._common import (BoundedFile, FileLayout, build_report, file_section, invalid, json_value, role_for_name,
+                      span_key)
 from .source import as_path, prefetch
 
 FORMAT = "safetensors"
@@ -131,10 +131,7 @@ def parse_header(path: str | os.PathLike[str]) -> Header:
             raise f.error(f"the header length field says {n} bytes but only {f.size - 8} bytes follow it")
         raw = f.read_at(8, n, "the JSON header")
         size = f.size
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(path, FORMAT, f"the header is not valid UTF-8 JSON ({type(exc).__name__})") from None
+    header = json_value(raw, path, FORMAT, "the header")
     if not isinstance(header, dict):
         raise invalid(path, FORMAT, f"the header is a JSON {type(header).__name__}, not an object")
     data_len = size - 8 - n
@@ -233,10 +230,7 @@ def parse_index(path: Path, fmt: str = "safetensors index") -> tuple[dict[str, A
         if f.size > MAX_HEADER_BYTES:
             raise f.error(f"it is {f.size} bytes, above the {MAX_HEADER_BYTES}-byte limit for an index")
         raw = f.read_at(0, f.size, "the index")
-    try:
-        index = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(path, fmt, f"it is not valid UTF-8 JSON ({type(exc).__name__})") from None
+    index = json_value(raw, path, fmt)
     if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
         raise invalid(path, fmt, "it has no 'weight_map' object")
     meta = index.get("metadata") or {}

@@ -278,12 +278,14 @@ def tensor_record(
     trainable: bool | None = None,
     nnz: int | None | str = "count",
     counter: NonzeroCounter | None = None,
+    key: str | None = None,
     **meta: Any,
 ) -> TensorRecord:
     """One record from one tensor; ``nnz='count'`` asks ``counter`` (one per measurement,
-    reading each storage once; a fresh one when not given) for the non-zeros."""
+    reading each storage once; a fresh one when not given) for the non-zeros. ``key``: the
+    storage identity when the tensor's own is not one (a temporary, see :func:`_packed_records`)."""
     torch = _torch()
-    key = storage_key(tensor)
+    key = key or storage_key(tensor)
     count = (counter or NonzeroCounter()).count(tensor, key) if nnz == "count" else nnz
     if tensor.layout != torch.strided:
         meta.setdefault("layout", str(tensor.layout).removeprefix("torch."))
@@ -482,9 +484,13 @@ def _packed_records(module: Any, path: str, quantized: list[tuple[str, Any]],
     """A ``torch.ao`` quantized module's packed weights, their scales, and its output qparams."""
     records: list[TensorRecord] = []
     for name, tensor in quantized:
-        records.append(tensor_record(tensor, join(path, name), Role.PARAMETER, False, counter=counter, packed=True))
+        # Unpacking makes new tensors at each call, freed after this module: their ids and storages
+        # are reused by the next module's, so identity (and the non-zero memo) is the record's path.
+        weight_path = join(path, name)
+        records.append(tensor_record(tensor, weight_path, Role.PARAMETER, False, counter=counter,
+                                     key=f"packed:{weight_path}", packed=True))
         if tensor.is_quantized:
-            records.extend(_quant_param_records(tensor, join(path, name)))
+            records += [r.with_(storage_key=f"packed:{r.path}") for r in _quant_param_records(tensor, weight_path)]
     for name in ("scale", "zero_point"):
         value = getattr(module, name, None)
         if isinstance(value, (int, float)):

@@ -11,7 +11,7 @@ from safetensors.numpy import save_file
 from modelsize.budget.config import find_config, load_budgets
 from modelsize.budget.limits import Budget, evaluate
 from modelsize.budget.measure import BudgetError
-from modelsize.budget.units import parse_bytes, parse_count, parse_percent
+from modelsize.core.units import parse_count, parse_percent, parse_size
 from modelsize.core.errors import OptionError
 from modelsize.testing import assert_size
 
@@ -30,7 +30,7 @@ def write_model(path: Path, widths: tuple[int, ...] = (8, 4)) -> Path:
     ("123456", 123456), ("10kB", 10_000), (4096, 4096), ("1_000B", 1000),
 ])
 def test_parse_bytes(text: object, expected: int) -> None:
-    assert parse_bytes(text) == expected
+    assert parse_size(text, "max-bytes") == expected
 
 
 @pytest.mark.parametrize("text, expected", [("10M", 10_000_000), ("1.5B", 1_500_000_000), ("250k", 250_000),
@@ -43,7 +43,7 @@ def test_parse_percent_and_errors() -> None:
     assert parse_percent("2%") == pytest.approx(0.02)
     assert parse_percent("0.5") == pytest.approx(0.005)
     with pytest.raises(OptionError, match=r"The 'max-bytes' option must be a size .* Got '50 MiBs'"):
-        parse_bytes("50 MiBs")
+        parse_size("50 MiBs", "max-bytes")
     with pytest.raises(OptionError, match="max-params"):
         parse_count("ten")
     with pytest.raises(OptionError, match="max-growth"):

@@ -41,7 +41,7 @@ def test_exit_1_on_error(cli, tmp_path: Path) -> None:
     model = write_model(tmp_path / "m.safetensors")
     res = cli("check", str(tmp_path / "missing.pt"), "--max-bytes", "1MiB")
     assert res.code == 1 and "No such file or folder" in res.err
-    res = cli("check", str(model), "--max-bytes", "1MiB", "--format", "onnx")
+    res = cli("check", str(model), "--max-bytes", "1MiB", "--serialized", "onnx")
     assert res.code == 1 and "The size in format 'onnx' is not known" in res.err_text
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
@@ -119,7 +119,7 @@ def test_limits_read_in_the_units_they_were_written(cli, tmp_path: Path) -> None
 
 
 def test_live_model_format_and_compressed(cli) -> None:
-    res = cli("check", "modelsize.examples.seed:simple_nn", "--max-bytes", "10MB", "--format", "safetensors",
+    res = cli("check", "modelsize.examples.seed:simple_nn", "--max-bytes", "10MB", "--serialized", "safetensors",
               "--compressed")
     assert res.code == 0, res.err
     assert "safetensors zstd bytes" in res.out

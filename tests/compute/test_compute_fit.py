@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelsize.compute.fit import FitOptions, fit, parse_size, use_more_bits, weight_bytes
+from modelsize.compute.fit import FitOptions, fit, use_more_bits, weight_bytes
+from modelsize.core.units import parse_size
 from modelsize.core.errors import OptionError
 from modelsize.core.tensors import TensorRecord
 
@@ -134,15 +135,15 @@ def test_q4_k_m_layer_rule_matches_llama_cpp() -> None:
 
 
 @pytest.mark.parametrize("text,expected", [("24GiB", 24 * GIB), ("80GB", 80 * 10**9), ("1.5 GiB", 3 * GIB // 2),
-                                           ("512MiB", 512 << 20)])
+                                           ("512MiB", 512 << 20), ("24G", 24 * 10**9), ("24", 24)])
 def test_sizes_with_units(text: str, expected: int) -> None:
-    assert parse_size(text) == expected
+    assert parse_size(text, "fit") == expected
 
 
-@pytest.mark.parametrize("text", ["24", "24G", "lots", "0GiB", "-1GB"])
-def test_sizes_must_say_their_unit(text: str) -> None:
+@pytest.mark.parametrize("text", ["24Gb", "lots", "0GiB", "-1GB"])
+def test_bad_sizes_are_refused(text: str) -> None:
     with pytest.raises(OptionError, match="'fit' option must be"):
-        parse_size(text)
+        parse_size(text, "fit")
 
 
 def test_no_config_still_answers_weights() -> None:

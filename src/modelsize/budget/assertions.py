@@ -6,7 +6,7 @@ from typing import Any
 
 from .limits import Budget, LimitResult
 from .run import check
-from .units import parse_bytes, parse_count, parse_percent, parse_ratio, written_base
+from ..core.units import parse_count, parse_percent, parse_ratio, parse_size, size_base
 
 
 def assert_size(
@@ -29,14 +29,14 @@ def assert_size(
     """
     budget = Budget(
         target=None,
-        max_bytes=parse_bytes(max_bytes) if max_bytes is not None else None,
+        max_bytes=parse_size(max_bytes, "max_bytes") if max_bytes is not None else None,
         max_params=parse_count(max_params) if max_params is not None else None,
         format=format,
         compressed=compressed,
         baseline=baseline,
         max_growth=parse_percent(max_growth) if max_growth is not None else None,
         max_ratio=parse_ratio(max_ratio, "max_ratio") if max_ratio is not None else None,
-        base=written_base(max_bytes) if max_bytes is not None else None,
+        base=size_base(max_bytes) if max_bytes is not None else None,
     )
     if not budget.has_limits:
         raise TypeError("assert_size() needs at least one limit: max_bytes, max_params, max_growth or max_ratio.")

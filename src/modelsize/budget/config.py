@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from ..core.errors import ModelSizeError
 from .limits import Budget
 from .measure import BudgetError
-from .units import parse_bytes, parse_count, parse_percent, parse_ratio, written_base
+from ..core.units import parse_count, parse_percent, parse_ratio, parse_size, size_base
 
 CONFIG_FILES = ("modelsize.toml", "pyproject.toml")
 KEYS = ("target", "max-bytes", "max-params", "format", "compressed", "baseline", "max-growth", "max-ratio", "name")
@@ -82,7 +82,7 @@ def _budget(entry: Any, path: Path, where: str, index: int) -> Budget:
     try:
         budget = Budget(
             target=_relative(str(entry["target"]), path.parent),
-            max_bytes=parse_bytes(entry["max-bytes"]) if "max-bytes" in entry else None,
+            max_bytes=parse_size(entry["max-bytes"], "max-bytes") if "max-bytes" in entry else None,
             max_params=parse_count(entry["max-params"]) if "max-params" in entry else None,
             format=str(entry["format"]) if entry.get("format") else None,
             compressed=bool(entry.get("compressed", False)),
@@ -90,7 +90,7 @@ def _budget(entry: Any, path: Path, where: str, index: int) -> Budget:
             max_growth=parse_percent(entry["max-growth"]) if "max-growth" in entry else None,
             max_ratio=parse_ratio(entry["max-ratio"], "max-ratio") if "max-ratio" in entry else None,
             label=str(entry.get("name") or entry["target"]),
-            base=written_base(entry["max-bytes"]) if "max-bytes" in entry else None,
+            base=size_base(entry["max-bytes"]) if "max-bytes" in entry else None,
         )
     except ModelSizeError as exc:
         raise BudgetError(f"In the {label}: {exc}") from exc

@@ -23,7 +23,8 @@ EXAMPLES = """\
 \b
 Examples:
   modelsize check model.safetensors --max-bytes 50MiB --max-params 10M
-  modelsize check my_pkg.models:build --max-bytes 20MB --format safetensors --compressed
+  modelsize check my_pkg.models:build --max-bytes 20MB --serialized safetensors --compressed
+  modelsize check model.safetensors --max-bytes 50MiB --format json
   modelsize inspect model.safetensors --format json > baseline.json
   modelsize check model.safetensors --baseline baseline.json --max-growth 2%
   modelsize check new.pt --max-ratio-vs old.pt 1.05
@@ -47,7 +48,7 @@ def _parsed(parser: Any, option: str) -> Any:
 
 
 def _ratio_pair(value: tuple[str, str] | None) -> tuple[str, float] | None:
-    from ..budget.units import parse_ratio
+    from ..core.units import parse_ratio
 
     if not value:
         return None
@@ -58,19 +59,41 @@ def _ratio_pair(value: tuple[str, str] | None) -> tuple[str, float] | None:
         raise usage_problem(exc) from exc  # type: ignore[arg-type]
 
 
+CHECK_FORMATS = ("table", "json")
+
+
+def parse_check_format(value: Any) -> str:
+    """``--format``: the output, as for every command. The serialized format is ``--serialized``: a
+    format name here (``--format safetensors``, its meaning before) is a usage error that says so."""
+    text = str(value).strip().lower()
+    if text in CHECK_FORMATS:
+        return text
+    raise usage_problem(OptionError(
+        f"The 'format' option must be one of 'table', 'json' (the output format, as for every command). "
+        f"Got {value!r}. For the size in a serialized format, give '--serialized {value}'."))
+
+
+def check_json(results: list[Any]) -> dict[str, Any]:
+    """The verdicts as one JSON document (``schema/check.schema.json``)."""
+    from ..core.report import SCHEMA_VERSION
+
+    return {"schema_version": SCHEMA_VERSION, "kind": "check", "ok": all(r.ok for r in results),
+            "results": [r.to_dict() for r in results]}
+
+
 @app.command(name="check", epilog=EXAMPLES)
 def check_command(
     target: Annotated[str | None, typer.Argument(
         help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'. Omit it to check "
              "every budget declared in pyproject.toml or modelsize.toml.", show_default=False)] = None,
     max_bytes: Annotated[str | None, typer.Option(
-        "--max-bytes", metavar="SIZE", help="Largest allowed size, e.g. 50MiB (1024-based) or 50MB (1000-based). "
+        "--max-bytes", metavar="SIZE", help="Largest allowed size, e.g. 50MiB (Ki Mi Gi: 1024-based) or 50MB / 50M (k M G: 1000-based); a bare number is bytes. "
         "The size is the file on disk for a file or folder, the tensors in memory for a live model, "
-        "or the serialized size with --format.")] = None,
+        "or the serialized size with --serialized.")] = None,
     max_params: Annotated[str | None, typer.Option(
         "--max-params", metavar="COUNT", help="Most parameters allowed, e.g. 10M, 1.5B, 250k.")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", metavar="FORMAT", help="Check the size in this serialized format (safetensors, "
+    serialized: Annotated[str | None, typer.Option(
+        "--serialized", metavar="FORMAT", help="Check the size in this serialized format (safetensors, "
         "torch.save, onnx …) instead of the size on disk or in memory.")] = None,
     compressed: Annotated[bool, typer.Option(
         "--compressed", help="Check the zstd-compressed size of the format (live models).")] = False,
@@ -85,25 +108,29 @@ def check_command(
     config: Annotated[str | None, typer.Option(
         "--config", metavar="FILE", help="Read budgets from this pyproject.toml or modelsize.toml instead of "
         "searching the working folder and its parents.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON (one object per limit).")] = False,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", parser=parse_check_format, metavar="[table|json]",
+        help="table for people (one line per limit); json for programs (one object per limit, schema in "
+             "schema/check.schema.json).")] = "table",
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     si: SI = False,
 ) -> None:
     """Check a model against size budgets; exit 3 when over budget (for CI and pre-commit)."""
     from ..budget.limits import Budget
-    from ..budget.units import parse_bytes, parse_count, parse_percent, written_base
+    from ..core.units import parse_count, parse_percent, parse_size, size_base
 
     out = Output()
     ratio = _ratio_pair(max_ratio_vs)
     cli_budget = Budget(
         target=target,
-        max_bytes=_parsed(parse_bytes, "max-bytes")(max_bytes),
+        max_bytes=_parsed(parse_size, "max-bytes")(max_bytes),
         max_params=_parsed(parse_count, "max-params")(max_params),
-        format=fmt,
+        format=serialized,
         compressed=compressed,
         baseline=ratio[0] if ratio else baseline,
         max_growth=_parsed(parse_percent, "max-growth")(max_growth),
         max_ratio=ratio[1] if ratio else None,
-        base="si" if si else (written_base(max_bytes) if max_bytes is not None else None),
+        base="si" if si else (size_base(max_bytes) if max_bytes is not None else None),
     )
     if ratio and baseline:
         raise usage_problem(option_error("baseline", "given alone or through --max-ratio-vs, not both", baseline))
@@ -127,9 +154,8 @@ def check_command(
         from dataclasses import replace
 
         results = [replace(r, base="si") for r in results]
-    if as_json:
-        out.data(json.dumps({"ok": all(r.ok for r in results), "results": [r.to_dict() for r in results]},
-                            indent=2, allow_nan=False, default=str))
+    if as_json or fmt == "json":
+        out.data(json.dumps(check_json(results), indent=2, allow_nan=False, default=str))
     else:
         out.data("\n".join(r.line(base) for r in results))
     over = [r for r in results if not r.ok]

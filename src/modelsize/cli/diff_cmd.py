@@ -44,7 +44,7 @@ def parse_diff_format(value: Any) -> str:
 
 
 def _percent(value: Any) -> float | None:
-    from ..budget.units import parse_percent
+    from ..core.units import parse_percent
 
     if value is None:
         return None

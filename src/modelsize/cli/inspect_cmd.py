@@ -87,8 +87,9 @@ def inspect_command(
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..serialize.base import CompressionOptions
 
+    fitting = remote_options.fit_request(fit, seq_len, batch, training)  # a bad size: exit 2 before any loading
+
     def prepare(resolved: Any) -> InspectRequest:
-        fitting = remote_options.fit_request(fit, seq_len, batch, training)
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
                                                fitting is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit

@@ -56,10 +56,11 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
         if batch is not None or training:
             raise usage_problem(option_error("fit", "given when --batch or --training is used", None))
         return None
-    from ..compute.fit import FitOptions, parse_size  # only now: the compute package is not small
+    from ..compute.fit import FitOptions  # only now: the compute package is not small
+    from ..core.units import parse_size
 
     try:
-        budget = parse_size(fit)
+        budget = parse_size(fit, "fit")
     except OptionError as exc:
         raise usage_problem(exc) from exc
     if batch is not None and batch <= 0:

@@ -47,11 +47,8 @@ def run_budget(out: Output, model: Any, dataset: Any, args: BudgetArgs) -> None:
     from ..shrink.budget.errors import BudgetNotMetError
     from ..shrink.budget.search import to_budget
 
-    budget: Any = args.budget
-    if budget is not None and budget.strip().isdigit():
-        budget = int(budget)
     try:
-        result = to_budget(model, dataset, budget, ratio=args.ratio, max_drop=args.max_drop, recipes=args.recipes,
+        result = to_budget(model, dataset, args.budget, ratio=args.ratio, max_drop=args.max_drop, recipes=args.recipes,
                            seed=args.seed, threads=args.threads, save_dir=args.save_dir,
                            progress=progress_printer(out))
     except BudgetNotMetError as exc:

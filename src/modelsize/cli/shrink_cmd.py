@@ -128,7 +128,8 @@ def shrink_command(
     # --- shrink to a budget (issue 19); handled by cli/shrink_budget.py ---
     budget: Annotated[str | None, typer.Option(
         "--budget", metavar="SIZE", help="Search for the best model whose written file fits SIZE "
-                                          "(65536, 64KiB, 0.5MB). Exit 3 when nothing fits.")] = None,
+                                          "(65536, 64k, 64KiB, 0.5MB; k M G: 1000-based, Ki Mi Gi: 1024-based). "
+                                          "Exit 3 when nothing fits.")] = None,
     ratio: Annotated[float | None, typer.Option(
         "--ratio", metavar="RATIO", help="Budget = original file / RATIO (a number > 1).")] = None,
     max_drop: Annotated[float | None, typer.Option(
@@ -142,6 +143,10 @@ def shrink_command(
     if output is not None:
         output_file.format_for(output)  # a bad extension is a usage error before any work
     searching = budget is not None or ratio is not None or max_drop is not None
+    if searching:  # a bad size, ratio or drop is a usage error before the model or data is loaded
+        from ..shrink.budget.goal import Goal
+
+        Goal(budget, ratio, max_drop).check()
     if not recipe and not searching:
         raise usage_problem(option_error("recipe", "given at least once (or a --budget, --ratio or --max-drop "
                                                    "to search)", None))

@@ -48,23 +48,6 @@ _LAYER = re.compile(r"(?:^|\.)(?:layers|blk|h|layer|block|blocks)\.(\d+)\.")
 _ATTN_V = ("v_proj", "attn_v", ".value.")
 _FFN_DOWN = ("down_proj", "ffn_down", ".w2.", "down_proj_exps")
 _OUTPUT = re.compile(r"(^|\.)(lm_head|output)\.weight$")
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """``"24GiB"`` → 25769803776, ``"80GB"`` → 80000000000; the unit must say its base."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
-    unit = m.group(2).upper() if m else ""
-    if not m or unit not in _UNITS:
-        raise option_error("fit", "a memory size with its unit, e.g. 24GiB or 80GB (GiB = 1024³ bytes, "
-                                  "GB = 1000³ bytes)", text)
-    value = int(float(m.group(1)) * _UNITS[unit])
-    if value <= 0:
-        raise option_error("fit", "a memory size > 0", text)
-    return value
-
-
 @dataclass(frozen=True)
 class FitOptions:
     """What to fit: a memory budget, a context, a batch, inference or training. Checked in :func:`fit`."""

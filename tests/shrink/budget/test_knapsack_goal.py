@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from modelsize.core.errors import OptionError
-from modelsize.shrink.budget import Goal, parse_bytes
+from modelsize.shrink.budget import Goal
+from modelsize.shrink.budget.goal import parse_budget
 from modelsize.shrink.budget.knapsack import solve
 
 
@@ -46,12 +47,13 @@ def test_knapsack_impossible_capacity():
 
 
 def test_parse_bytes_units():
-    assert parse_bytes("64KiB") == 65536
-    assert parse_bytes("0.5 MB") == 500_000
-    assert parse_bytes(1234) == 1234
+    assert parse_budget("64KiB") == 65536
+    assert parse_budget("0.5 MB") == 500_000
+    assert parse_budget("64k") == 64_000  # k is SI, as everywhere (it was 65,536 here once)
+    assert parse_budget(1234) == 1234
     for bad in ("64 parsecs", "-1", 0, True, "KiB"):
         with pytest.raises(OptionError, match="'budget' option must be"):
-            parse_bytes(bad)
+            parse_budget(bad)
 
 
 def test_goal_checks_when_resolved():

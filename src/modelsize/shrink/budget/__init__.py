@@ -11,9 +11,9 @@ name (:data:`.defaults.SPACES`), like the runner finds backends.
 from __future__ import annotations
 
 from .errors import BudgetNotMetError
-from .goal import Goal, parse_bytes
+from .goal import Goal
 
-__all__ = ["BudgetNotMetError", "Goal", "parse_bytes", "to_budget"]
+__all__ = ["BudgetNotMetError", "Goal", "to_budget"]
 
 
 def to_budget(*args, **kwargs):  # type: ignore[no-untyped-def]

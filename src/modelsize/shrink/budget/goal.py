@@ -2,37 +2,22 @@
 
 ``Goal(budget="64KiB")``, ``Goal(ratio=8)`` (the original's file / 8) or ``Goal(max_drop=1.0)``
 (the smallest file within 1 point of the original's score on the validation split). Budget
-strings take IEC (``KiB``, ``MiB``, 1024-based) or SI (``kB``, ``MB``) units, or plain bytes.
+strings follow the one size rule: IEC (``Ki Mi Gi``, 1024-based) or SI (``k M G``, 1000-based) units,
+``B`` optional, or plain bytes.
 Parameters are stored as given and checked in :meth:`Goal.resolve`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ...core.errors import option_error
+from ...core.units import parse_size
 
-_UNITS = {"": 1, "b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3,
-          "kb": 1000, "mb": 1000**2, "gb": 1000**3, "k": 1024, "m": 1024**2}
-
-
-def parse_bytes(value: Any) -> int:
-    """``65536``, ``"64KiB"``, ``"0.5 MB"`` → bytes (an integer > 0)."""
-    if isinstance(value, bool):
-        raise option_error("budget", "a byte count such as 65536, '64KiB' or '0.5MB'", value)
-    if isinstance(value, (int, float)):
-        number, unit = float(value), ""
-    else:
-        found = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(value))
-        if not found or found.group(2).lower() not in _UNITS:
-            raise option_error("budget", "a byte count such as 65536, '64KiB' or '0.5MB'", value)
-        number, unit = float(found.group(1)), found.group(2).lower()
-    nbytes = int(number * _UNITS[unit])
-    if nbytes <= 0:
-        raise option_error("budget", "a byte count > 0", value)
-    return nbytes
+def parse_budget(value: Any) -> int:
+    """``65536``, ``"64KiB"``, ``"64k"``, ``"0.5 MB"`` → bytes, by the one size rule (:func:`modelsize.core.units.parse_size`)."""
+    return parse_size(value, "budget")
 
 
 @dataclass(frozen=True)
@@ -49,7 +34,7 @@ class Goal:
         if self.budget is None and self.ratio is None and self.max_drop is None:
             raise option_error("budget", "given (or a ratio, or a max_drop)", None)
         if self.budget is not None:
-            parse_bytes(self.budget)
+            parse_budget(self.budget)
         if self.ratio is not None and (isinstance(self.ratio, bool) or not isinstance(self.ratio, (int, float))
                                        or not self.ratio > 1):
             raise option_error("ratio", "a number > 1 (original file bytes / budget)", self.ratio)
@@ -61,7 +46,7 @@ class Goal:
         """The byte budget (``None``: only an accuracy floor)."""
         self.check()
         if self.budget is not None:
-            return parse_bytes(self.budget)
+            return parse_budget(self.budget)
         if self.ratio is not None:
             return int(original_bytes / float(self.ratio))
         return None

@@ -44,7 +44,8 @@ def test_table_json_markdown(cli, tmp_path: Path) -> None:
 def test_dtype_change_in_markdown_file(cli, tmp_path: Path) -> None:
     old, new = write(tmp_path / "a.safetensors", 8), write(tmp_path / "b.safetensors", 8, np.float16)
     res = cli("diff", str(old), str(new), "-o", str(tmp_path / "comment.md"))
-    assert res.code == 0 and "Wrote" in res.err and res.out == ""
+    assert res.code == 0 and "Wrote" in res.err
+    assert res.out == cli("diff", str(old), str(new)).out  # -o also writes: stdout keeps the table
     text = (tmp_path / "comment.md").read_text()
     assert "dtype float32 → float16" in text and "| float16 | 0 B → 144 B | +144 B |" in text
 

@@ -24,7 +24,8 @@ def test_list_names_every_study(cli) -> None:  # noqa: ANN001
     assert table.code == 0
     assert [line.split()[0] for line in table.out.splitlines()] == names()
     data = json.loads(cli("study", "list", "--format", "json").out)
-    assert [s["name"] for s in data] == names() and all(s["claims"] for s in data)
+    assert data["schema_version"] == "1.0" and data["kind"] == "study-list"
+    assert [s["name"] for s in data["studies"]] == names() and all(s["claims"] for s in data["studies"])
 
 
 def test_run_one_study_writes_store_report_and_json(cli, workdir: Path) -> None:  # noqa: ANN001

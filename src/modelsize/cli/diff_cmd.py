@@ -6,7 +6,6 @@ Exit 0 whatever the difference, unless ``--fail-on-growth PCT`` and the size gre
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -63,8 +62,8 @@ def diff_command(
                                      help="table for people, json for programs (schema in "
                                           "schema/diff.schema.json), markdown for a pull-request comment.")] = "table",
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout; .html writes the treemap page "
-        "coloured by growth, .json/.md pick that format.")] = None,
+        "--output", "-o", metavar="FILE", help="Also write to FILE (stdout keeps --format), in the format its "
+        "extension names: .json, .md, .txt (the table) or .html (the treemap page coloured by growth).")] = None,
     fail_on_growth: Annotated[str | None, typer.Option(
         "--fail-on-growth", metavar="PCT", help="Exit 3 when the size grew by more than PCT (e.g. 2%). The size is "
         "the file on disk when both are files, else the tensors' bytes.")] = None,
@@ -78,19 +77,17 @@ def diff_command(
     """Compare two models: components and tensors added, removed, renamed or changed; size deltas."""
     from ..diff import compare
 
+    from . import output_file
+
     limit = _percent(fail_on_growth)
     out = Output()
-    kind = fmt
-    if output is not None:
-        kind = _BY_SUFFIX.get(Path(output).suffix.lower(), fmt)
+    kind = output_file.prepare_file(output, _BY_SUFFIX)  # exit 2 / 1 before any model is loaded
     reports = [_measure(target, not no_formats, not no_compress, out) for target in (old, new)]
     result = compare(*reports)
-    text = _render(result, reports, kind, base_for(si), depth, show_all)
-    if output is None:
-        out.data(text)
-    else:
-        Path(output).write_text(text, encoding="utf-8")
-        out.hint(f"Wrote {output}")
+    out.data(_render(result, reports, fmt, base_for(si), depth, show_all))
+    if output is not None and kind is not None:
+        output_file.write_text(output, _render(result, reports, kind, base_for(si), depth, show_all))
+        out.hint(f"Wrote {output}.")
     growth = result.size.growth
     if limit is not None and growth is not None and growth > limit:
         out.hint(f"The size grew {100 * growth:.2f}% ({result.size_what}), more than the allowed {100 * limit:.2f}%.")

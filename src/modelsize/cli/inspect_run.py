@@ -43,8 +43,7 @@ def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool 
     from . import output_file
 
     out = Output()
-    if output is not None:
-        output_file.format_for(output)  # a bad extension is a usage error before any work
+    output_file.prepare_file(output)  # a bad extension (exit 2) or an unwritable folder (exit 1) before any work
     out.progress(f"Measuring {target} …")
     if verbose:
         from .logging_setup import enable_verbose

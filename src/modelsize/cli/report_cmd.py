@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from . import compute_options
+from . import compute_options, output_file
 from .options import SI, base_for
 from .output import Output
 
@@ -27,7 +26,7 @@ def report_command(
     target: Annotated[str, typer.Argument(
         help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'.", show_default=False)],
     output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html",
-                                        help="Where to write the page (one file, works offline).")] = "model.html",
+                                        help="Where to write the page (one file, works offline; .html or .htm).")] = "model.html",
     no_formats: Annotated[bool, typer.Option("--no-formats", help="Skip serialized sizes per format.")] = False,
     no_compress: Annotated[bool, typer.Option("--no-compress", help="Skip zstd sizes of each format.")] = False,
     si: SI = False,
@@ -45,6 +44,7 @@ def report_command(
     from .inspect_run import measured
 
     out = Output()
+    output_file.prepare_file(output, output_file.HTML_KINDS)  # `-o out.pdf`: exit 2 before any work
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
@@ -52,5 +52,5 @@ def report_command(
     report = measured(target, lambda: inspect(resolved.value, formats=not no_formats, compression=not no_compress,
                                               target=target, **extra))
     text = report_html(report, base_for(si))
-    Path(output).write_text(text, encoding="utf-8")
+    output_file.write_text(output, text)
     out.hint(f"Wrote {output} ({len(text.encode()):,} bytes)")

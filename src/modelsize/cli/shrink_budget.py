@@ -28,6 +28,8 @@ class BudgetArgs:
     save_dir: str | None
     fmt: str
     si: bool
+    output: str | None = None  #: ``-o FILE``: the result again, in the format its extension names
+    html: str | None = None  #: ``--html FILE.html``: the results page (the frontier plot, size vs score)
 
 
 def progress_printer(out: Output) -> Any:
@@ -42,8 +44,8 @@ def progress_printer(out: Output) -> Any:
 
 
 def run_budget(out: Output, model: Any, dataset: Any, args: BudgetArgs) -> None:
-    """Run the search and write its table / JSON / CSV (and the plot when asked)."""
-    from ..shrink.budget import render
+    """Run the search; show its table / JSON / CSV and write every file asked for (``--plot``,
+    ``--html``, ``-o``), also when nothing met the goal (exit 3 after the files are written)."""
     from ..shrink.budget.errors import BudgetNotMetError
     from ..shrink.budget.search import to_budget
 
@@ -52,20 +54,31 @@ def run_budget(out: Output, model: Any, dataset: Any, args: BudgetArgs) -> None:
                            seed=args.seed, threads=args.threads, save_dir=args.save_dir,
                            progress=progress_printer(out))
     except BudgetNotMetError as exc:
-        if args.plot and exc.result is not None:
-            render.write_plot(exc.result, args.plot)
-        if args.fmt == "json" and exc.result is not None:
+        if exc.result is not None:
+            _show(out, exc.result, args)
+        raise
+    _show(out, result, args)
+
+
+def _show(out: Output, result: Any, args: BudgetArgs) -> None:
+    from ..shrink.budget import render
+    from . import output_file
+
+    def text(kind: str) -> str:
+        if kind == "json":
             import json
 
-            out.data(json.dumps(exc.result.to_dict(), indent=2))
-        raise
-    if args.plot:
-        out.progress(f"Plot written to {render.write_plot(result, args.plot)}")
-    if args.fmt == "json":
-        import json
+            return json.dumps(result.to_dict(), indent=2)
+        if kind == "csv":
+            return render.csv_text(result)
+        return render.table(result, base_for(args.si))
 
-        out.data(json.dumps(result.to_dict(), indent=2))
-    elif args.fmt == "csv":
-        out.data(render.csv_text(result))
-    else:
-        out.data(render.table(result, base_for(args.si)))
+    out.data(text(args.fmt))
+    for path, option in ((args.plot, "plot"), (args.html, "html")):
+        if path is not None:
+            with output_file.writing(path, option):
+                render.write_plot(result, path)
+            out.hint(f"Wrote {path}.")
+    if args.output is not None:
+        output_file.write(args.output, text)
+        out.hint(f"Wrote {args.output}.")

@@ -140,9 +140,8 @@ def shrink_command(
 ) -> None:
     """Shrink a model with recipes; show size on disk, accuracy and latency before and after."""
     shape = parse_shape(input_shape) if input_shape is not None else None
-    if output is not None:
-        output_file.format_for(output)  # a bad extension is a usage error before any work
     searching = budget is not None or ratio is not None or max_drop is not None
+    _check_outputs(output, html, plot, save_dir, searching)
     if searching:  # a bad size, ratio or drop is a usage error before the model or data is loaded
         from ..shrink.budget.goal import Goal
 
@@ -151,9 +150,27 @@ def shrink_command(
         raise usage_problem(option_error("recipe", "given at least once (or a --budget, --ratio or --max-drop "
                                                    "to search)", None))
     search = BudgetArgs(budget, ratio, max_drop, plot, list(recipe or ()) or None, seed, threads, save_dir, fmt,
-                        si) if searching else None
+                        si, output, html) if searching else None
     run_shrink(target, list(recipe or ()), DataOptions(data, shape, train_epochs, seed),
                MeasureOptions(latency_runs, threads, save_dir), ShowOptions(fmt, si, output, html), search)
+
+
+def _check_outputs(output: str | None, html: str | None, plot: str | None, save_dir: str | None,
+                   searching: bool) -> None:
+    """Every file and folder the command will write, checked before any work: a bad extension is a
+    usage error (exit 2), a path that cannot be written an error (exit 1)."""
+    if plot is not None and not searching:
+        raise usage_problem(option_error("plot", "given with --budget, --ratio or --max-drop (the frontier of a "
+                                                 "budget search); the recipes' results page is --html FILE.html",
+                                         plot))
+    output_file.prepare_file(output)
+    output_file.prepare_file(html, output_file.HTML_KINDS, "html")
+    output_file.prepare_file(plot, PLOT_KINDS, "plot")
+    output_file.prepare_folder(save_dir, "save-dir")
+
+
+#: ``--plot``: the budget search's frontier, as an HTML page or a PNG
+PLOT_KINDS = {".html": "html", ".htm": "html", ".png": "png"}
 
 
 def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure: MeasureOptions,
@@ -261,13 +278,11 @@ def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any]
 
     out.data(render("terminal" if show.fmt == "table" else show.fmt))
     if show.html is not None:
-        from pathlib import Path
-
         from ..render.html_shrink import shrink_html
 
-        Path(show.html).write_text(shrink_html(run, base_for(show.si), title=f"Shrink results — {target}"),
-                                   encoding="utf-8")
-        out.hint(f"Wrote {show.html}")
+        output_file.write_text(show.html, shrink_html(run, base_for(show.si), title=f"Shrink results — {target}"),
+                               "html")
+        out.hint(f"Wrote {show.html}.")
     if show.output is not None:
         output_file.write(show.output, render)
         out.hint(f"Wrote {show.output}.")

@@ -93,14 +93,24 @@ def list_command(
     from ..factors.studies.registry import get, names
 
     out = Output()
+    output_file.prepare_file(output)
     studies = [get(n) for n in names()]
-    if fmt == "json":
-        out.data(json.dumps([{"name": s.name, "title": s.title, "claims": [c.quote for c in s.claims],
-                              "thresholds": dict(s.thresholds)} for s in studies], indent=2))
-        return
-    width = max(len(s.name) for s in studies)
-    out.data("\n".join(f"{s.name:{width}}  {s.title} ({len(s.claims)} claim{'s' * (len(s.claims) != 1)})"
-                       for s in studies))
+
+    def render(kind: str) -> str:
+        if kind == "json":
+            return json.dumps({"schema_version": SCHEMA_VERSION, "kind": "study-list", "studies": [
+                {"name": s.name, "title": s.title, "claims": [c.quote for c in s.claims],
+                 "thresholds": dict(s.thresholds)} for s in studies]}, indent=2, default=str)
+        if kind == "csv":
+            return "name,title,claims\n" + "".join(f'{s.name},"{s.title}",{len(s.claims)}\n' for s in studies)
+        width = max(len(s.name) for s in studies)
+        return "\n".join(f"{s.name:{width}}  {s.title} ({len(s.claims)} claim{'s' * (len(s.claims) != 1)})"
+                         for s in studies)
+
+    out.data(render(fmt))
+    if output is not None:
+        output_file.write(output, render)
+        out.hint(f"Wrote {output}.")
 
 
 def verdict_lines(outcomes: list["StudyOutcome"]) -> str:
@@ -207,13 +217,14 @@ def run_command(
 ) -> None:
     """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""
     out = Output()
-    if output is not None:
-        output_file.format_for(output)  # a bad extension is a usage error before any work
+    output_file.prepare_file(output)  # a bad extension (exit 2) or an unwritable folder (exit 1) before any work
     chosen = scale or ("quick" if quick else "full")
     folder = out_dir if out_dir is not None else report_dir() / study  # each run its own folder
-    outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
-    if out_dir is None:
-        write_runs_index(report_dir())
+    output_file.prepare_folder(folder, "out")
+    with output_file.writing(folder, "out"):
+        outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
+        if out_dir is None:
+            write_runs_index(report_dir())
     if fmt == "json":
         out.data(study_json(outcomes, index))
     else:

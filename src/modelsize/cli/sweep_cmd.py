@@ -264,28 +264,35 @@ def _export_format(value: object) -> str:
     return text
 
 
+#: ``sweep export --out FILE``: extension → format
+EXPORT_KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
 @app.command("export", epilog=EXAMPLES_EXPORT)
 def export_command(
     sweep: SweepRef,
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_export_format, metavar="[csv|parquet]",
-                                     help="csv (to stdout unless --out) or parquet (needs --out).")] = "csv",
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Write to this file.")] = None,
+                                     help="csv (to stdout) or parquet (binary: needs --out).")] = "csv",
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+                                                  help="Also write to this file, in the format its extension names "
+                                                       "(.csv, .parquet).")] = None,
     store: Store = None,
 ) -> None:
     """Export a sweep's trials, one row each (factors, status, every metric), as CSV or Parquet."""
+    from . import output_file
+
     out = Output()
     if fmt == "parquet" and out_path is None:
         raise usage_problem(option_error("out", "a file path when --format is parquet (Parquet is binary)", None))
+    kind = output_file.prepare_file(out_path, EXPORT_KINDS, "out")  # the file's format: its extension
     db, result = _load(sweep, _store_path(store))
     db.close()
-    if fmt == "parquet":
-        result.to_parquet(out_path)
+    if fmt == "csv":
+        out.data(result.to_csv())  # stdout keeps the data; --out also writes it
+    if out_path is not None:
+        with output_file.writing(out_path, "out"):
+            result.to_parquet(out_path) if kind == "parquet" else result.to_csv(out_path)
         out.hint(f"Wrote {len(result.trials)} trials to {out_path}.")
-    elif out_path is not None:
-        result.to_csv(out_path)
-        out.hint(f"Wrote {len(result.trials)} trials to {out_path}.")
-    else:
-        out.data(result.to_csv())
 
 
 @app.command("plot", epilog=EXAMPLES_PLOT)
@@ -303,10 +310,14 @@ def plot_command(
     """Plot a sweep's metrics against its factors, with the fitted growth laws."""
     from ..factors import plots
 
+    from . import output_file
+
     out = Output()
+    output_file.prepare_folder(out_dir, "out")
     db, result = _load(sweep, _store_path(store))
     db.close()
     if not result.ok:
         raise argument_error("sweep", "a sweep with at least one successful trial to plot", sweep)
-    written = plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
+    with output_file.writing(out_dir, "out"):
+        written = plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
     out.data("\n".join(str(p) for p in written))

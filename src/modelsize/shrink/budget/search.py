@@ -33,6 +33,8 @@ from .defaults import RECIPES, SPACES
 from .errors import BudgetNotMetError
 from .goal import Goal
 
+#: version of ``schema/shrink-budget.schema.json`` that :meth:`BudgetResult.to_dict` follows
+SCHEMA_VERSION = "1.0"
 #: a progress callback: (done, total, label of what runs next)
 Progress = Callable[[int, int, str], None]
 #: safetensors header + layout JSON of the packed file, first guess (corrected by writing)
@@ -89,6 +91,7 @@ class BudgetResult:
         goal = {"budget": self.goal.budget, "ratio": self.goal.ratio, "max_drop": self.goal.max_drop,
                 "budget_bytes": self.budget_bytes}
         return _jsonable({
+            "schema_version": SCHEMA_VERSION, "kind": "shrink-budget",
             "goal": goal, "metric": self.metric, "data": self.data,
             "original": self.original.to_dict(),
             "chosen": self.chosen.to_dict() if self.chosen else None,

@@ -36,8 +36,9 @@ def pytorch_part() -> None:
 
     from modelsize.examples.seed import simple_nn
     from modelsize.shrink import data as shrink_data
+    from modelsize.shrink.budget import Goal, SearchOptions
     from modelsize.shrink.budget.search import to_budget
-    from modelsize.shrink.runner import backend_for
+    from modelsize.shrink.runner import RunOptions, backend_for
 
     data = shrink_data.mnist5k(seed=0)
     with torch.random.fork_rng(devices=[]):
@@ -48,7 +49,7 @@ def pytorch_part() -> None:
         backend.fit(model, data.train, data.val, 2, 0)
 
     start, cpu = time.perf_counter(), time.process_time()
-    full = to_budget(model, data, ratio=2, threads=2)  # every default recipe + the mixed sweep
+    full = to_budget(model, data, Goal(ratio=2), run=RunOptions(threads=2))  # every default recipe + the mixed sweep
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     import os
 
@@ -62,13 +63,14 @@ def pytorch_part() -> None:
           f"{seconds:.1f} s wall on 2 threads, {cpu:.1f} CPU-seconds (target ≤ 120 s on 2 cores; machine load "
           f"average during the run: {load:.1f}).\n")
 
-    at4 = to_budget(model, data, int4.file_bytes, recipes=[], threads=2)
+    at4 = to_budget(model, data, Goal(budget=int4.file_bytes), search=SearchOptions(recipes=[]),
+                    run=RunOptions(threads=2))
     c = at4.chosen
     print(f"(1) Budget = uniform int4 file ({int4.file_bytes:,} B): mixed {c.label} → {c.file_bytes:,} B, "
           f"test {100 * c.test_score:.2f} vs int4 {100 * int4.test_score:.2f} "
           f"(Δ {100 * (c.test_score - int4.test_score):+.2f} points; ≥ 0 required)")
     quarter = int8.file_bytes // 4
-    q = to_budget(model, data, quarter, recipes=[], threads=2)
+    q = to_budget(model, data, Goal(budget=quarter), search=SearchOptions(recipes=[]), run=RunOptions(threads=2))
     c = q.chosen
     print(f"(2) Budget = ¼ of int8-dynamic ({int8.file_bytes:,} / 4 = {quarter:,} B): {c.label} → "
           f"{c.file_bytes:,} B, test {100 * c.test_score:.2f} vs float {100 * o.test_score:.2f} "
@@ -93,9 +95,10 @@ def pytorch_part() -> None:
 
 
 def compare(title: str, model, data, recipes, ratio: float) -> None:
+    from modelsize.shrink.budget import Goal, SearchOptions
     from modelsize.shrink.budget.search import to_budget
 
-    result = to_budget(model, data, ratio=ratio, recipes=recipes)
+    result = to_budget(model, data, Goal(ratio=ratio), search=SearchOptions(recipes=recipes))
     budget = result.budget_bytes
     o, c = result.original, result.chosen
     print(f"### {title}: budget {budget:,} B (--ratio {ratio:g}: the original's {o.file_bytes:,} B file / {ratio:g}), "

@@ -71,7 +71,7 @@ def main() -> None:
     from modelsize.examples.seed import simple_nn, student_model, teacher_model
     from modelsize.shrink import Distill, RunOptions, parse_recipe, shrink, shrink_each
     from modelsize.shrink.data import mnist5k
-    from modelsize.shrink.torch.train import FitOptions, fit
+    from modelsize.shrink.torch.train import TrainOptions, fit
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -80,7 +80,7 @@ def main() -> None:
     X, y = data.test.X, data.test.y
     x1 = torch.as_tensor(X[:1])
     model = simple_nn()
-    fit(model, data.train, data.val, FitOptions(epochs=args.epochs))
+    fit(model, data.train, data.val, TrainOptions(epochs=args.epochs))
     model.eval()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +131,7 @@ def main() -> None:
         # --- distillation: the seed's teacher into its student, and the student alone
         torch.manual_seed(0)
         teacher = teacher_model()
-        fit(teacher, data.train, data.val, FitOptions(epochs=args.epochs))
+        fit(teacher, data.train, data.val, TrainOptions(epochs=args.epochs))
         torch.manual_seed(1)
         student = student_model()
         start = time.perf_counter()

@@ -8,7 +8,7 @@ import pytest
 
 from modelsize.core.errors import OptionError
 from modelsize.factors import Sweep
-from modelsize.factors.backends import backend_for
+from modelsize.factors.backends import executor_for
 from modelsize.factors.runners import Finished, Started, TrialDone
 
 TIMING = ("train_time_s", "latency_s", "peak_rss_bytes", "train_rss_delta_bytes")
@@ -69,5 +69,5 @@ def test_torch_trials_on_dask_threads_are_deterministic() -> None:
 
 def test_backend_options() -> None:
     with pytest.raises(OptionError, match="The 'jobs' option must be an integer >= 1. Got 0."):
-        backend_for(jobs=0)
-    assert backend_for(jobs=1).name == "inline"
+        executor_for(jobs=0)
+    assert executor_for(jobs=1).name == "inline"

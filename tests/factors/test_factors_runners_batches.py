@@ -44,7 +44,7 @@ def test_batches_cover_every_trial_once_in_order() -> None:
 
 def test_engine_shares_the_sweep_once_and_submits_batches(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     backend = RecordingBackend()
-    monkeypatch.setattr("modelsize.factors.runners.backend_for", lambda *a, **k: backend)
+    monkeypatch.setattr("modelsize.factors.runners.executor_for", lambda *a, **k: backend)
     sweep = Sweep("sklearn.tree:DecisionTreeClassifier", {"max_depth": list(range(1, 9))}, "iris",
                   measure={"formats": "none", "latency_runs": 0})
     events = list(run(sweep, store=tmp_path / "s.db"))

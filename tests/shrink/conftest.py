@@ -17,7 +17,7 @@ pytest.importorskip("mlxtend")
 from shrink_helpers import SmallCNN, seeded, single_thread  # noqa: E402
 
 from modelsize.shrink import data as shrink_data  # noqa: E402
-from modelsize.shrink.torch.train import FitOptions, fit  # noqa: E402
+from modelsize.shrink.torch.train import TrainOptions, fit  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +44,7 @@ def trained_mlp(mnist: shrink_data.ShrinkData) -> Any:
 
     model = seeded(simple_nn)
     with single_thread():
-        fit(model, mnist.train, mnist.val, FitOptions(epochs=3))
+        fit(model, mnist.train, mnist.val, TrainOptions(epochs=3))
     return model.eval()
 
 
@@ -55,7 +55,7 @@ def trained_teacher(mnist: shrink_data.ShrinkData) -> Any:
 
     model = seeded(teacher_model)
     with single_thread():
-        fit(model, mnist.train, mnist.val, FitOptions(epochs=3))
+        fit(model, mnist.train, mnist.val, TrainOptions(epochs=3))
     return model.eval()
 
 
@@ -63,7 +63,7 @@ def trained_teacher(mnist: shrink_data.ShrinkData) -> Any:
 def trained_cnn(digits_images: shrink_data.ShrinkData) -> Any:
     model = seeded(SmallCNN)
     with single_thread():
-        fit(model, digits_images.train, digits_images.val, FitOptions(epochs=8, lr=3e-3))
+        fit(model, digits_images.train, digits_images.val, TrainOptions(epochs=8, lr=3e-3))
     return model.eval()
 
 

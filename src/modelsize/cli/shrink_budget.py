@@ -47,11 +47,14 @@ def run_budget(out: Output, model: Any, dataset: Any, args: BudgetArgs) -> None:
     """Run the search; show its table / JSON / CSV and write every file asked for (``--plot``,
     ``--html``, ``-o``), also when nothing met the goal (exit 3 after the files are written)."""
     from ..shrink.budget.errors import BudgetNotMetError
+    from ..shrink.budget.goal import Goal, SearchOptions
     from ..shrink.budget.search import to_budget
+    from ..shrink.runner import RunOptions
 
     try:
-        result = to_budget(model, dataset, args.budget, ratio=args.ratio, max_drop=args.max_drop, recipes=args.recipes,
-                           seed=args.seed, threads=args.threads, save_dir=args.save_dir,
+        result = to_budget(model, dataset, Goal(args.budget, args.ratio, args.max_drop),
+                           search=SearchOptions(recipes=args.recipes),
+                           run=RunOptions(seed=args.seed, threads=args.threads, save_dir=args.save_dir),
                            progress=progress_printer(out))
     except BudgetNotMetError as exc:
         if exc.result is not None:

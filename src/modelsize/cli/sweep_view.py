@@ -34,15 +34,6 @@ TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
 SCHEMA_VERSION = "1.0"
 
 
-def stderr_is_terminal() -> bool:
-    """A live progress bar only makes sense on a terminal; logs get the summary line only."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    try:
-        return bool(isatty()) if callable(isatty) else False
-    except ValueError:  # closed stream
-        return False
-
-
 def with_progress(events: Iterable[Event], show: bool, label: str | None = None) -> Iterator[Event]:
     """Pass events through, drawing a progress bar on stderr while trials finish: done of total,
     failed, elapsed and the ETA from the trials measured so far. ``label`` names the bar (default:

@@ -48,7 +48,7 @@ class FileSection(TypedDict, total=False):
     files: list[dict[str, Any]]
 
 
-class FormatSize(TypedDict, total=False):
+class FormatEntry(TypedDict, total=False):
     """One item of ``sections["formats"]``: a serialized format's exact (and compressed) size."""
 
     format: str

@@ -43,13 +43,6 @@ class Component:
                 return node
         return None
 
-    def depth_of(self, node: "Component") -> int:
-        """Depth of a descendant relative to this component (0 for itself)."""
-        if node.path == self.path:
-            return 0
-        rel = node.path[len(self.path) + 1 :] if self.path else node.path
-        return rel.count(".") + 1 if rel else 0
-
     def with_(self, **changes: Any) -> "Component":
         """A copy with some fields changed."""
         return replace(self, **changes)

@@ -22,7 +22,7 @@ class ClusterError(ModelSizeError, ConnectionError):
     """The Dask scheduler could not be reached."""
 
 
-class Backend(Protocol):
+class Executor(Protocol):
     """What the engine needs from an executor."""
 
     name: str
@@ -154,7 +154,7 @@ class DaskBackend:
             self.client.close()
 
 
-def backend_for(jobs: int = 1, cluster: str | None = None, client: Any = None) -> Backend:
+def executor_for(jobs: int = 1, cluster: str | None = None, client: Any = None) -> Executor:
     """The backend for these options: Dask when a cluster or client is given, else local."""
     if cluster is not None or client is not None:
         return DaskBackend(cluster, client)

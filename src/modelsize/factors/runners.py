@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from ..core.errors import InternalError
-from .backends import backend_for
+from .backends import executor_for
 from .results import SweepResult
 from .types import SweepLike as Sweep
 from .types import TrialSpec
@@ -78,7 +78,7 @@ def run(sweep: Sweep, *, jobs: int = 1, cluster: str | None = None, client: Any 
         if retry_failed:
             stored = {k: r for k, r in stored.items() if r.ok}
         pending = [t for t in trials if t.key not in stored]
-        backend = backend_for(jobs, cluster, client) if pending else None
+        backend = executor_for(jobs, cluster, client) if pending else None
         yield Started(spec_hash, sweep.label, len(trials), len(stored), len(pending),
                       backend.name if backend else "none", backend.workers if backend else 0, db.path)
         done = failed = 0

@@ -43,6 +43,8 @@ _LAZY: dict[str, str] = {
     "Distill": "modelsize.shrink.torch.distill",
     "parse_recipe": "modelsize.shrink.spec",
     "to_budget": "modelsize.shrink.budget.search",
+    "Goal": "modelsize.shrink.budget.goal",
+    "SearchOptions": "modelsize.shrink.budget.goal",
     "BudgetResult": "modelsize.shrink.budget.search",
     "BudgetNotMetError": "modelsize.shrink.budget.errors",
     "MixedPrecision": "modelsize.shrink.torch.mixed",

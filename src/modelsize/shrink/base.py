@@ -16,7 +16,7 @@ PyTorch, Keras, scikit-learn, XGBoost/LightGBM, ONNX; see :mod:`modelsize.shrink
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -245,11 +245,3 @@ class Chain(RecipeBase):
             notes.extend(out.notes)
             artifacts.update(out.artifacts)
         return Shrunk(model, tuple(savers.values()), primary, {"steps": details}, tuple(notes), artifacts)
-
-
-def merge_details(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    """Shallow merge of JSON-ready detail dicts (later keys win)."""
-    out: dict[str, Any] = {}
-    for part in parts:
-        out.update(part)
-    return out

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from modelsize.shrink.budget import Goal, SearchOptions
 from modelsize.shrink.budget.search import to_budget
 
 
@@ -18,7 +19,7 @@ def test_forest_budget_met_with_smallest_drop():
     digits = shrink_data.digits(seed=0)
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(digits.train.X, digits.train.y)
     recipes = ["float32", "ccp:max_drop=3.0,alphas=4", "ccp:max_drop=3.0,alphas=4+float32"]
-    result = to_budget(forest, digits, ratio=1.3, recipes=recipes)
+    result = to_budget(forest, digits, Goal(ratio=1.3), search=SearchOptions(recipes=recipes))
     budget = result.budget_bytes
     assert budget == int(result.original.file_bytes / 1.3)
     assert result.chosen.file_bytes <= budget

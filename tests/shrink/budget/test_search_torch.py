@@ -11,7 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from modelsize.shrink.budget import BudgetNotMetError  # noqa: E402
+from modelsize.shrink.budget import Goal, SearchOptions  # noqa: E402
 from modelsize.shrink.budget.search import dominated_by, to_budget  # noqa: E402
+from modelsize.shrink.runner import RunOptions  # noqa: E402
 
 RECIPES = ["int8-dynamic", "int4-weight", "prune:amount=0.8"]
 
@@ -19,12 +21,13 @@ RECIPES = ["int8-dynamic", "int4-weight", "prune:amount=0.8"]
 @pytest.fixture(scope="module")
 def int4_search(trained_mlp, mnist, tmp_path_factory):
     """One search with the budget set to the uniform int4 file's size."""
-    first = to_budget(trained_mlp, mnist, ratio=2, recipes=["int4-weight"], mixed=False)
+    first = to_budget(trained_mlp, mnist, Goal(ratio=2), search=SearchOptions(recipes=["int4-weight"], mixed=False))
     int4 = first.candidates[0]
     keep = tmp_path_factory.mktemp("chosen")
     calls = []
     before = {k: v.clone() for k, v in trained_mlp.state_dict().items()}
-    result = to_budget(trained_mlp, mnist, int4.file_bytes, recipes=RECIPES, sweep=6, save_dir=keep,
+    result = to_budget(trained_mlp, mnist, Goal(budget=int4.file_bytes), search=SearchOptions(recipes=RECIPES, sweep=6),
+                       run=RunOptions(save_dir=keep),
                        progress=lambda done, total, label: calls.append((done, total, label)))
     after = trained_mlp.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the search works on copies only
@@ -92,16 +95,17 @@ def test_png_plot(int4_search, tmp_path):
 
 def test_impossible_budget_and_drop_raise_with_smallest(trained_mlp, mnist):
     with pytest.raises(BudgetNotMetError, match="smallest file reached is") as info:
-        to_budget(trained_mlp, mnist, "1KiB", recipes=["int4-weight"], sweep=0)
+        to_budget(trained_mlp, mnist, "1KiB", search=SearchOptions(recipes=["int4-weight"], sweep=0))
     smallest = info.value.smallest
     assert smallest["file_bytes"] > 1024 and smallest["test_score"] is not None
     with pytest.raises(BudgetNotMetError, match="within 0 points") as info:
-        to_budget(trained_mlp, mnist, max_drop=0.0, recipes=["prune:amount=0.99"], mixed=False)
+        to_budget(trained_mlp, mnist, Goal(max_drop=0.0),
+                  search=SearchOptions(recipes=["prune:amount=0.99"], mixed=False))
     assert info.value.smallest["label"] == "prune:amount=0.99"
 
 
 def test_max_drop_picks_the_smallest_within_the_drop(trained_mlp, mnist):
-    result = to_budget(trained_mlp, mnist, max_drop=1.0, recipes=["int8-dynamic"], sweep=5)
+    result = to_budget(trained_mlp, mnist, Goal(max_drop=1.0), search=SearchOptions(recipes=["int8-dynamic"], sweep=5))
     floor = result.original.val_score - 0.01
     chosen = result.chosen
     assert chosen.val_score >= floor - 1e-12 and result.budget_bytes is None

@@ -18,7 +18,7 @@ from modelsize.core.errors import OptionError
 from modelsize.shrink import RecipeError, RunOptions, ShrinkData, data as shrink_data, parse_recipe, shrink
 from modelsize.shrink.torch.heads import HeadPrune
 from modelsize.shrink.torch.savers import StructuredSaver
-from modelsize.shrink.torch.train import FitOptions, fit
+from modelsize.shrink.torch.train import TrainOptions, fit
 
 D_MODEL, HEADS, FF, LAYERS, TOKENS, FEATURES, CLASSES = 64, 8, 128, 2, 8, 8, 10
 
@@ -58,7 +58,7 @@ def digits_tokens() -> ShrinkData:
 def trained_encoder(digits_tokens: ShrinkData) -> Any:
     model = seeded(EncoderClassifier)
     with single_thread():
-        fit(model, digits_tokens.train, digits_tokens.val, FitOptions(epochs=6, lr=3e-3))
+        fit(model, digits_tokens.train, digits_tokens.val, TrainOptions(epochs=6, lr=3e-3))
     return model.eval()
 
 

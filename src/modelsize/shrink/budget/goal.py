@@ -1,4 +1,5 @@
-"""What the search aims at: a byte budget, a compression ratio, or an accuracy floor.
+"""What the search aims at (:class:`Goal`: a byte budget, a compression ratio, or an accuracy floor)
+and what it tries (:class:`SearchOptions`).
 
 ``Goal(budget="64KiB")``, ``Goal(ratio=8)`` (the original's file / 8) or ``Goal(max_drop=1.0)``
 (the smallest file within 1 point of the original's score on the validation split). Budget
@@ -9,6 +10,7 @@ Parameters are stored as given and checked in :meth:`Goal.resolve`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +56,30 @@ class Goal:
     def to_dict(self, original_bytes: int | None = None) -> dict[str, Any]:
         return {"budget": self.budget, "ratio": self.ratio, "max_drop": self.max_drop,
                 "budget_bytes": self.resolve(original_bytes) if original_bytes else None}
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """What the budget search tries.
+
+    ``recipes``: spec strings or recipe objects (default ``None``: the framework's list in
+    :mod:`.defaults`). ``mixed``: also search per-layer allocations (PyTorch). ``metric``: a
+    ``metric(y_true, y_pred)`` to score with (default: accuracy). ``sweep``: how many extra
+    budgets the allocation is solved for to draw the frontier. Checked in :meth:`validate`.
+    """
+
+    recipes: Sequence[Any] | None = None
+    mixed: bool = True
+    metric: Any = None
+    sweep: int = 10
+
+    def validate(self) -> None:
+        if self.recipes is not None and (isinstance(self.recipes, (str, bytes))
+                                         or not isinstance(self.recipes, Sequence)):
+            raise option_error("recipes", "a list of recipe specs or recipe objects, or None", self.recipes)
+        if not isinstance(self.mixed, bool):
+            raise option_error("mixed", "True or False", self.mixed)
+        if self.metric is not None and not callable(self.metric):
+            raise option_error("metric", "a function metric(y_true, y_pred), or None", self.metric)
+        if isinstance(self.sweep, bool) or not isinstance(self.sweep, int) or self.sweep < 0:
+            raise option_error("sweep", "an integer >= 0", self.sweep)

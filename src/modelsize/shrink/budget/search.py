@@ -31,7 +31,7 @@ from ..runner import RunOptions, backend_for, shrink_each
 from . import knapsack
 from .defaults import RECIPES, SPACES
 from .errors import BudgetNotMetError
-from .goal import Goal
+from .goal import Goal, SearchOptions
 
 #: version of ``schema/shrink-budget.schema.json`` that :meth:`BudgetResult.to_dict` follows
 SCHEMA_VERSION = "1.0"
@@ -123,25 +123,31 @@ def dominated_by(frontier: Sequence[Candidate], other: Candidate, axis: str = "v
                for f in frontier if getattr(f, axis) is not None)
 
 
-def to_budget(model: Any, data: ShrinkData, budget: Any = None, *, ratio: float | None = None,
-              max_drop: float | None = None, recipes: Sequence[Any] | None = None, mixed: bool = True,
-              metric: Any = None, seed: int = 0, threads: int | None = None, save_dir: str | Path | None = None,
-              sweep: int = 10, progress: Progress | None = None) -> BudgetResult:
-    """Find the model that fits ``budget`` bytes (or ``original / ratio``) with the best
+def to_budget(model: Any, data: ShrinkData, goal: Goal | Any, *, search: SearchOptions = SearchOptions(),
+              run: RunOptions = RunOptions(), progress: Progress | None = None) -> BudgetResult:
+    """Find the model that fits the goal's byte budget (or ``original / ratio``) with the best
     validation score, or the smallest within ``max_drop`` points; return the frontier and choice.
 
-    ``recipes``: spec strings or recipe objects to try (default: the framework's list in
-    :mod:`.defaults`). ``mixed``: also search per-layer allocations (PyTorch). ``sweep``: how
-    many extra budgets the allocation is solved for to draw the frontier. Raises
-    :class:`BudgetNotMetError` (carrying the search) when nothing meets the goal.
+    ``goal``: a :class:`Goal` (``Goal(budget="24KiB")``, ``Goal(ratio=8)``, ``Goal(max_drop=1.0)``),
+    or a size alone as shorthand for ``Goal(budget=size)``. ``search``: what to try
+    (:class:`SearchOptions`: recipes, mixed, metric, sweep). ``run``: how candidates run — its
+    ``seed``, ``threads`` and ``save_dir`` (the chosen model's file is copied there); latency is
+    not timed in a search. Raises :class:`BudgetNotMetError` (carrying the search) when nothing
+    meets the goal.
     """
-    goal = Goal(budget, ratio, max_drop)
+    goal = goal if isinstance(goal, Goal) else Goal(budget=goal)
     goal.check()
+    if not isinstance(search, SearchOptions):
+        raise option_error("search", "a SearchOptions", type(search).__name__)
+    if not isinstance(run, RunOptions):
+        raise option_error("run", "a RunOptions", type(run).__name__)
+    search.validate()
+    run.validate()
     if not isinstance(data, ShrinkData) or data.val is None or not len(data.val) or data.test is None:
         raise option_error("data", "a ShrinkData with validation and test splits (the search selects on "
                            "validation, reports on test)", type(data).__name__)
-    if isinstance(sweep, bool) or not isinstance(sweep, int) or sweep < 0:
-        raise option_error("sweep", "an integer >= 0", sweep)
+    recipes, mixed, metric, sweep = search.recipes, search.mixed, search.metric, search.sweep
+    seed, threads, save_dir = run.seed, run.threads, run.save_dir
     backend = backend_for(model)
     specs = list(recipes) if recipes is not None else list(RECIPES.get(backend.name, ()))
     search_data = replace(data, test=data.val)

@@ -114,9 +114,9 @@ class TorchBackend:
         return torch_default_savers()
 
     def fit(self, model: Any, train: "Split", val: "Split | None", epochs: int, seed: int) -> dict[str, Any]:
-        from .train import FitOptions, fit
+        from .train import TrainOptions, fit
 
-        return fit(model, train, val, FitOptions(epochs=epochs, seed=seed)).to_dict()
+        return fit(model, train, val, TrainOptions(epochs=epochs, seed=seed)).to_dict()
 
 
 def _wipe_packed(module: Any, torch: Any) -> None:

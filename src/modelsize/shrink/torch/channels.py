@@ -97,10 +97,10 @@ class ChannelPrune(RecipeBase):
                                           "are prunable)")
         fit_log = None
         if epochs:
-            from .train import FitOptions, fit
+            from .train import TrainOptions, fit
 
             data = context.data
-            fit_log = fit(model, data.train, data.val, FitOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
+            fit_log = fit(model, data.train, data.val, TrainOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
         layers = {}
         for name, (cin, cout, n) in before.items():
             new_in, new_out, new_n = after.get(name, (cin, cout, n))

@@ -47,7 +47,7 @@ class Distill(RecipeBase):
 
     def apply(self, model: Any, context: ShrinkContext) -> Shrunk:
         torch = require("torch", "distill PyTorch models")
-        from .train import FitOptions, fit
+        from .train import TrainOptions, fit
 
         temperature = check_number(self.name, "temperature", self.temperature, 0, 1000, low_open=True)
         alpha = check_number(self.name, "alpha", self.alpha, 0, 1)
@@ -83,7 +83,7 @@ class Distill(RecipeBase):
                             reduction="batchmean", log_target=True)
             return alpha * T * T * soft + (1 - alpha) * F.cross_entropy(logits, labels)
 
-        options = FitOptions(epochs=epochs, lr=lr, batch_size=batch, patience=patience, seed=context.seed)
+        options = TrainOptions(epochs=epochs, lr=lr, batch_size=batch, patience=patience, seed=context.seed)
         alone = copy.deepcopy(student) if self.baseline else None
         distilled_log = fit(student, data.train, data.val, options, kd_loss)
         details: dict[str, Any] = {

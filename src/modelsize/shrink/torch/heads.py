@@ -99,10 +99,10 @@ class HeadPrune(RecipeBase):
         params_after = sum(p.numel() for p in model.parameters())
         fit_log = None
         if epochs:
-            from .train import FitOptions, fit
+            from .train import TrainOptions, fit
 
             data = context.data
-            fit_log = fit(model, data.train, data.val, FitOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
+            fit_log = fit(model, data.train, data.val, TrainOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
         layers = {}
         for name, old in before.items():
             new = _shape(attention[name])

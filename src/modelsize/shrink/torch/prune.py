@@ -80,10 +80,10 @@ class MagnitudePrune(RecipeBase):
         masked_bytes = _masked_state_bytes(model)
         fit_log = None
         if epochs:
-            from .train import FitOptions, fit
+            from .train import TrainOptions, fit
 
             data = context.data
-            fit_log = fit(model, data.train, data.val, FitOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
+            fit_log = fit(model, data.train, data.val, TrainOptions(epochs=epochs, lr=lr, seed=context.seed)).to_dict()  # type: ignore[union-attr]
         for module, param in pairs:
             prune.remove(module, param)  # permanent: weight = weight_orig * mask, hooks gone
         per_layer = {}

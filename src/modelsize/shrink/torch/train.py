@@ -24,7 +24,7 @@ LossFn = Callable[[Any, Any, Any], Any]
 
 
 @dataclass(frozen=True)
-class FitOptions:
+class TrainOptions:
     """How to train: epochs (upper bound), Adam learning rate, batch size, patience, seed."""
 
     epochs: int = 5
@@ -60,7 +60,7 @@ def accuracy_of(model: Any, split: Split) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == split.y))
 
 
-def fit(model: Any, train: Split, val: Split | None, options: FitOptions = FitOptions(),
+def fit(model: Any, train: Split, val: Split | None, options: TrainOptions = TrainOptions(),
         loss_fn: LossFn | None = None) -> FitLog:
     """Train ``model`` in place with Adam; keep the weights of the best validation epoch.
 

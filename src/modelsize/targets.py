@@ -75,19 +75,29 @@ def resolve(target: str) -> Resolved:
         )
     if not attr:
         raise TargetError(f"The target {target!r} names no attribute after ':'. Write 'module:attr', e.g. 'mypkg.models:build_model'.")
-    if _looks_like_file(source):
-        with _on_sys_path(str(Path(source).resolve().parent)):
-            with timing.step("import"):
-                module = _load_file(source, target)
-            obj = _get_attr(module, attr, target)
-            with timing.step("build"):
-                return Resolved(target, obj=_maybe_call(obj, attr, target))
-    with _on_sys_path(os.getcwd()):
+    with _on_sys_path(_code_folder(source)):
         with timing.step("import"):
-            module = _import_module(source, target)
-        obj = _get_attr(module, attr, target)
+            module = load_code(source, target)
+        obj = lookup(module, attr, target)
         with timing.step("build"):
             return Resolved(target, obj=_maybe_call(obj, attr, target))
+
+
+def load_code(source: str, ref: str, kind: str = "target") -> ModuleType:
+    """The module named before the ``:`` of a reference: ``path/to/file.py`` is run as a module,
+    anything else imported. The one loader of user code, for CLI targets and sweep factories
+    (:mod:`modelsize.factors.refs`) alike: one file is one module object in a process, under one
+    name (``_modelsize_target_<stem>_<hash of the path>``), run again only when the file changed.
+    ``kind`` names the reference in errors ("target", "'factory' reference" …)."""
+    with _on_sys_path(_code_folder(source)):
+        if _looks_like_file(source):
+            return _load_file(source, ref, kind)
+        return _import_module(source, ref, kind)
+
+
+def _code_folder(source: str) -> str:
+    """The folder the user's code imports its neighbours from: the file's, or the working folder."""
+    return str(Path(source).resolve().parent) if _looks_like_file(source) else os.getcwd()
 
 
 def _not_text(obj: Any, target: str) -> Any:
@@ -124,55 +134,67 @@ def _on_sys_path(folder: str) -> Iterator[None]:
             sys.path.remove(folder)
 
 
-def _user_code_failed(action: str, target: str, exc: BaseException) -> TargetError:
+def _user_code_failed(action: str, target: str, exc: BaseException, kind: str = "target") -> TargetError:
     message = " ".join(str(exc).split()) or "(no message)"
     return TargetError(
-        f"{action} for target {target!r} raised {type(exc).__name__}: {message}. The error is in "
+        f"{action} for {kind} {target!r} raised {type(exc).__name__}: {message}. The error is in "
         "that code (or a package it imports), not in modelsize; set MODELSIZE_DEBUG=1 to see its traceback."
     )
 
 
-def _import_module(name: str, target: str) -> ModuleType:
+def _import_module(name: str, target: str, kind: str = "target") -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing and (name == missing or name.startswith(missing + ".")):
             raise TargetError(
-                f"Cannot import module {name!r} for target {target!r}: no module named {missing!r}. "
+                f"Cannot import module {name!r} for {kind} {target!r}: no module named {missing!r}. "
                 "Check the spelling, install the package, or run modelsize from the folder that contains it."
             ) from exc
-        raise _user_code_failed(f"Importing module {name!r}", target, exc) from exc
+        raise _user_code_failed(f"Importing module {name!r}", target, exc, kind) from exc
     except (Exception, SystemExit) as exc:  # the user's module failed while importing
-        raise _user_code_failed(f"Importing module {name!r}", target, exc) from exc
+        raise _user_code_failed(f"Importing module {name!r}", target, exc, kind) from exc
 
 
-def _load_file(source: str, target: str) -> ModuleType:
+#: the module attribute that records which version of its file a loaded module ran
+_STAMP = "__modelsize_source_stamp__"
+
+
+def _load_file(source: str, target: str, kind: str = "target") -> ModuleType:
     path = Path(source)
     if not path.is_file():
         raise TargetError(
-            f"No such Python file: {source!r} (target {target!r}). Check the path; "
-            "file targets look like 'path/to/file.py:attr'."
+            f"No such Python file: {source!r} ({kind} {target!r}). Check the path; "
+            "file references look like 'path/to/file.py:attr'."
         )
     # a stable name (str hash is salted per process): pickles of the model, and so file sizes, repeat exactly
     import hashlib  # only for a .py target: OpenSSL's loading is a few ms of every command
 
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    resolved = path.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
     name = f"_modelsize_target_{path.stem}_{digest}"
+    info = resolved.stat()
+    stamp = (info.st_mtime_ns, info.st_size)
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, _STAMP, None) == stamp:
+        return loaded  # one file, one module object: its classes and functions are the same objects
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise TargetError(f"Cannot load {source!r} as Python code (target {target!r}). Give a .py file.")
+        raise TargetError(f"Cannot load {source!r} as Python code ({kind} {target!r}). Give a .py file.")
     module = importlib.util.module_from_spec(spec)
+    setattr(module, _STAMP, stamp)
     sys.modules[name] = module  # so pickling and dataclasses inside the file find their module
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:  # the user's file failed while running
         sys.modules.pop(name, None)
-        raise _user_code_failed(f"Running {source!r}", target, exc) from exc
+        raise _user_code_failed(f"Running {source!r}", target, exc, kind) from exc
     return module
 
 
-def _get_attr(module: ModuleType, attr: str, target: str) -> Any:
+def lookup(module: ModuleType, attr: str, target: str, kind: str = "target") -> Any:
+    """``module.attr`` (``attr`` may be dotted), or a :class:`TargetError` listing what is there."""
     obj: Any = module
     walked: list[str] = []
     for part in attr.split("."):
@@ -181,11 +203,11 @@ def _get_attr(module: ModuleType, attr: str, target: str) -> Any:
         except AttributeError:
             owner = ".".join([module.__name__, *walked]) if walked else _module_label(module)
             raise TargetError(
-                f"{owner} has no attribute {part!r} (target {target!r}). "
+                f"{owner} has no attribute {part!r} ({kind} {target!r}). "
                 f"{_available(obj)}Check the name after ':'."
             ) from None
         except Exception as exc:  # a property or module __getattr__ of the user's code failed
-            raise _user_code_failed(f"Looking up {attr!r}", target, exc) from exc
+            raise _user_code_failed(f"Looking up {attr!r}", target, exc, kind) from exc
         walked.append(part)
     return obj
 

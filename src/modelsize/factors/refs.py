@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
-import importlib.util
 import inspect
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable
 
 from ..core.errors import TargetError
@@ -55,45 +51,16 @@ def resolve(ref: str | Callable[..., Any], what: str = "factory") -> Callable[..
 
 @functools.lru_cache(maxsize=64)
 def _resolve_text(ref: str, what: str) -> Callable[..., Any]:
+    """Through the one loader of user code (:func:`modelsize.targets.load_code`): a file named as a
+    CLI target and as a sweep factory is one module object."""
+    from ..targets import load_code, lookup
+
     source, _, attr = ref.rpartition(":")
-    if source.endswith(".py"):
-        module = _load_file(source, ref, what)
-    else:
-        try:
-            module = importlib.import_module(source)
-        except ImportError as exc:
-            raise TargetError(
-                f"The {what!r} reference {ref!r} names module {source!r}, which cannot be imported "
-                f"({exc}). Check the name and that the module is on sys.path."
-            ) from exc
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise TargetError(f"The {what!r} reference {ref!r}: {source!r} has no attribute {part!r}.")
-        obj = getattr(obj, part)
+    kind = f"{what!r} reference"
+    obj = lookup(load_code(source, ref, kind), attr, ref, kind)
     if not callable(obj):
         raise TargetError(f"The {what!r} reference {ref!r} must name a class or a function. Got a {type(obj).__name__}.")
     return obj
-
-
-def _load_file(path: str, ref: str, what: str) -> ModuleType:
-    file = Path(path).resolve()
-    if not file.is_file():
-        raise TargetError(f"The {what!r} reference {ref!r} names {path!r}, which is not a file.")
-    name = "modelsize_user_" + hashlib.sha256(str(file).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:  # pragma: no cover - only for non-Python files
-        raise TargetError(f"The {what!r} reference {ref!r}: {path!r} cannot be loaded as Python.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 def name_of(obj: Any) -> str | None:

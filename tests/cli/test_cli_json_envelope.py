@@ -92,3 +92,22 @@ def test_byte_budget_json_follows_its_own_schema(cli, models: Path) -> None:  # 
     missed = json.loads(nothing.out)
     assert missed["chosen"] is None
     jsonschema.validate(missed, schema("shrink-budget"))
+
+
+#: commands without a JSON output, and why: their product is files, not data on stdout
+NO_JSON = {("report",): "writes one HTML page (-o)", ("demo",): "a guided tour for people",
+           ("sweep", "export"): "exports the trials as CSV or Parquet", ("sweep", "plot"): "writes plot files"}
+COMMANDS = [("inspect",), ("check",), ("diff",), ("shrink",), ("sweep", "run"), ("sweep", "show"),
+            ("study", "list"), ("study", "run"), *NO_JSON]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_format_json_is_offered_by_every_command_with_data(cli, command: tuple[str, ...]) -> None:  # noqa: ANN001
+    import re
+
+    text = " ".join(cli(*command, "--help").out.split())
+    offered = re.search(r"--format(?:, -f)? \[?([a-z|]+)", text)
+    if command in NO_JSON:
+        assert not offered or "json" not in offered.group(1), command
+    else:
+        assert offered and "json" in offered.group(1).split("|"), (command, text[:400])

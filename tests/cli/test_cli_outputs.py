@@ -141,3 +141,23 @@ def test_o_means_also_write(cli, workdir: Path, make: Callable[[], list[str]]) -
     both = cli(*make(), "-o", "copy.json")
     assert both.code == plain.code == 0
     assert both.out == plain.out and json.loads((workdir / "copy.json").read_text()) == json.loads(plain.out)
+
+
+@pytest.mark.parametrize("name, ext, code", [("blocker/out", ".json", 1), ("out", ".pdf", 2),
+                                             ("new/deeper/out", ".json", 0)])
+def test_both_inspect_parsers_follow_the_same_rules(workdir: Path, capsys: pytest.CaptureFixture[str],
+                                                    name: str, ext: str, code: int) -> None:
+    """The quick path (:mod:`modelsize.cli.quick`) and the typer command give the same answer."""
+    from modelsize.cli import quick
+    from modelsize.cli.app import run as typer_run
+
+    argv = ["inspect", "m.safetensors", "--format", "json", "-o", name + ext]
+    assert quick.parse(argv) is not None  # this command line is one the quick path takes
+    answers = []
+    for run in (quick.run, typer_run):
+        capsys.readouterr()
+        answers.append((run(argv), capsys.readouterr()))
+    (quick_code, quick_out), (typer_code, typer_out) = answers
+    assert quick_code == typer_code == code
+    assert quick_out.out == typer_out.out and quick_out.err == typer_out.err
+    assert Path(name + ext).is_file() == (code == 0)

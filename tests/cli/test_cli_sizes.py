@@ -134,7 +134,8 @@ def test_every_command_refuses_with_exit_2(cli, tmp_path: Path, monkeypatch: pyt
 
 
 def test_refused_before_anything_is_loaded(tmp_path: Path) -> None:
-    """The target imports torch when loaded; a refused size must exit 2 without importing it."""
+    """The target imports torch when loaded; a refused size (or data file, output path, recipe) must
+    exit 2 without importing it."""
     (tmp_path / "user_net.py").write_text(textwrap.dedent(TORCH_MODULE))
     code = textwrap.dedent("""
         import sys
@@ -145,13 +146,16 @@ def test_refused_before_anything_is_loaded(tmp_path: Path) -> None:
             ["shrink", "user_net.py:net", "--budget", "0", "--data", "digits"],
             ["shrink", "user_net.py:net", "--budget", "64k", "--ratio", "4"],
             ["check", "user_net.py:net", "--max-bytes", "1MiB", "--format", "safetensors"],
+            ["shrink", "user_net.py:net", "--recipe", "fp16", "--data", "no_such_data.npz"],
+            ["shrink", "user_net.py:net", "--recipe", "fp16", "-o", "res.pdf"],
+            ["shrink", "user_net.py:net", "--recipe", "no-such-recipe"],
         )]
         heavy = sorted(m for m in ("torch", "tensorflow", "keras", "sklearn", "user_net") if m in sys.modules)
         print(codes, heavy)
     """)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[2, 2, 2, 2, 2] []", done.stderr
+    assert done.stdout.strip() == "[2, 2, 2, 2, 2, 2, 2, 2] []", done.stderr
 
 
 def test_sizes_print_with_a_short_number() -> None:

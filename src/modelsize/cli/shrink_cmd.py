@@ -142,6 +142,9 @@ def shrink_command(
     shape = parse_shape(input_shape) if input_shape is not None else None
     searching = budget is not None or ratio is not None or max_drop is not None
     _check_outputs(output, html, plot, save_dir, searching)
+    from ..shrink.data import check_spec
+
+    check_spec(data)  # a data file that is not there: exit 2 before the model is built
     if searching:  # a bad size, ratio or drop is a usage error before the model or data is loaded
         from ..shrink.budget.goal import Goal
 

@@ -171,13 +171,19 @@ def from_npz(path: str | os.PathLike[str], seed: int = 0) -> ShrinkData:
     )
 
 
+def check_spec(spec: str | os.PathLike[str]) -> str:
+    """``spec`` when :func:`load_data` takes it (nothing is loaded), else the OptionError it would raise."""
+    text = os.fspath(spec)
+    if text in ("mnist5k", "digits") or os.path.isfile(text):
+        return text
+    raise option_error("data", "'mnist5k', 'digits' or the path of an existing .npz file", text)
+
+
 def load_data(spec: str | os.PathLike[str], seed: int = 0) -> ShrinkData:
     """``'mnist5k'``, ``'digits'`` or the path of an ``.npz`` file."""
-    text = os.fspath(spec)
+    text = check_spec(spec)
     if text == "mnist5k":
         return mnist5k(seed)
     if text == "digits":
         return digits(seed)
-    if os.path.isfile(text):
-        return from_npz(text, seed)
-    raise option_error("data", "'mnist5k', 'digits' or the path of an existing .npz file", text)
+    return from_npz(text, seed)

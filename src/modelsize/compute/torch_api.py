@@ -124,4 +124,5 @@ def _kv_cache(model: Any, spec: InputSpec, options: KVCacheOptions | None) -> KV
     if context is None:
         return None
     batch = options.batch or (token_shape[0] if token_shape else 1)
-    return kv_cache_size(config, context, batch, options.dtype or model_float_dtype(model))
+    return kv_cache_size(config, context, batch, options.dtype or model_float_dtype(model),
+                         encoder_length=options.encoder_length)

@@ -27,6 +27,7 @@ from ..core.errors import ModelStateError
 from . import rnn
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .bugs import ProfilerBugError, ours
+from .fastpath import CausalMasks, structural_torch
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
 from .moe import Observed, install_standins, moe_profile
@@ -224,7 +225,8 @@ def _model_device(model: Any, torch: Any) -> Any:
     return torch.device("cpu")
 
 
-def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch: Any) -> tuple[list[Any], dict[str, Any]]:
+def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch: Any,
+                 masks: CausalMasks | None = None) -> tuple[list[Any], dict[str, Any]]:
     if real is None:
         with fake_mode:
             return make_tensors(spec, torch, device)
@@ -233,7 +235,10 @@ def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch:
     def conv(v: Any) -> Any:
         if is_packed(v):  # fake rows; the batch sizes stay real (the RNN reads their values)
             return v._replace(data=fake_mode.from_tensor(v.data))
-        return fake_mode.from_tensor(v) if isinstance(v, torch.Tensor) else v
+        if not isinstance(v, torch.Tensor):
+            return v
+        fake = fake_mode.from_tensor(v)
+        return masks.from_real(v, fake, torch) if masks is not None else fake
 
     return [conv(a) for a in args], {k: conv(v) for k, v in kwargs.items()}
 
@@ -287,6 +292,7 @@ class _Session:
     real: Any
     rules: OpRules
     mode_cls: type
+    masks: CausalMasks = field(default_factory=CausalMasks)
 
     @property
     def params(self) -> list[Any]:
@@ -298,7 +304,7 @@ class _Session:
 
     def start(self) -> tuple[list[Any], dict[str, Any], MemoryLedger, ModulePathTracker]:
         """Fresh fake inputs, a ledger that ignores the weights and counts the inputs, a tracker."""
-        args, kwargs = _fake_inputs(self.spec, self.real, self.fake_mode, self.device, self.torch)
+        args, kwargs = _fake_inputs(self.spec, self.real, self.fake_mode, self.device, self.torch, self.masks)
         ledger = MemoryLedger()
         ledger.ignore(self.weights)
         ledger.track(_tensors(args, kwargs, self.torch), (), kind=INPUT)
@@ -378,8 +384,9 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
     install_standins(session.fmodel, observed)  # routing-free experts (see compute.moe)
     rnn.install_standins(session.fmodel)  # all time steps at once (see compute.rnn)
     notes: list[str] = []
-    inference = _inference_pass(session)
-    training = _training_pass(session, notes) if backward else None
+    with structural_torch(torch, session.masks):  # fused fast paths off, causal masks answered structurally
+        inference = _inference_pass(session)
+        training = _training_pass(session, notes) if backward else None
     ran = training is not None and training.ran_backward
 
     modules: dict[str, ModuleStats] = {}

@@ -83,3 +83,6 @@ class ComputeOptions:
     kv_cache: KVCacheOptions | None = field(default_factory=KVCacheOptions)
     latency: LatencyOptions | None = None
     measure: MeasureOptions | None = None
+    #: trace each distinct layer once and replay it for identical ones (None: on for models built
+    #: from a config.json, off for live models)
+    dedup_layers: bool | None = None

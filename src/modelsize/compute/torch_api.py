@@ -59,7 +59,7 @@ def profile_torch(model: Any, inputs: Any, options: ComputeOptions) -> ComputePr
     state = TorchGlobalState.capture(torch)
     try:
         passes = run_passes(model, spec, real, include_elementwise=options.include_elementwise,
-                            backward=options.backward)
+                            backward=options.backward, dedup_layers=bool(options.dedup_layers))
         training = estimate(passes.trace, options.training) if passes.trace is not None else None
         kv = _kv_cache(model, spec, options.kv_cache)
         latency = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from modelsize.compute import kv_cache_size
-from modelsize.testing import check_bad_input
+from modelsize.testing import check_bad_input, check_report
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -192,6 +192,7 @@ def test_profile_reports_state_and_cross_attention_rows() -> None:
     config = transformers.MambaConfig(vocab_size=96, hidden_size=32, num_hidden_layers=2, state_size=4, expand=2,
                                       conv_kernel=4, **TOKENS)
     report = modelsize.inspect(transformers.MambaForCausalLM(config), formats=False, inputs=token_inputs(16))
+    check_report(report)  # the new cache fields validate against the schema
     kv = report.to_dict()["sections"]["compute"]["kv_cache"]
     assert (kv["kv_bytes"], kv["state_bytes"], kv["total_bytes"]) == (0, 4096, 4096)
     text = render.table(report)
@@ -201,6 +202,7 @@ def test_profile_reports_state_and_cross_attention_rows() -> None:
                                    decoder_ffn_dim=64, max_position_embeddings=64, **TOKENS)
     report = modelsize.inspect(transformers.BartForConditionalGeneration(bart), formats=False,
                                inputs=token_inputs(16), compute=ComputeOptions(kv_cache=KVCacheOptions(encoder_length=12)))
+    check_report(report)
     kv = report.to_dict()["sections"]["compute"]["kv_cache"]
     assert kv["cross_attention_bytes"] == 2 * 2 * 2 * 16 * 12 * 4 and kv["encoder_length_source"] == "option"
     assert "Cross-attn K/V" in render.table(report)

@@ -114,6 +114,7 @@ class MemoryLedger:
     _entries: list[_Entry] = field(default_factory=list)
     _ignored: set[int] = field(default_factory=set)
     _refs: list[Any] = field(default_factory=list)
+    tape: list[tuple[Any, ...]] | None = None  #: events recorded for a replay (see compute.dedup)
 
     def ignore(self, tensors: Iterable[Any]) -> None:
         """Storages that are not activations (weights, buffers): never counted."""
@@ -138,8 +139,13 @@ class MemoryLedger:
             self._entries.append(entry)
             self._refs.append(weakref.ref(storage, self._on_free(key)))
             self.current += entry.nbytes
+            if self.tape is not None:
+                self.tape.append(("alloc", key, entry.nbytes, kind, t.device))
             if self.current > self.peak:
                 self.peak, self.peak_time = self.current, self._time
+        parents = tuple(parents)
+        if self.tape is not None:
+            self.tape.append(("touch", parents))
         for path in parents:  # also for ops that allocate nothing (a view still runs in its module)
             if self.current > self.module_peak.get(path, -1):
                 self.module_peak[path] = self.current
@@ -148,6 +154,9 @@ class MemoryLedger:
         """Bytes a kernel holds only while it runs (a workspace): they count towards the peak."""
         if nbytes <= 0:
             return
+        parents = tuple(parents)
+        if self.tape is not None:
+            self.tape.append(("transient", nbytes, parents))
         self._tick()
         level = self.current + nbytes
         if level > self.peak:
@@ -169,8 +178,41 @@ class MemoryLedger:
             if entry is not None:
                 entry.died = self._tick()
                 self.current -= entry.nbytes
+                if self.tape is not None:
+                    self.tape.append(("free", key))
 
         return free
+
+    def replay(self, events: list[tuple[Any, ...]], rename: Any) -> dict[Any, _Entry]:
+        """Apply a recorded call's events again (``rename`` maps the recorded module paths);
+        returns the entries still live at its end, keyed by their recorded token."""
+        live: dict[Any, _Entry] = {}
+        for event in events:
+            if event[0] == "alloc":
+                entry = _Entry(event[2], self._tick(), kind=event[3])
+                self._entries.append(entry)
+                live[event[1]] = entry
+                self.current += entry.nbytes
+                if self.current > self.peak:
+                    self.peak, self.peak_time = self.current, self._time
+            elif event[0] == "free":
+                entry = live.pop(event[1])
+                entry.died = self._tick()
+                self.current -= entry.nbytes
+            elif event[0] == "touch":
+                for path in rename(event[1]):
+                    if self.current > self.module_peak.get(path, -1):
+                        self.module_peak[path] = self.current
+            else:
+                self.transient(event[1], rename(event[2]))
+        return live
+
+    def adopt(self, tensor: Any, entry: _Entry) -> None:
+        """``tensor``'s storage is the replayed live ``entry``: freed when it dies."""
+        storage = tensor.untyped_storage()
+        key = id(storage)
+        self._live[key] = entry
+        self._refs.append(weakref.ref(storage, self._on_free(key)))
 
     def mark(self, tensors: Iterable[Any], kind: str) -> None:
         """Relabel live storages (e.g. the parameters' ``.grad`` after backward)."""

@@ -11,6 +11,7 @@ added next to it; a bare config.json gets the parameter report of the meta model
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -120,7 +121,10 @@ def inspect_from_config(
         report = adapter_for(model).to_report(model, target=target)
     if inputs is None and compute is None:
         return report
-    profile = run(model, inputs, compute or ComputeOptions())
+    options = compute or ComputeOptions()
+    if options.dedup_layers is None:  # built here from the config: layers of one kind are identical by construction
+        options = dataclasses.replace(options, dedup_layers=True)
+    profile = run(model, inputs, options)
     notes = (f"Built from {file.name} on the meta device (transformers {type(model).__name__}; no weights "
              "loaded): the compute section describes that architecture.",)
     return report.with_section("compute", profile.with_(notes=profile.notes + notes))

@@ -64,11 +64,13 @@ class MeasureOptions:
 
 @dataclass(frozen=True)
 class KVCacheOptions:
-    """KV-cache size for a Hugging Face style config; ``None`` fields come from the inputs/model."""
+    """Cache size (K/V and recurrent state) for a Hugging Face style config; ``None`` fields come from the
+    inputs/model (``encoder_length``: from the config, as Whisper's 1,500 frames, else the context)."""
 
     context_length: int | None = None
     batch: int | None = None
     dtype: str | None = None
+    encoder_length: int | None = None  #: encoder–decoder models: positions the cross-attention attends over
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,6 @@ class ComputeOptions:
     kv_cache: KVCacheOptions | None = field(default_factory=KVCacheOptions)
     latency: LatencyOptions | None = None
     measure: MeasureOptions | None = None
+    #: trace each distinct layer once and replay it for identical ones (None: on for models built
+    #: from a config.json, off for live models)
+    dedup_layers: bool | None = None

@@ -117,10 +117,13 @@ def _layer(self: Any, x: Any, suffix: str, first: Any, batch: int, is_lstm: bool
         h = torch.sigmoid(o) * torch.tanh(c)
         return (f.linear(h, getattr(self, "weight_hr" + suffix)) if self.proj_size > 0 else h), c
     if isinstance(self, torch.nn.GRU):
-        i_r, i_z, i_n = gi.chunk(3, dim=-1)
-        h_r, h_z, h_n = gh.chunk(3, dim=-1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
-        return n + z * (h_prev - n), None
+        # ATen's GRU cell, in-place ops included: autograd then saves what the real cell saves per
+        # step (the hidden gates 3H, the new gate H and two copies of H its in-place ops need).
+        i_r, i_z, i_n = gi.unsafe_chunk(3, 1)
+        h_r, h_z, h_n = gh.unsafe_chunk(3, 1)
+        r = h_r.add_(i_r).sigmoid_()
+        z = h_z.add_(i_z).sigmoid_()
+        n = i_n.add(h_n.mul_(r)).tanh_()
+        return (h_prev - n).mul_(z).add_(n), None
     act = torch.tanh if self.nonlinearity == "tanh" else torch.relu
     return act(gi + gh), None

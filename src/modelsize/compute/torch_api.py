@@ -59,7 +59,7 @@ def profile_torch(model: Any, inputs: Any, options: ComputeOptions) -> ComputePr
     state = TorchGlobalState.capture(torch)
     try:
         passes = run_passes(model, spec, real, include_elementwise=options.include_elementwise,
-                            backward=options.backward)
+                            backward=options.backward, dedup_layers=bool(options.dedup_layers))
         training = estimate(passes.trace, options.training) if passes.trace is not None else None
         kv = _kv_cache(model, spec, options.kv_cache)
         latency = None
@@ -124,4 +124,5 @@ def _kv_cache(model: Any, spec: InputSpec, options: KVCacheOptions | None) -> KV
     if context is None:
         return None
     batch = options.batch or (token_shape[0] if token_shape else 1)
-    return kv_cache_size(config, context, batch, options.dtype or model_float_dtype(model))
+    return kv_cache_size(config, context, batch, options.dtype or model_float_dtype(model),
+                         encoder_length=options.encoder_length)

@@ -18,6 +18,7 @@ backward) for backward FLOPs, bytes saved for backward and the step's peak.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from ..core.errors import ModelStateError
 from . import rnn
 from .activations import GRADIENT, INPUT, MemoryLedger, SavedTensors, kernel_workspace, rnn_training_workspace
 from .bugs import ProfilerBugError, ours
+from .dedup import LayerDedup
+from .fastpath import CausalMasks, structural_torch
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
 from .moe import Observed, install_standins, moe_profile
@@ -45,8 +48,11 @@ class _Tally:
 
     ops: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # (phase, op) → [status, calls, macs, elem]
     modules: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (phase, path) → [macs, elem]
+    tape: list[tuple[Any, ...]] | None = None  #: calls recorded for a replay (see compute.dedup)
 
-    def add(self, phase: str, op: str, status: str, macs: int, elem: int, parents: set[str]) -> None:
+    def add(self, phase: str, op: str, status: str, macs: int, elem: int, parents: Any) -> None:
+        if self.tape is not None:
+            self.tape.append((phase, op, status, macs, elem, tuple(parents)))
         row = self.ops.setdefault((phase, op), [status, 0, 0, 0])
         row[1] += 1
         row[2] += macs
@@ -224,7 +230,8 @@ def _model_device(model: Any, torch: Any) -> Any:
     return torch.device("cpu")
 
 
-def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch: Any) -> tuple[list[Any], dict[str, Any]]:
+def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch: Any,
+                 masks: CausalMasks | None = None) -> tuple[list[Any], dict[str, Any]]:
     if real is None:
         with fake_mode:
             return make_tensors(spec, torch, device)
@@ -233,7 +240,10 @@ def _fake_inputs(spec: InputSpec, real: Any, fake_mode: Any, device: Any, torch:
     def conv(v: Any) -> Any:
         if is_packed(v):  # fake rows; the batch sizes stay real (the RNN reads their values)
             return v._replace(data=fake_mode.from_tensor(v.data))
-        return fake_mode.from_tensor(v) if isinstance(v, torch.Tensor) else v
+        if not isinstance(v, torch.Tensor):
+            return v
+        fake = fake_mode.from_tensor(v)
+        return masks.from_real(v, fake, torch) if masks is not None else fake
 
     return [conv(a) for a in args], {k: conv(v) for k, v in kwargs.items()}
 
@@ -287,6 +297,7 @@ class _Session:
     real: Any
     rules: OpRules
     mode_cls: type
+    masks: CausalMasks = field(default_factory=CausalMasks)
 
     @property
     def params(self) -> list[Any]:
@@ -298,7 +309,7 @@ class _Session:
 
     def start(self) -> tuple[list[Any], dict[str, Any], MemoryLedger, ModulePathTracker]:
         """Fresh fake inputs, a ledger that ignores the weights and counts the inputs, a tracker."""
-        args, kwargs = _fake_inputs(self.spec, self.real, self.fake_mode, self.device, self.torch)
+        args, kwargs = _fake_inputs(self.spec, self.real, self.fake_mode, self.device, self.torch, self.masks)
         ledger = MemoryLedger()
         ledger.ignore(self.weights)
         ledger.track(_tensors(args, kwargs, self.torch), (), kind=INPUT)
@@ -312,6 +323,7 @@ class _Inference:
     output_bytes: int
     module_peak: dict[str, int]
     calls: dict[str, int]
+    replayed: int = 0  #: layer calls replayed from an identical layer's trace
 
 
 @dataclass
@@ -326,17 +338,24 @@ class _Training:
     at_end: dict[str, int]
 
 
-def _inference_pass(s: _Session) -> _Inference:
-    """Eval mode, no grad: FLOPs, coverage, the forward peak."""
+def _inference_pass(s: _Session, dedup: bool = False, observed: Any = None) -> _Inference:
+    """Eval mode, no grad: FLOPs, coverage, the forward peak (identical layers replayed when ``dedup``)."""
     torch = s.torch
     s.fmodel.eval()
     args, kwargs, ledger, tracker = s.start()
     tally = _Tally()
-    with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.no_grad():
-        out = _call(s.fmodel, args, kwargs)
-        output_bytes = ledger.live_now().get("activation", 0)
-        del out
-    return _Inference(tally, ledger.peak, output_bytes, dict(ledger.module_peak), dict(tracker.calls))
+    replay = LayerDedup(torch, s.fake_mode, tally, ledger, tracker, observed) if dedup else None
+    with contextlib.ExitStack() as stack:
+        if replay is not None:
+            stack.enter_context(replay.installed(s.fmodel))
+        with s.fake_mode, tracker, s.mode_cls(s.rules, tracker, ledger, tally), torch.no_grad():
+            out = _call(s.fmodel, args, kwargs)
+            output_bytes = ledger.live_now().get("activation", 0)
+            del out
+            if replay is not None:
+                replay.release()
+    return _Inference(tally, ledger.peak, output_bytes, dict(ledger.module_peak), dict(tracker.calls),
+                      replay.replayed if replay is not None else 0)
 
 
 def _training_pass(s: _Session, notes: list[str]) -> _Training:
@@ -366,7 +385,8 @@ def _training_pass(s: _Session, notes: list[str]) -> _Training:
     )
 
 
-def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: bool, backward: bool) -> TorchPasses:
+def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: bool, backward: bool,
+               dedup_layers: bool = False) -> TorchPasses:
     """Run the inference pass (and the training step when ``backward``) on a fake copy."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -378,8 +398,9 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
     install_standins(session.fmodel, observed)  # routing-free experts (see compute.moe)
     rnn.install_standins(session.fmodel)  # all time steps at once (see compute.rnn)
     notes: list[str] = []
-    inference = _inference_pass(session)
-    training = _training_pass(session, notes) if backward else None
+    with structural_torch(torch, session.masks):  # fused fast paths off, causal masks answered structurally
+        inference = _deduplicated(session, observed, notes) if dedup_layers else _inference_pass(session)
+        training = _training_pass(session, notes) if backward else None
     ran = training is not None and training.ran_backward
 
     modules: dict[str, ModuleStats] = {}
@@ -430,6 +451,20 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
         trace=trace,
         notes=notes,
     )
+
+
+def _deduplicated(session: _Session, observed: Any, notes: list[str]) -> _Inference:
+    """The inference pass tracing each distinct layer once; a full trace if that fails."""
+    try:
+        inference = _inference_pass(session, dedup=True, observed=observed)
+    except ModelStateError as exc:
+        observed.layers.clear()
+        notes.append(f"Identical layers could not be replayed ({exc}); every layer was traced.")
+        return _inference_pass(session)
+    if inference.replayed:
+        notes.append(f"{inference.replayed} layer calls replayed from an identical layer's trace (same class, "
+                     "configuration and input shapes): totals equal a full trace.")
+    return inference
 
 
 def _tensors(args: list[Any], kwargs: dict[str, Any], torch: Any) -> list[Any]:

@@ -166,6 +166,30 @@ def _training(training: Mapping[str, Any], base: units.Base) -> Table:
     return grid
 
 
+def _cache_rows(kv: Mapping[str, Any], base: units.Base, shape: str, window: str) -> list[tuple[str, str]]:
+    """K/V (self and cross attention) and recurrent state, each on its own row, and their total."""
+    fmt = units.format_bytes
+    attention_layers = kv.get("attention_layers", kv["layers"])
+    state, cross = kv.get("state_bytes") or 0, kv.get("cross_attention_bytes") or 0
+    rows = []
+    if attention_layers:
+        rows.append(("KV cache", f"{fmt(kv.get('self_attention_bytes', kv['total_bytes']), base)} for {kv['batch']} × "
+                                 f"{units.format_count(kv['context_length'])} tokens ({attention_layers} layers × "
+                                 f"{shape}, {kv['dtype']}{window}; {fmt(kv['bytes_per_token'], base)}/token)"))
+    if cross:
+        rows.append(("Cross-attn K/V", f"{fmt(cross, base)} over {units.format_count(kv['encoder_length'])} encoder "
+                                       f"positions ({kv['cross_attention_layers']} decoder layers; "
+                                       f"{kv['encoder_length_source']})"))
+    if state:
+        rows.append(("Recurrent state", f"{fmt(state, base)} for {kv['batch']} sequence{'s' if kv['batch'] != 1 else ''} "
+                                        f"({kv['state_layers']} layers: "
+                                        f"conv {fmt(kv['conv_state_bytes'], base)} + SSM "
+                                        f"{fmt(kv['ssm_state_bytes'], base)}; fixed whatever the context)"))
+    if cross or state:
+        rows.append(("= cache total", fmt(kv["total_bytes"], base)))
+    return rows
+
+
 def _extras(data: Mapping[str, Any], base: units.Base) -> Table | None:
     rows: list[tuple[str, str]] = []
     kv = data.get("kv_cache")
@@ -173,10 +197,7 @@ def _extras(data: Mapping[str, Any], base: units.Base) -> Table | None:
         window = f", window {kv['sliding_window']} on {kv['sliding_layers']} layers" if kv.get("sliding_window") else ""
         shape = (f"latent {kv['head_dim']} dims (MLA)" if kv.get("attention") == "latent"
                  else f"{kv['kv_heads']} KV heads × {kv['head_dim']} dims")
-        rows.append(("KV cache", f"{units.format_bytes(kv['total_bytes'], base)} for {kv['batch']} × "
-                                 f"{units.format_count(kv['context_length'])} tokens ({kv['layers']} layers × "
-                                 f"{shape}, {kv['dtype']}{window}; "
-                                 f"{units.format_bytes(kv['bytes_per_token'], base)}/token)"))
+        rows.extend(_cache_rows(kv, base, shape, window))
     moe = data.get("moe")
     if moe:
         k = sorted({(layer["top_k"], layer["experts"]) for layer in moe["layers"]})

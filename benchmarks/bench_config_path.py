@@ -1,0 +1,108 @@
+"""Llama-3-70B at 8,192 tokens from its config.json: time against ``python -c "import torch"``
+(issue 29), and where the time goes.
+
+Each command runs N times in a fresh interpreter, alternating, so a loaded machine hits both
+alike; wall and CPU seconds (the child's user + system) are reported as medians, and the ratio
+to ``import torch`` in the same run. "before" is the same profile tracing all 80 layers
+(``ComputeOptions(dedup_layers=False)``), "after" traces each distinct layer once. A last child
+times the stages in one process (CPU seconds). The exact figures are checked on every run.
+
+    PYTHONPATH=src python benchmarks/bench_config_path.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8192, "intermediate_size": 28672,
+    "num_hidden_layers": 80, "num_attention_heads": 64, "num_key_value_heads": 8, "vocab_size": 128256,
+    "max_position_embeddings": 8192, "rope_theta": 500000.0, "rms_norm_eps": 1e-05, "hidden_act": "silu",
+    "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+}
+MACS, KV = 657_318_974_849_024, 2_684_354_560
+
+PROFILE = textwrap.dedent("""
+    import json, sys
+    import modelsize
+    from modelsize.compute import ComputeOptions, token_inputs
+    report = modelsize.inspect(sys.argv[1], inputs=token_inputs(8192),
+                               compute=ComputeOptions(dedup_layers=sys.argv[2] == "after"))
+    c = report.to_dict()["sections"]["compute"]
+    print(json.dumps([c["forward"]["macs"], c["kv_cache"]["total_bytes"]]))
+""")
+
+STAGES = textwrap.dedent("""
+    import json, sys, time
+    t = time.process_time(); rows = []
+    def mark(name):
+        global t
+        now = time.process_time(); rows.append((name, now - t)); t = now
+    import torch; mark("import torch")
+    import transformers; mark("import transformers")
+    from modelsize.compute import ComputeOptions, run, token_inputs
+    from modelsize.compute.from_config import build_meta, load_config
+    mark("import modelsize.compute")
+    config = load_config(sys.argv[1]); mark("load_config (transformers config class and its imports)")
+    model = build_meta(config); mark("build on meta (modeling module imports + 80 layers)")
+    run(model, token_inputs(8192), ComputeOptions(dedup_layers=False)); mark("profile, every layer traced (before)")
+    run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("profile, each distinct layer once (after)")
+    print(json.dumps(rows))
+""")
+
+
+def timed(argv: list[str]) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    env_python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.json"
+        config.write_text(json.dumps(CONFIG))
+        commands = {
+            'python -c "import torch"': [env_python, "-c", "import torch"],
+            "before: every layer traced": [env_python, "-c", PROFILE, str(config), "before"],
+            "after: each distinct layer once": [env_python, "-c", PROFILE, str(config), "after"],
+        }
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.runs):
+            for name, argv in commands.items():
+                wall, cpu, out = timed(argv)
+                if "before" in name or "after" in name:
+                    assert json.loads(out.strip().splitlines()[-1]) == [MACS, KV], out
+                results[name].append((wall, cpu))
+        stages = json.loads(timed([env_python, "-c", STAGES, str(config)])[2].strip().splitlines()[-1])
+    base_wall = statistics.median(w for w, _ in results['python -c "import torch"'])
+    base_cpu = statistics.median(c for _, c in results['python -c "import torch"'])
+    print(f"{'command':34} {'wall s':>7} {'CPU s':>7} {'× import torch (wall)':>22} {'× (CPU)':>8}")
+    for name, rows in results.items():
+        wall, cpu = statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows)
+        print(f"{name:34} {wall:7.2f} {cpu:7.2f} {wall / base_wall:22.2f} {cpu / base_cpu:8.2f}")
+    print(f"\nMACs {MACS:,} and KV {KV:,} B (bf16) on every run.\n\nStages in one process (CPU s):")
+    for name, seconds in stages:
+        print(f"  {name:60} {seconds:6.2f}")
+    print(f"\n{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -437,7 +437,7 @@ def _record(ctx: _Ctx, tensor: _Tensor, path: str, role: Role, key: str) -> Tens
     if external_key is not None:
         key = external_key
         meta["external"] = True
-    if bits is None:
+    if not bits:  # strings and unknown types: the bits they hold on average
         bits = nbytes * 8 / numel if numel else 0.0
     return TensorRecord(
         path=path, shape=tuple(tensor.dims), dtype=dtype, bits=bits,

@@ -43,10 +43,10 @@ EXTERNAL = 1  #: TensorProto.DataLocation.EXTERNAL
 #: exports stay far below them: GPT-2 has ~2,500 nodes and ~150 initializers, a 70B-parameter
 #: LLM export ~50,000 nodes. At the caps a hostile file is read in about 10 s of CPU and under
 #: 1 GiB (BENCHMARKS.md, "ONNX reader"); past one it is refused in one line.
-MAX_NODES = 250_000  #: nodes in all graphs together
-MAX_TENSORS = 250_000  #: initializers, sparse initializers and Constant values, all graphs
+MAX_NODES = 200_000  #: nodes in all graphs together
+MAX_TENSORS = 200_000  #: initializers, sparse initializers and Constant values, all graphs
 MAX_EDGES = 1_000_000  #: node inputs and outputs, all nodes
-MAX_REFERENCES = 300_000  #: tensor rows in the tree (a tensor read by N nodes shows N times)
+MAX_REFERENCES = 200_000  #: tensor rows in the tree (a tensor read by N nodes shows N times)
 MAX_GRAPHS = 100_000  #: subgraphs (If/Loop/Scan bodies)
 MAX_DEPTH = 32  #: subgraphs nested in subgraphs
 MAX_DIMS = 64  #: dimensions of one tensor
@@ -125,10 +125,7 @@ class _Walker:
         t = _Tensor()
         for number, wire, value, length in self.s.fields(start, end):
             if number == 1:  # dims: int64, one varint a field or packed
-                t.dims.extend(signed(v) for v in ([value] if wire == 0 else
-                                                  self.s.packed_varints(value, length, MAX_DIMS + 1)))
-                if len(t.dims) > MAX_DIMS:
-                    raise WireLimit(f"a tensor at offset {start} has more than {MAX_DIMS} dimensions")
+                self.dims(t.dims, wire, value, length, start)
             elif number == 2 and wire == 0:
                 t.data_type = signed(value)
             elif number == 8 and wire == 2:
@@ -145,6 +142,18 @@ class _Walker:
                 if len(t.external) > MAX_EXTERNAL_ENTRIES:
                     raise WireLimit(f"tensor {t.name!r} has more than {MAX_EXTERNAL_ENTRIES} external-data entries")
         return t
+
+    def dims(self, dims: list[int], wire: int, value: int, length: int, start: int) -> None:
+        """Append a dims field (one varint, or packed varints) to ``dims``, at most MAX_DIMS in all."""
+        if wire not in (0, 2):
+            return  # not an int64: protobuf keeps it as an unknown field
+        room = MAX_DIMS - len(dims)
+        try:
+            dims.extend(signed(v) for v in ([value] if wire == 0 else self.s.packed_varints(value, length, room)))
+        except WireLimit:
+            room = -1
+        if room < 0 or len(dims) > MAX_DIMS:
+            raise WireLimit(f"a tensor at offset {start} has more than {MAX_DIMS} dimensions")
 
     def entry(self, start: int, end: int, what: str) -> tuple[str, str]:
         """A StringStringEntryProto: (key, value)."""
@@ -164,10 +173,7 @@ class _Walker:
             elif number == 2 and wire == 2:
                 indices = self.tensor(value, value + length)
             elif number == 3:
-                dims.extend(signed(v) for v in ([value] if wire == 0 else
-                                                self.s.packed_varints(value, length, MAX_DIMS + 1)))
-                if len(dims) > MAX_DIMS:
-                    raise WireLimit(f"a sparse tensor at offset {start} has more than {MAX_DIMS} dimensions")
+                self.dims(dims, wire, value, length, start)
         t = _Tensor()
         t.name, t.data_type, t.dims, t.sparse = values.name, values.data_type, dims, (values, indices)
         return t

@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
              ("initializer-2GB-in-file", folder / "giant.onnx", ("modelsize",)),
              ("initializer-2GB-external", folder / "giant_ext" / "giant.onnx", ("modelsize", "onnx")),
              ("hostile-at-caps", folder / "caps.onnx", ("modelsize", "cli:table", "cli:json"))]
-    print(f"| input | MB (with external data) | reader | process s | read s | CPU s | peak MiB |  (median of {args.runs})")
+    print(f"median of {args.runs} fresh processes (the CLI rows: of {max(1, args.runs // 2)})")
+    print("| input | MB (with external data) | reader | process s | read s | CPU s | peak MiB |")
     print("|---|---|---|---|---|---|---|")
     for name, path, readers in cases:
         for which in readers:

@@ -402,7 +402,8 @@ def test_inspect_does_not_import_onnx(tmp_path: Path) -> None:
     """`modelsize inspect model.onnx` in a fresh process: neither onnx nor protobuf is imported."""
     path = tmp_path / "m.onnx"
     onnx.save(_nested_control_flow(), str(path))
-    code = (f"import sys; from modelsize.cli.app import run; code = run(['inspect', {str(path)!r}, '--format', 'json']); "
+    code = (f"import sys; from modelsize.cli.app import run; "
+            f"code = run(['inspect', {str(path)!r}, '--format', 'json']); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'onnx' or m.startswith('google.protobuf')), "
             "'modelsize.formats.onnx_file' in sys.modules, code, file=sys.stderr)")
     env = {**os.environ, "PYTHONPATH": str(SRC)}

@@ -366,7 +366,10 @@ def _external_file(ctx: _Ctx, location: str) -> dict[str, Any]:
     info = ctx.external.get(location)
     if info is not None:
         return info
-    target = (ctx.folder / location).resolve() if location else None
+    try:
+        target = (ctx.folder / location).resolve() if location else None
+    except (OSError, RuntimeError):  # a link loop: nothing to check, nothing read
+        target = None
     inside = target is not None and (target == ctx.folder or ctx.folder in target.parents)
     info = {"location": location, "inside_model_folder": inside, "exists": False, "bytes": None, "used": 0}
     if not inside:

@@ -87,7 +87,8 @@ class Stream:
 
     CHUNK = 8192  #: bytes read at a time: a tensor's data costs at most this much read past its header
 
-    def __init__(self, fh: BinaryIO, size: int, max_fields: int) -> None:
+    def __init__(self, fh: BinaryIO, size: int, max_fields: int, chunk: int = CHUNK) -> None:
+        self.CHUNK = chunk  # a remote file reads larger windows: one request each
         self.fh = fh
         self.size = size
         self.fields_left = max_fields

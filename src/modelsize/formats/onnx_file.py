@@ -54,6 +54,7 @@ MAX_STRING = 1 << 16  #: bytes in one name, op type or external-data entry
 MAX_STRING_BYTES = 64 << 20  #: bytes of all strings held
 MAX_FIELDS = 4_000_000  #: protobuf fields walked (bounds the CPU time: ~1 µs each)
 MAX_EXTERNAL_ENTRIES = 64  #: external_data key/value pairs of one tensor
+REMOTE_CHUNK = 1 << 16  #: bytes a remote read asks for at a time (each window is one Range request)
 MAX_LOCATION = 4096  #: bytes in an external-data location (PATH_MAX); 255 per path component (NAME_MAX)
 
 
@@ -602,7 +603,8 @@ def _parse(path: Path) -> tuple[_ModelDesc, int]:
                                     "in external data files)")
     try:
         with _open(path) as fh:
-            model = _walk_model(_Walker(Stream(fh, size, MAX_FIELDS)))
+            stream = Stream(fh, size, MAX_FIELDS, REMOTE_CHUNK if is_remote(path) else Stream.CHUNK)
+            model = _walk_model(_Walker(stream))
     except WireLimit as exc:
         raise invalid(path, FORMAT, f"{exc}, past modelsize's limit for ONNX files (see SECURITY.md)") from None
     except WireError as exc:

@@ -411,3 +411,21 @@ def test_inspect_does_not_import_onnx(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.splitlines()[-1] == "[] True 0"
     assert json.loads(proc.stdout)["totals"]["params"] == 16 + 2 * 16 + 2 * 12
+
+
+def _installed_test_models() -> list[Path]:
+    """Model files the onnx package installs for its backend tests: the 'simple' graphs and 'light' CNNs.
+
+    (Its 117 'pytorch-converted' and 'pytorch-operator' models agree too; they are left out to keep
+    this test to seconds.)
+    """
+    data = Path(onnx.__file__).parent / "backend" / "test" / "data"
+    return sorted(data.glob("simple/*/model.onnx")) + sorted(data.glob("light/*.onnx"))
+
+
+def test_every_model_the_onnx_package_ships() -> None:
+    models = _installed_test_models()
+    if not models:
+        pytest.skip("this onnx install has no backend test data")
+    for path in models:
+        assert_same_as_onnx(path)

@@ -74,10 +74,17 @@ def _library_tensors(model: "onnx.ModelProto") -> tuple[Counter, dict[str, Any]]
             counts["nodes"] += 1
             op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
             counts["op_counts"][op] += 1
-            consts = [a.t for a in node.attribute if a.type == onnx.AttributeProto.TENSOR]
+            consts = [a for a in node.attribute if a.type in (onnx.AttributeProto.TENSOR,
+                                                               onnx.AttributeProto.SPARSE_TENSOR)]
             if node.op_type == "Constant" and consts and node.output:
-                t = consts[-1]
-                tensors[(t.name, tuple(t.dims), DTYPES[t.data_type][0], _library_bytes(t))] += 1
+                a = consts[-1]
+                if a.type == onnx.AttributeProto.TENSOR:
+                    t = a.t
+                    tensors[(t.name, tuple(t.dims), DTYPES[t.data_type][0], _library_bytes(t))] += 1
+                else:
+                    s = a.sparse_tensor
+                    nbytes = _library_bytes(s.values) + _library_bytes(s.indices)
+                    tensors[(s.values.name, tuple(s.dims), DTYPES[s.values.data_type][0], nbytes)] += 1
             for attr in node.attribute:
                 if attr.type == onnx.AttributeProto.GRAPH:
                     stack.append(attr.g)
@@ -262,6 +269,22 @@ def test_sparse_initializer(tmp_path: Path) -> None:
     assert (rec.shape, rec.numel, rec.stored_bytes) == ((4, 5), 20, 3 * 4 + 3 * 8)
     assert rec.meta["sparse"] == {"values": 3, "values_bytes": 12, "indices_bytes": 24}
     assert report.sections["onnx"]["sparse_initializers"] == 1
+
+
+def test_sparse_constant(tmp_path: Path) -> None:
+    """A Constant node's sparse_value: a parameter under its consumer, sized by values + indices."""
+    values = numpy_helper.from_array(np.array([1.0, 2.0], np.float32), "")
+    indices = numpy_helper.from_array(np.array([[0, 1], [2, 3]], np.int64), "")
+    const = helper.make_node("Constant", [], ["k"], name="c", sparse_value=helper.make_sparse_tensor(values, indices,
+                                                                                                    [4, 4]))
+    node = helper.make_node("MatMul", ["x", "k"], ["y"], name="mm")
+    graph = helper.make_graph([const, node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    path = tmp_path / "sparse_const.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    report = assert_same_as_onnx(path)
+    rec = report.root.find("mm").tensors[0]
+    assert (rec.path, rec.shape, rec.stored_bytes, rec.role.value) == ("mm.weight", (4, 4), 2 * 4 + 4 * 8, "parameter")
 
 
 def test_typed_data_strings_and_int4(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ class _Node:
         self.name = self.op_type = self.domain = ""
         self.inputs: list[str] = []
         self.outputs: list[str] = []
-        self.constants: list[_Tensor] = []  #: TENSOR attributes (kept for Constant nodes)
+        self.constants: list[_Tensor] = []  #: TENSOR / SPARSE_TENSOR attributes (kept for Constant nodes)
         self.subgraphs: list[tuple[str, _GraphDesc]] = []  #: (name in the tree, graph) of GRAPH/GRAPHS attributes
 
 
@@ -186,14 +186,17 @@ class _Walker:
                 name = self.text(value, length, "an attribute name")
             elif number == 20 and wire == 0:
                 kind = signed(value)
-            elif wire == 2 and number in (5, 6, 11):  # t, g, graphs: walked once the type is known
+            elif wire == 2 and number in (5, 6, 11, 22):  # t, g, graphs, sparse_tensor: walked once the type is known
                 if number == 11:
                     graphs.append((value, length))
+                elif number == 6:
+                    graph = (value, length)
                 else:
-                    tensor, graph = ((value, length), graph) if number == 5 else (tensor, (value, length))
-        if kind == 4 and tensor is not None:  # TENSOR
+                    tensor = (number, value, length)
+        if kind in (4, 11) and tensor is not None and tensor[0] == (5 if kind == 4 else 22):  # TENSOR, SPARSE_TENSOR
             self.count("tensors", MAX_TENSORS, "initializers and Constant values")
-            node.constants.append(self.tensor(tensor[0], tensor[0] + tensor[1]))
+            read = self.tensor if kind == 4 else self.sparse
+            node.constants.append(read(tensor[1], tensor[1] + tensor[2]))
         elif kind == 5:  # GRAPH (an empty one when the field is absent, as protobuf reads it)
             node.subgraphs.append((name, self.graph([graph] if graph else [], depth + 1)))
         elif kind == 10:  # GRAPHS

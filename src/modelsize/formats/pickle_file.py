@@ -181,7 +181,7 @@ def read_pickle(path: Path) -> Report:
             raise invalid(path, fmt, f"its {codec} stream cannot be decompressed ({exc})") from None
     if any(m.endswith("numpy_pickle") for m, _ in result.globals):
         fmt = "joblib"
-    att = attribute(result, fetch=_fetcher(path, codec, cap))
+    att = attribute(result, fetch=_fetcher(path, codec, cap), sidecar_base=path)
     stream_bytes = result.end
     sec = {
         "protocol": result.protocol,
@@ -227,7 +227,7 @@ def read_pickle(path: Path) -> Report:
         framework=_framework(result.root.value),
         object_type=root_kind,
         kinds={"": root_kind, **{k: v for k, v in att.kinds.items() if k}},
-        sections={"file": file_section(fmt, [layout]), "pickle": sec},
+        sections={"file": file_section(fmt, [layout, *att.sidecars]), "pickle": sec},
         notes=notes,
     )
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
-from . import pickle_boosters
+from . import pickle_boosters, pickle_sidecars
 from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
 from .pickle_sklearn import (SkContext, array_role, child_contexts, element_names, is_estimator, is_float, is_plain,
@@ -81,6 +82,7 @@ class Attribution:
     classes: dict[str, str] = field(default_factory=dict)  #: path → "module.Class" of each object
     notes: list[str] = field(default_factory=list)  #: payloads that could not be decoded
     boosters: list[dict[str, Any]] = field(default_factory=list)  #: decoded XGBoost/LightGBM payloads
+    sidecars: list[Any] = field(default_factory=list)  #: FileLayout of each side-car array file read
 
     @property
     def attributed(self) -> int:
@@ -89,8 +91,9 @@ class Attribution:
 
 class _Walker:
     def __init__(self, role_fn: RoleFn | None, state_records: bool, data_in_stream: bool,
-                 fetch: pickle_boosters.Fetch | None = None) -> None:
+                 fetch: pickle_boosters.Fetch | None = None, sidecar_base: Path | None = None) -> None:
         self.out = Attribution()
+        self.sidecar_base = sidecar_base
         self.fetch = fetch
         self.undecoded: set[int] = set()
         self.role_fn = role_fn or (lambda path, inherited: inherited)
@@ -153,6 +156,8 @@ class _Walker:
         if not (sk is not None and isinstance(v, Obj) and plain_helper(v, estimator)):  # the live adapter skips those
             children = self.children(v, path, role, sk, estimator)
             named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in children)
+        if isinstance(v, Obj) and self.sidecar_base is not None:
+            self.sidecars(v, path, role)
         span = ref.end - ref.start
         self.state(path, span - named)
         return span if self.state_records else named
@@ -178,6 +183,16 @@ class _Walker:
             "trees": len(outcome.decoded.trees()), **outcome.decoded.attrs,
         })
         return True
+
+    def sidecars(self, v: Obj, path: str, role: Role) -> None:
+        """Arrays the object lists as saved beside the file (gensim's ``__numpys`` …), header-only."""
+        lists = pickle_sidecars.listing(v)
+        if not lists or self.sidecar_base is None:
+            return
+        found = pickle_sidecars.read(self.sidecar_base, path, lists, lambda p: self.role_fn(p, role))
+        self.out.records.extend(r.with_(path=self.unique(r.path)) for r in found.records)
+        self.out.sidecars.extend(found.layouts)
+        self.out.notes.extend(found.notes)
 
     def scalar(self, ref: Ref, path: str, sk: SkContext) -> int:
         """A Python float in a scikit-learn object: recorded as the live adapter records it, or not."""
@@ -333,13 +348,15 @@ def attribute(
     role_fn: RoleFn | None = None,
     root_role: Role = Role.PARAMETER,
     fetch: pickle_boosters.Fetch | None = None,
+    sidecar_base: Path | None = None,
 ) -> Attribution:
     """Walk the scanned root and attribute the stream's bytes to attribute paths.
 
     ``fetch(offset, length)`` reads payload bytes of the stream (XGBoost/LightGBM boosters are
-    decoded from them); without it such a booster is reported with a note.
+    decoded from them); without it such a booster is reported with a note. ``sidecar_base`` is the
+    pickle file whose side-car arrays (gensim's ``<file>.<attr>.npy``) an object may list.
     """
-    walker = _Walker(role_fn, state_records, data_in_stream, fetch)
+    walker = _Walker(role_fn, state_records, data_in_stream, fetch, sidecar_base)
     walker.visit(result.root, "", 0, root_role)
     walker.out.root_span = result.root.end - result.root.start
     return walker.out

@@ -109,6 +109,12 @@ def test_lightgbm_protocol0_pickle_and_a_bare_booster(tmp_path: Path) -> None:
     p0 = tmp_path / "p0.pkl"
     _save(model, p0, "pickle0")
     assert learned(modelsize.inspect(p0)) == learned(live)
+    big = lgb.LGBMRegressor(n_estimators=150, num_leaves=15, min_child_samples=3, verbose=-1).fit(XR, YR)
+    assert len(big.booster_.model_to_string()) > 1 << 16  # past the scanner's 64 KiB: a payload read from the file
+    for protocol in (0, 4):
+        path = tmp_path / f"big{protocol}.pkl"
+        path.write_bytes(pickle.dumps(big, protocol=protocol))
+        assert learned(modelsize.inspect(path)) == learned(modelsize.inspect(big))
     bare = tmp_path / "booster.pkl"
     bare.write_bytes(pickle.dumps(model.booster_))
     assert learned(modelsize.inspect(bare)) == learned(modelsize.inspect(model.booster_))

@@ -272,10 +272,25 @@ def _lgb_text_tree(block: dict[str, str], name: str, path: str) -> Component:
     return bt.lgb_tree_component(name, path, fields, fields.pop("cat_threshold"), attrs)
 
 
+def _check_complete(text: str) -> None:
+    """LightGBM ends its text with 'end of trees', then 'parameters:' … 'end of parameters' when it wrote
+    them, and a newline: a text without them is cut short (fail closed rather than count part of a model)."""
+    missing = None
+    if "\nend of trees" not in text:
+        missing = "its 'end of trees' line"
+    elif "\nparameters:" in text and "\nend of parameters" not in text:
+        missing = "its 'end of parameters' line"
+    elif not text.endswith("\n"):
+        missing = "the newline that ends it"
+    if missing:
+        raise DecodeError(f"LightGBM model text without {missing}: the text is cut short")
+
+
 def lightgbm_decoded(text: str, path: str) -> Decoded:
     """The trees of LightGBM model text (what ``model_to_string()`` returns)."""
     if not text.startswith("tree\n") and not text.startswith("tree\r\n"):
         raise DecodeError(f"LightGBM model text starts with 'tree'; this starts with {text[:16]!r}")
+    _check_complete(text)
     header, blocks = _lgb_blocks(text)
     container = join(path, "trees")
     children = [_lgb_text_tree(b, str(i), join(container, str(i))) for i, b in enumerate(blocks)]

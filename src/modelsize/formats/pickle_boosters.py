@@ -88,9 +88,10 @@ def _bytes_of(value: object, fetch: Fetch | None) -> tuple[bytes | str | None, i
     if fetch is None:
         return None, value.length, "this container's payloads are not read"
     data = fetch(value.offset, value.length)
+    if value.kind == "str" and value.length != value.nbytes:  # protocol 0: raw-unicode-escape text and a newline
+        return data[:-1].decode("raw_unicode_escape", "replace"), value.length, ""
     if value.kind == "str":
-        text = data.decode("utf-8", "replace")
-        return (text[:-1] if text.endswith("\n") and value.length != value.nbytes else text), value.length, ""
+        return data.decode("utf-8", "replace"), value.length, ""
     return data, value.length, ""
 
 

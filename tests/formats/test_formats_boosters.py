@@ -120,6 +120,17 @@ def test_lightgbm_protocol0_pickle_and_a_bare_booster(tmp_path: Path) -> None:
     assert learned(modelsize.inspect(bare)) == learned(modelsize.inspect(model.booster_))
 
 
+def test_bare_xgboost_booster_and_one_in_a_dict(tmp_path: Path) -> None:
+    booster = _xgb_reg().get_booster()
+    live = learned(modelsize.inspect(booster))
+    path = tmp_path / "booster.pkl"
+    path.write_bytes(pickle.dumps(booster))
+    assert learned(modelsize.inspect(path)) == live
+    path.write_bytes(pickle.dumps({"model": booster, "note": "v1"}))
+    assert {k.removeprefix("model."): v for k, v in learned(modelsize.inspect(path)).items()
+            if k.startswith("model.trees")} == live
+
+
 def test_booster_inside_a_pipeline_reads_its_trees(tmp_path: Path) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -132,7 +143,8 @@ def test_booster_inside_a_pipeline_reads_its_trees(tmp_path: Path) -> None:
     live_trees = {p: v for p, v in learned(live).items() if ".trees." in p}
     file_trees = {p: v for p, v in learned(rep).items() if ".trees." in p}
     assert len(live_trees) > 0
-    assert sorted(file_trees.values(), key=str) == sorted(live_trees.values(), key=str)
+    assert file_trees == live_trees  # same paths (steps.xgbclassifier.trees.<i>.<field>), roles, shapes, nnz
+    assert rep.totals.params == live.totals.params
 
 
 def test_lightgbm_categorical_and_single_leaf_trees_match_live(tmp_path: Path) -> None:

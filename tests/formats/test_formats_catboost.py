@@ -87,3 +87,28 @@ def test_broken_cbm_is_our_error(tmp_path: Path) -> None:
     bad.write_bytes(data[:8] + b"\xff" * (len(data) - 8))
     with pytest.raises(InvalidFileError):
         modelsize.inspect(bad)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib-zlib"])
+def test_pickled_catboost_reads_as_its_cbm_file(tmp_path: Path, how: str) -> None:
+    """CatBoost pickles its model as .cbm bytes (``__model``): decoded by the same parser as the file."""
+    import pickle
+
+    joblib = pytest.importorskip("joblib")
+    model = cb.CatBoostClassifier(iterations=4, depth=3, verbose=0, random_seed=0).fit(X, Y)
+    cbm = tmp_path / "model.cbm"
+    model.save_model(str(cbm))
+    path = tmp_path / "model.pkl"
+    if how == "pickle":
+        path.write_bytes(pickle.dumps(model))
+    else:
+        joblib.dump(model, path, compress=("zlib", 3))
+    rep = modelsize.inspect(path)
+    check_report(rep)
+    from_file = {p: (t.role, t.shape, t.dtype) for p, t in _records(modelsize.inspect(cbm)).items()}
+    from_pickle = {t.path: (t.role, t.shape, t.dtype) for c in rep.root.walk() for t in c.tensors
+                   if not t.path.endswith("__state__")}
+    assert from_pickle == from_file
+    assert rep.totals.params == len(model.get_leaf_values()) + sum(len(b) for b in model.get_borders().values())
+    (booster,) = rep.sections["pickle"]["boosters"]
+    assert booster["library"] == "catboost" and booster["trees"] == model.tree_count_ == 4

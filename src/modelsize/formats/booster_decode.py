@@ -39,14 +39,19 @@ class DecodeError(ValueError):
 class Decoded:
     """A booster parsed from its stored form: records on the booster, tree holders, attrs."""
 
-    library: str  #: 'xgboost' or 'lightgbm'
-    encoding: str  #: 'lightgbm model text', 'xgboost json', 'xgboost ubjson'
+    library: str  #: 'xgboost', 'lightgbm' or 'catboost'
+    encoding: str  #: 'lightgbm model text', 'xgboost json', 'xgboost ubjson', 'catboost cbm'
     records: list[TensorRecord]
     children: list[Component]
     attrs: dict[str, Any] = field(default_factory=dict)
 
     def trees(self) -> list[Component]:
         return [t for holder in self.children for t in holder.children]
+
+    def tree_count(self) -> int:
+        """Trees in the model (CatBoost's are flat arrays, not components: counted from its tree sizes)."""
+        summary = self.attrs.get("trees")
+        return int(summary["count"]) if isinstance(summary, dict) else len(self.trees())
 
 
 # --------------------------------------------------------------------------- UBJSON
@@ -305,6 +310,24 @@ def lightgbm_decoded(text: str, path: str) -> Decoded:
     return Decoded("lightgbm", "lightgbm model text", [], [holder], attrs)
 
 
+# --------------------------------------------------------------------------- CatBoost
+
+
+def catboost_decoded(raw: bytes, path: str) -> Decoded:
+    """A CatBoost model from its ``.cbm`` bytes (what a pickled ``CatBoost`` estimator carries in ``__model``)."""
+    from pathlib import Path
+
+    from ..core.errors import InvalidFileError
+    from .catboost_file import parse_cbm
+
+    try:
+        records, attrs, _, _ = parse_cbm(raw, Path("the CatBoost model bytes"))
+    except InvalidFileError as exc:
+        raise DecodeError(str(exc)) from None
+    records = [r.with_(path=join(path, r.path), storage_key=f"{path}:{r.storage_key}") for r in records]
+    return Decoded("catboost", "catboost cbm", records, [], attrs)
+
+
 # --------------------------------------------------------------------------- any payload
 
 
@@ -342,6 +365,8 @@ def decode(data: bytes | str, path: str = "") -> Decoded:
         return xgboost_decoded(doc, encoding, path)
     if encoding == "xgboost ubjson":
         return xgboost_decoded(parse_ubjson(raw), encoding, path)
+    if raw.startswith(b"CBM1"):
+        return catboost_decoded(raw, path)
     if raw.startswith(b"binf") or raw[:4] == b"\x00\x00\x00\x3f":
         raise DecodeError("XGBoost's legacy binary model format (before 1.0), which modelsize does not parse")
     raise DecodeError(f"neither LightGBM model text nor XGBoost JSON/UBJSON (it starts with {raw[:12]!r})")

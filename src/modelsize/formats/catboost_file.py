@@ -117,24 +117,20 @@ def _strings(table: _Table, i: int) -> list[str]:
     return out
 
 
-def read_catboost(path: Path) -> Report:
-    with path.open("rb") as fh:
-        try:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError) as exc:
-            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
-    with mm:
-        size = len(mm)
-        if size < 8 or bytes(mm[:4]) != MAGIC:
-            raise invalid(path, FORMAT, f"it does not start with {MAGIC!r}")
-        core_bytes = struct.unpack_from("<I", mm, 4)[0]
-        if core_bytes > size - 8:
-            raise invalid(path, FORMAT, f"its model core claims {core_bytes} bytes; {size - 8} follow the header")
-        view = memoryview(mm)[8:8 + core_bytes]
-        try:
-            records, attrs = _core(_CbmFB(view, path), 8)
-        finally:
-            view.release()
+def parse_cbm(buf: Any, path: Path) -> tuple[list[TensorRecord], dict[str, Any], int, list[str]]:
+    """(records, attrs, bytes of the model core, notes) of a ``.cbm`` image (a mapped file or the bytes
+    a pickled CatBoost model carries); :class:`InvalidFileError` naming ``path`` when it is not one."""
+    size = len(buf)
+    if size < 8 or bytes(buf[:4]) != MAGIC:
+        raise invalid(path, FORMAT, f"it does not start with {MAGIC!r}")
+    core_bytes = struct.unpack_from("<I", buf, 4)[0]
+    if core_bytes > size - 8:
+        raise invalid(path, FORMAT, f"its model core claims {core_bytes} bytes; {size - 8} follow the header")
+    view = memoryview(buf)[8:8 + core_bytes]
+    try:
+        records, attrs = _core(_CbmFB(view, path), 8)
+    finally:
+        view.release()
     parts = size - 8 - core_bytes
     notes = ["CatBoost trees are oblivious: each feature's split borders are shared by every tree that splits on "
              "it, and counted once as parameters with the leaf values."]
@@ -144,8 +140,20 @@ def read_catboost(path: Path) -> Report:
                                     meta={"parts": attrs["model_parts"]}))
         notes.append(f"{parts} bytes of model parts ({', '.join(attrs['model_parts']) or 'unnamed'}: CTR tables of "
                      "categorical features) follow the trees; they are sized, not parsed.")
+    return records, attrs, core_bytes, notes
+
+
+def read_catboost(path: Path) -> Report:
+    with path.open("rb") as fh:
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError) as exc:
+            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
+    with mm:
+        size = len(mm)
+        records, attrs, core_bytes, notes = parse_cbm(mm, path)
     root = Component(name=path.name, kind="CatBoostModel", path="", tensors=tuple(records), attrs=attrs)
-    layout = FileLayout(path.name, size, {"header": 8, "model_core": core_bytes, "model_parts": parts})
+    layout = FileLayout(path.name, size, {"header": 8, "model_core": core_bytes, "model_parts": size - 8 - core_bytes})
     return build_report(path, FORMAT, [], framework="catboost", object_type="CatBoostModel", root=root,
                         sections={"file": file_section(FORMAT, [layout]), "booster": attrs}, notes=notes)
 

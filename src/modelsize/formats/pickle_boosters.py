@@ -1,10 +1,11 @@
-"""XGBoost and LightGBM boosters inside a pickle: their payload decoded into the live adapter's trees.
+"""XGBoost, LightGBM and CatBoost models inside a pickle: their payload decoded into the live adapter's trees.
 
 Neither library pickles arrays. ``lightgbm.basic.Booster.__getstate__`` puts the model text
 (``model_to_string()``) in ``_handle``; ``xgboost.core.Booster.__getstate__`` puts the bytes of
 ``XGBoosterSerializeToBuffer`` (UBJSON: ``{"Config": …, "Model": …}``) in ``handle``, as a
 ``bytearray``. Their scikit-learn wrappers (``LGBMClassifier``, ``XGBRegressor`` …) hold that
-booster in ``_Booster``. This module finds the payload of such an object in the scanned stream,
+booster in ``_Booster``. CatBoost's estimators pickle their ``.cbm`` bytes in ``__model``
+(read by :mod:`.catboost_file`'s parser, as a ``.cbm`` file is). This module finds the payload of such an object in the scanned stream,
 reads its bytes from the file (nothing is unpickled) and parses them with
 :mod:`.booster_decode`, the parser of the native model files. The records are placed as the
 live adapter places them: ``<estimator>.trees.<i>.<field>``.
@@ -24,6 +25,9 @@ from .pickle_values import Blob, Global, Obj, Ref, Scalar, Seq, state_items
 BOOSTER_CLASSES = {
     ("xgboost.core", "Booster"): ("xgboost", "handle"),
     ("lightgbm.basic", "Booster"): ("lightgbm", "_handle"),
+    # CatBoost's estimators pickle their model as .cbm bytes under '__model' (CatBoost.__getstate__)
+    **{("catboost.core", name): ("catboost", "__model")
+       for name in ("CatBoost", "CatBoostClassifier", "CatBoostRegressor", "CatBoostRanker")},
 }
 #: A payload larger than this is not read into memory (a 2,000-tree LightGBM model text: ~8 MB).
 MAX_PAYLOAD = 1 << 30

@@ -211,8 +211,9 @@ def read_pickle(path: Path) -> Report:
         })
     notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes) + att.notes
     for b in att.boosters:
+        like = "the .cbm reader" if b["library"] == "catboost" else "the live adapter"
         notes.append(f"The {b['library']} model at {b['payload']!r} ({b['payload_bytes']} bytes of {b['encoding']}) was "
-                     f"decoded into {b['trees']} trees, as the live adapter reads them; their records give the "
+                     f"decoded into {b['trees']} trees, as {like} reads them; their records give the "
                      "in-memory sizes of the arrays, not the payload's bytes.")
     if trailing:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")

@@ -180,7 +180,7 @@ class _Walker:
         self.out.boosters.append({
             "path": path, "payload": join(path, found.where), "library": outcome.decoded.library,
             "encoding": outcome.decoded.encoding, "payload_bytes": outcome.payload_bytes,
-            "trees": len(outcome.decoded.trees()), **outcome.decoded.attrs,
+            **outcome.decoded.attrs, "trees": outcome.decoded.tree_count(),
         })
         return True
 

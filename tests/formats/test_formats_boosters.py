@@ -263,3 +263,23 @@ def test_ubjson_reader_limits() -> None:
     with pytest.raises(bd.DecodeError, match="nest"):
         bd.parse_ubjson(b"[" * 100)
     assert bd.parse_ubjson(b"{i\x01a[$i#i\x03\x01\x02\x03i\x01bSi\x02hi}")["b"] == "hi"
+
+
+def test_hostile_tree_links_end_in_an_answer_or_our_error(tmp_path: Path) -> None:
+    """Children that loop back to the root, and node arrays of different lengths: no hang, no traceback."""
+    doc = json.loads(bytes(_xgb_reg().get_booster().save_raw("json")))
+    tree = doc["learner"]["gradient_booster"]["model"]["trees"][0]
+    tree["left_children"][1] = 0  # node 1's left child is the root: a cycle
+    path = tmp_path / "loop.json"
+    path.write_text(json.dumps(doc))
+    assert modelsize.inspect(path).totals.params > 0
+    tree["right_children"] = tree["right_children"][:1]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InvalidFileError, match="node arrays of different lengths"):
+        modelsize.inspect(path)
+    text = _lgb_reg().booster_.model_to_string()
+    assert "left_child=1 " in text
+    text = text.replace("left_child=1 ", "left_child=0 ", 1)  # split 0's left child is split 0 itself
+    loop = tmp_path / "loop.txt"
+    loop.write_text(text)
+    assert modelsize.inspect(loop).totals.params > 0

@@ -72,11 +72,13 @@ def _depth_from_children(left: np.ndarray, right: np.ndarray) -> int:
         return 0
     deepest = 0
     stack = [(0, 0)]
+    seen = {0}  # each node once: a model file whose children loop back ends, it does not hang
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
         for child in (int(left[node]), int(right[node])):
-            if 0 <= child < left.size:
+            if 0 <= child < min(left.size, right.size) and child not in seen:
+                seen.add(child)
                 stack.append((child, depth + 1))
     return deepest
 

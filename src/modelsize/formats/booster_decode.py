@@ -188,10 +188,28 @@ def xgboost_model(doc: Any, encoding: str) -> dict[str, Any]:
     return doc
 
 
+#: XGBoost fields with one value per node (the categories fields have their own lengths).
+_XGB_NODE_FIELDS = ("left_children", "right_children", "parents", "split_indices", "split_conditions",
+                    "default_left", "base_weights", "loss_changes", "sum_hessian")
+
+
+def _check_xgb_trees(model: dict[str, Any], encoding: str) -> None:
+    """Every node array of a tree has the tree's node count: a file is refused, not half-read."""
+    booster = model["learner"].get("gradient_booster", {})
+    gbtree = booster.get("gbtree", booster) if isinstance(booster, dict) else {}
+    trees = gbtree.get("model", {}).get("trees", []) if isinstance(gbtree, dict) else []
+    for i, tree in enumerate(trees):
+        lengths = {f: len(tree[f]) for f in _XGB_NODE_FIELDS if isinstance(tree, dict) and f in tree}
+        if len(set(lengths.values())) > 1:
+            raise DecodeError(f"{encoding}: tree {i} has node arrays of different lengths ({lengths})")
+
+
 def xgboost_decoded(doc: Any, encoding: str, path: str) -> Decoded:
     try:
-        records, children, attrs = bt.xgboost_components(xgboost_model(doc, encoding), path)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        model = xgboost_model(doc, encoding)
+        _check_xgb_trees(model, encoding)
+        records, children, attrs = bt.xgboost_components(model, path)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise DecodeError(f"{encoding} is not an XGBoost model this reader knows (missing or odd {exc})") from None
     return Decoded("xgboost", encoding, records, children, attrs)
 
@@ -235,13 +253,14 @@ def _depth(left: np.ndarray, right: np.ndarray) -> int:
     """Edges from the root to the deepest leaf; LightGBM children ≥ 0 are splits, < 0 leaves."""
     if left.size == 0:
         return 0
-    deepest, stack = 0, [(0, 0)]
+    deepest, stack, seen = 0, [(0, 0)], {0}
     while stack:
         node, depth = stack.pop()
         for child in (int(left[node]), int(right[node])):
             if child < 0:
                 deepest = max(deepest, depth + 1)
-            elif child < left.size and len(stack) <= left.size:
+            elif child < left.size and child not in seen:  # each split once, even if a hostile text loops
+                seen.add(child)
                 stack.append((child, depth + 1))
     return deepest
 

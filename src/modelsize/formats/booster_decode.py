@@ -171,8 +171,10 @@ def parse_ubjson(data: bytes) -> Any:
     reader = _UBJ(data)
     try:
         return reader.value(reader.marker(), 0)
-    except (struct.error, IndexError) as exc:
-        raise DecodeError(f"UBJSON: truncated near offset {reader.pos} ({exc})") from None
+    except DecodeError:
+        raise
+    except (struct.error, IndexError, ValueError, OverflowError, TypeError) as exc:
+        raise DecodeError(f"UBJSON: unreadable near offset {reader.pos} ({exc})") from None
 
 
 # --------------------------------------------------------------------------- XGBoost

@@ -212,6 +212,28 @@ def _onnx_file(folder: Path, models: _Models) -> Path:
     return Path(models.get("onnx"))
 
 
+def _xgboost_file(folder: Path, models: _Models) -> Path:
+    path = folder / "tiny.ubj"
+    models.get("xgb").save_model(path)
+    return path
+
+
+def _lightgbm_file(folder: Path, models: _Models) -> Path:
+    lgb = pytest.importorskip("lightgbm")
+    path = folder / "tiny.txt"
+    train = models.data.train
+    lgb.LGBMClassifier(n_estimators=3, num_leaves=4, verbose=-1).fit(train.X, train.y).booster_.save_model(path)
+    return path
+
+
+def _catboost_file(folder: Path, models: _Models) -> Path:
+    cb = pytest.importorskip("catboost")
+    path = folder / "tiny.cbm"
+    train = models.data.train
+    cb.CatBoostClassifier(iterations=3, depth=2, verbose=0, thread_count=1).fit(train.X, train.y).save_model(str(path))
+    return path
+
+
 def _pickle(folder: Path, models: _Models) -> Path:
     path = folder / "tiny.pkl"
     path.write_bytes(pickle.dumps({"coef": np.ones((3, 4)), "intercept": np.zeros(3)}, protocol=4))
@@ -257,6 +279,9 @@ READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SafetensorsReader": lambda folder, models: _safetensors(folder),
     "OnnxReader": _onnx_file,
     "PickleReader": _pickle,
+    "XGBoostReader": _xgboost_file,
+    "LightGBMReader": _lightgbm_file,
+    "CatBoostReader": _catboost_file,
 }
 
 # --------------------------------------------------------------------------- adapters: name -> fixture model

@@ -72,11 +72,17 @@ def component_for(obj: Any, name: str, path: str) -> Component:
     else:
         records = []
         children, attrs = bt.lightgbm_components(native.dump_model(), path)
+    return booster_component(name, type(obj).__name__, path, records, children, attrs)
+
+
+def booster_component(name: str, kind: str, path: str, records: list[Any], children: list[Component],
+                      attrs: dict[str, Any]) -> Component:
+    """A booster's component with its tree summary: the one shape for a live booster and a model file."""
     trees = [c for holder in children for c in holder.children]
+    attrs = dict(attrs)
     if trees:
         summary = tree_summary(trees)
         summary["categorical_splits"] = sum(int(t.attrs.get("categorical_splits", 0)) for t in trees)
         attrs["trees"] = summary
     attrs["fitted"] = True
-    return Component(name=name, kind=type(obj).__name__, path=path, tensors=tuple(records),
-                     children=tuple(children), attrs=attrs)
+    return Component(name=name, kind=kind, path=path, tensors=tuple(records), children=tuple(children), attrs=attrs)

@@ -72,11 +72,13 @@ def _depth_from_children(left: np.ndarray, right: np.ndarray) -> int:
         return 0
     deepest = 0
     stack = [(0, 0)]
+    seen = {0}  # each node once: a model file whose children loop back ends, it does not hang
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
         for child in (int(left[node]), int(right[node])):
-            if 0 <= child < left.size:
+            if 0 <= child < min(left.size, right.size) and child not in seen:
+                seen.add(child)
                 stack.append((child, depth + 1))
     return deepest
 
@@ -110,13 +112,13 @@ def xgboost_components(model: dict[str, Any], path: str) -> tuple[list[TensorRec
         records.append(array_record(join(path, "weights"), weights, Role.PARAMETER, key=_key(path, "weights")))
         return records, [], attrs
     gbtree = booster["gbtree"] if kind == "dart" else booster
-    if kind == "dart" and booster.get("weight_drop"):
+    if kind == "dart" and len(booster.get("weight_drop", ())):
         drop = np.asarray(booster["weight_drop"], dtype=np.float32)
         records.append(array_record(join(path, "weight_drop"), drop, Role.PARAMETER, key=_key(path, "weight_drop")))
     trees = gbtree["model"]["trees"]
     container = join(path, "trees")
     children = [_xgb_tree(tree, str(i), join(container, str(i))) for i, tree in enumerate(trees)]
-    tree_info = gbtree["model"].get("tree_info", [])
+    tree_info = [int(c) for c in gbtree["model"].get("tree_info", [])]
     if tree_info:
         attrs["trees_per_class"] = {str(c): tree_info.count(c) for c in sorted(set(tree_info))}
     holder = Component(name="trees", kind="list", path=container, children=tuple(children))
@@ -166,6 +168,7 @@ def lightgbm_components(dump: dict[str, Any], path: str) -> tuple[list[Component
 
 
 def _lgb_tree(info: dict[str, Any], name: str, path: str) -> Component:
+    """One tree of ``dump_model()`` (nested nodes) → the arrays LightGBM keeps → its component."""
     splits: dict[str, list[Any]] = {f: [] for f in LGB_SPLIT_FIELDS}
     leaves: dict[str, list[Any]] = {f: [] for f in LGB_LEAF_FIELDS}
     categorical = 0
@@ -206,22 +209,33 @@ def _lgb_tree(info: dict[str, Any], name: str, path: str) -> Component:
         node = leaf_rows[index]
         for field in LGB_LEAF_FIELDS:
             leaves[field].append(node.get(field, 0) or 0)
-    records = []
-    for fields, values in ((LGB_SPLIT_FIELDS, splits), (LGB_LEAF_FIELDS, leaves)):
-        for field, (dtype, role) in fields.items():
-            arr = np.asarray(values[field], dtype=dtype)
-            records.append(array_record(join(path, field), arr, role, key=_key(path, field)))
+    cat_threshold = None
     if cat_words:
-        bitsets = np.zeros(cat_words, dtype=np.uint32)
-        records.append(array_record(join(path, "cat_threshold"), bitsets, Role.INDEX,
-                                    {"estimate": "one 32-bit word per 32 categories of each categorical split"},
-                                    key=_key(path, "cat_threshold")))
-    n_leaves = len(leaf_rows)
-    attrs = {
-        "nodes": len(split_rows) + n_leaves,
-        "leaves": n_leaves,
-        "depth": deepest,
-        "categorical_splits": categorical,
-        "shrinkage": info.get("shrinkage"),
-    }
-    return Component(name=name, kind="LightGBMTree", path=path, tensors=tuple(records), attrs=attrs)
+        cat_threshold = np.zeros(cat_words, dtype=np.uint32)
+    attrs = {"depth": deepest, "categorical_splits": categorical, "shrinkage": info.get("shrinkage")}
+    return lgb_tree_component(name, path, {**splits, **leaves}, cat_threshold, attrs, estimated=True)
+
+
+def lgb_tree_component(name: str, path: str, fields: dict[str, Any], cat_threshold: np.ndarray | None,
+                       attrs: dict[str, Any], estimated: bool = False) -> Component:
+    """A LightGBM tree's component from its field arrays (split fields, then leaf fields).
+
+    The one builder for a live booster's ``dump_model()`` and for the model text that LightGBM
+    writes to files and pickles (:mod:`modelsize.formats.booster_decode`). ``attrs`` brings
+    ``depth``, ``categorical_splits`` and ``shrinkage``; ``cat_threshold`` is the categorical
+    bitset words, ``estimated`` when counted from the dump rather than read.
+    """
+    records = []
+    for spec in (LGB_SPLIT_FIELDS, LGB_LEAF_FIELDS):
+        for field, (dtype, role) in spec.items():
+            arr = np.asarray(fields[field], dtype=dtype)
+            records.append(array_record(join(path, field), arr, role, key=_key(path, field)))
+    if cat_threshold is not None and cat_threshold.size:
+        meta = {"estimate": "one 32-bit word per 32 categories of each categorical split"} if estimated else None
+        records.append(array_record(join(path, "cat_threshold"), np.asarray(cat_threshold, dtype=np.uint32),
+                                    Role.INDEX, meta, key=_key(path, "cat_threshold")))
+    n_splits = int(np.asarray(fields["left_child"]).size)
+    n_leaves = int(np.asarray(fields["leaf_value"]).size)
+    out = {"nodes": n_splits + n_leaves, "leaves": n_leaves, "depth": attrs.get("depth", 0),
+           "categorical_splits": attrs.get("categorical_splits", 0), "shrinkage": attrs.get("shrinkage")}
+    return Component(name=name, kind="LightGBMTree", path=path, tensors=tuple(records), attrs=out)

@@ -24,6 +24,7 @@ EXTRAS: dict[str, str] = {
     "tf_keras": "tf",
     "sklearn": "sklearn",
     "joblib": "sklearn",
+    "lz4": "sklearn",  # lz4-compressed joblib files
     "xgboost": "boost",
     "lightgbm": "boost",
     "transformers": "hf",

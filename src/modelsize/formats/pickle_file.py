@@ -17,7 +17,7 @@ import pickletools
 import struct
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from ..core.report import Report
 from ._common import MAX_EXPANDED, MAX_EXPANSION_RATIO, FileLayout, build_report, file_section, invalid
@@ -137,6 +137,28 @@ def _framework(root: Any) -> str:
     return "pickle"
 
 
+def _fetcher(path: Path, codec: str | None, cap: int) -> Callable[[int, int], bytes]:
+    """Reads ``length`` bytes at ``offset`` of the pickle stream (decompressing again for a joblib codec)."""
+
+    def fetch(offset: int, length: int) -> bytes:
+        try:
+            with path.open("rb") as fh:
+                if codec is None:
+                    fh.seek(offset)
+                    data = fh.read(length)
+                else:
+                    stream = Stream(_Capped(_open_decompressed(fh, codec), cap), None)
+                    stream.skip(offset)
+                    data = stream.read(length)
+        except (ScanError, *_DECOMPRESS_ERRORS) as exc:
+            raise invalid(path, "joblib" if codec else "pickle", f"a payload at offset {offset} cannot be read ({exc})") from None
+        if len(data) != length:
+            raise invalid(path, "pickle", f"a {length}-byte payload at offset {offset} runs past the end of the file")
+        return data
+
+    return fetch
+
+
 def read_pickle(path: Path) -> Report:
     """Report for a pickle or joblib file (plain or compressed)."""
     size = os.path.getsize(path)
@@ -145,9 +167,9 @@ def read_pickle(path: Path) -> Report:
         fh.seek(0)
         codec = codec_of(head)
         fmt = "joblib" if path.suffix == ".joblib" or codec else "pickle"
+        cap = max(MAX_DECOMPRESSED, MAX_RATIO * size)
         try:
             if codec:
-                cap = max(MAX_DECOMPRESSED, MAX_RATIO * size)
                 stream = Stream(_Capped(_open_decompressed(fh, codec), cap), None)
             else:
                 stream = Stream(fh, size)
@@ -159,7 +181,7 @@ def read_pickle(path: Path) -> Report:
             raise invalid(path, fmt, f"its {codec} stream cannot be decompressed ({exc})") from None
     if any(m.endswith("numpy_pickle") for m, _ in result.globals):
         fmt = "joblib"
-    att = attribute(result)
+    att = attribute(result, fetch=_fetcher(path, codec, cap), sidecar_base=path)
     stream_bytes = result.end
     sec = {
         "protocol": result.protocol,
@@ -175,6 +197,8 @@ def read_pickle(path: Path) -> Report:
         "arrays": len(result.arrays),
         **globals_section(result),
     }
+    if att.boosters:
+        sec["boosters"] = att.boosters
     if codec:
         layout = FileLayout(path.name, size, {"compressed_stream": size})
     else:
@@ -185,7 +209,12 @@ def read_pickle(path: Path) -> Report:
             "object_state": att.state_bytes,
             "trailing": trailing,
         })
-    notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes)
+    notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes) + att.notes
+    for b in att.boosters:
+        like = "the .cbm reader" if b["library"] == "catboost" else "the live adapter"
+        notes.append(f"The {b['library']} model at {b['payload']!r} ({b['payload_bytes']} bytes of {b['encoding']}) was "
+                     f"decoded into {b['trees']} trees, as {like} reads them; their records give the "
+                     "in-memory sizes of the arrays, not the payload's bytes.")
     if trailing:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
     objects = [r for r in att.records if r.dtype == "object" and (r.stored_bytes or 0) > r.dense_bytes]
@@ -199,7 +228,7 @@ def read_pickle(path: Path) -> Report:
         framework=_framework(result.root.value),
         object_type=root_kind,
         kinds={"": root_kind, **{k: v for k, v in att.kinds.items() if k}},
-        sections={"file": file_section(fmt, [layout]), "pickle": sec},
+        sections={"file": file_section(fmt, [layout, *att.sidecars]), "pickle": sec},
         notes=notes,
     )
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import join
+from . import pickle_boosters, pickle_sidecars
 from .pickle_scan import ScanResult
 from .pickle_security import RISK_ORDER, judge, verdict_of
 from .pickle_sklearn import (SkContext, array_role, child_contexts, element_names, is_estimator, is_float, is_plain,
@@ -78,6 +80,9 @@ class Attribution:
     state_bytes: int = 0  #: opcodes attributed to a named component's own state
     root_span: int = 0  #: bytes of the opcodes that build the root object
     classes: dict[str, str] = field(default_factory=dict)  #: path → "module.Class" of each object
+    notes: list[str] = field(default_factory=list)  #: payloads that could not be decoded
+    boosters: list[dict[str, Any]] = field(default_factory=list)  #: decoded XGBoost/LightGBM payloads
+    sidecars: list[Any] = field(default_factory=list)  #: FileLayout of each side-car array file read
 
     @property
     def attributed(self) -> int:
@@ -85,8 +90,12 @@ class Attribution:
 
 
 class _Walker:
-    def __init__(self, role_fn: RoleFn | None, state_records: bool, data_in_stream: bool) -> None:
+    def __init__(self, role_fn: RoleFn | None, state_records: bool, data_in_stream: bool,
+                 fetch: pickle_boosters.Fetch | None = None, sidecar_base: Path | None = None) -> None:
         self.out = Attribution()
+        self.sidecar_base = sidecar_base
+        self.fetch = fetch
+        self.undecoded: set[int] = set()
         self.role_fn = role_fn or (lambda path, inherited: inherited)
         self.state_records = state_records
         self.data_in_stream = data_in_stream
@@ -136,6 +145,10 @@ class _Walker:
         self.out.kinds[path] = kind_of(v)
         if isinstance(v, Obj) and hasattr(v.cls, "module"):
             self.out.classes[path] = f"{v.cls.module}.{v.cls.name}"
+        found = pickle_boosters.find(v) if isinstance(v, Obj) and id(v) not in self.undecoded else None
+        if found is not None and self.booster(ref, path, found):
+            span = ref.end - ref.start
+            return span if self.state_records else self.out.boosters[-1]["payload_bytes"]
         if isinstance(v, Dict) and {k for k, _ in v.items} >= {"state", "param_groups"}:
             role = Role.OPTIMIZER_STATE
         estimator = isinstance(v, Obj) and is_sklearn(v) and is_estimator(v)
@@ -143,9 +156,43 @@ class _Walker:
         if not (sk is not None and isinstance(v, Obj) and plain_helper(v, estimator)):  # the live adapter skips those
             children = self.children(v, path, role, sk, estimator)
             named = sum(self.visit(r, p, depth + 1, rl, c) for p, r, rl, c in children)
+        if isinstance(v, Obj) and self.sidecar_base is not None:
+            self.sidecars(v, path, role)
         span = ref.end - ref.start
         self.state(path, span - named)
         return span if self.state_records else named
+
+    def booster(self, ref: Ref, path: str, found: pickle_boosters.Found) -> bool:
+        """An XGBoost/LightGBM booster or estimator: its payload decoded into the live adapter's trees
+        (``path.trees.<i>.<field>``), the rest of its opcodes its ``__state__``. False, with a note,
+        when the payload cannot be decoded: then it is walked like any object."""
+        outcome = pickle_boosters.decode_found(found, path, self.fetch)
+        self.out.notes.extend(outcome.notes)
+        if outcome.decoded is None:
+            self.undecoded.update((id(ref.value), id(found.booster)))  # one note; walked as any object
+            return False
+        records, kinds = pickle_boosters.records_and_kinds(outcome.decoded)
+        self.out.records.extend(records)
+        self.out.kinds.update(kinds)
+        self.seen_nodes.add(id(found.booster))
+        self.out.array_bytes += outcome.payload_bytes
+        self.state(path, ref.end - ref.start - outcome.payload_bytes)
+        self.out.boosters.append({
+            "path": path, "payload": join(path, found.where), "library": outcome.decoded.library,
+            "encoding": outcome.decoded.encoding, "payload_bytes": outcome.payload_bytes,
+            **outcome.decoded.attrs, "trees": outcome.decoded.tree_count(),
+        })
+        return True
+
+    def sidecars(self, v: Obj, path: str, role: Role) -> None:
+        """Arrays the object lists as saved beside the file (gensim's ``__numpys`` …), header-only."""
+        lists = pickle_sidecars.listing(v)
+        if not lists or self.sidecar_base is None:
+            return
+        found = pickle_sidecars.read(self.sidecar_base, path, lists, lambda p: self.role_fn(p, role))
+        self.out.records.extend(r.with_(path=self.unique(r.path)) for r in found.records)
+        self.out.sidecars.extend(found.layouts)
+        self.out.notes.extend(found.notes)
 
     def scalar(self, ref: Ref, path: str, sk: SkContext) -> int:
         """A Python float in a scikit-learn object: recorded as the live adapter records it, or not."""
@@ -300,9 +347,16 @@ def attribute(
     data_in_stream: bool = True,
     role_fn: RoleFn | None = None,
     root_role: Role = Role.PARAMETER,
+    fetch: pickle_boosters.Fetch | None = None,
+    sidecar_base: Path | None = None,
 ) -> Attribution:
-    """Walk the scanned root and attribute the stream's bytes to attribute paths."""
-    walker = _Walker(role_fn, state_records, data_in_stream)
+    """Walk the scanned root and attribute the stream's bytes to attribute paths.
+
+    ``fetch(offset, length)`` reads payload bytes of the stream (XGBoost/LightGBM boosters are
+    decoded from them); without it such a booster is reported with a note. ``sidecar_base`` is the
+    pickle file whose side-car arrays (gensim's ``<file>.<attr>.npy``) an object may list.
+    """
+    walker = _Walker(role_fn, state_records, data_in_stream, fetch, sidecar_base)
     walker.visit(result.root, "", 0, root_role)
     walker.out.root_span = result.root.end - result.root.start
     return walker.out

@@ -30,6 +30,9 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.safetensors_file:SafetensorsIndexReader",
     "modelsize.formats.safetensors_file:SafetensorsReader",
     "modelsize.formats.onnx_file:OnnxReader",
+    "modelsize.formats.booster_file:XGBoostReader",  # .json/.ubj claimed only when they hold a learner
+    "modelsize.formats.booster_file:LightGBMReader",  # model text: "tree\nversion=v…"
+    "modelsize.formats.catboost_file:CatBoostReader",  # .cbm: "CBM1" + FlatBuffers model core
     "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])

@@ -58,6 +58,7 @@ def object_graph_variables(pb: bytes) -> dict[str, _Var]:
     children: list[list[tuple[int, str]]] = []
     variables: dict[int, _Var] = {}
     slots: set[int] = set()
+    slot_refs: list[tuple[int, int, str, int]] = []  # (optimizer node, original variable node, slot name, slot node)
     for i, node in enumerate(nodes):
         kids = []
         for ref in _sub(node, 1):
@@ -66,9 +67,12 @@ def object_graph_variables(pb: bytes) -> dict[str, _Var]:
             kids.append((int(nid) if isinstance(nid, int) else 0, bytes(local).decode("utf-8", "replace")))
         children.append(kids)
         for slot in _sub(node, 3):
-            sid = dict(fields(slot)).get(3)
+            d = dict(fields(slot))
+            sid, oid, slot_name = d.get(3), d.get(1), d.get(2, b"")
             if isinstance(sid, int):
                 slots.add(sid)
+                if isinstance(oid, int) and isinstance(slot_name, memoryview):
+                    slot_refs.append((i, oid, bytes(slot_name).decode("utf-8", "replace"), sid))
         for var in _sub(node, 7):
             d = dict(fields(var))
             name = d.get(6, b"")
@@ -87,6 +91,29 @@ def object_graph_variables(pb: bytes) -> dict[str, _Var]:
         if nid in paths:
             var.slot = nid in slots
             out[paths[nid] + SUFFIX] = var
+    out.update(_slots(slot_refs, children, variables, paths))
+    return out
+
+
+def _slots(refs: list[tuple[int, int, str, int]], children: list[list[tuple[int, str]]],
+           variables: dict[int, _Var], paths: dict[int, str]) -> dict[str, _Var]:
+    """Checkpoint key → slot variable of a (TF2 legacy) optimizer's slots, which the saver writes as
+    ``<variable>/.OPTIMIZER_SLOT/<optimizer>/<slot>``. An unnamed slot is named by its optimizer,
+    slot and the variable it belongs to (``Adam/m/dense/kernel``, as Keras' own optimizers name
+    theirs), not by the checkpoint path (``layer_with_weights-0/kernel/…``)."""
+    out: dict[str, _Var] = {}
+    for opt, original, slot_name, sid in refs:
+        owner = variables.get(original)
+        if original not in paths or opt not in paths:
+            continue
+        var = variables.setdefault(sid, _Var("", False))
+        var.slot = True
+        if not var.name and owner is not None and owner.name:
+            own = [variables[nid].name for nid, _ in (children[opt] if opt < len(children) else [])
+                   if nid in variables and variables[nid].name]
+            prefix = own[0].split("/")[0] if own else "optimizer"
+            var.name = f"{prefix}/{slot_name}/{owner.name.removesuffix(':0')}"
+        out[f"{paths[original]}/.OPTIMIZER_SLOT/{paths[opt]}/{_escape(slot_name)}{SUFFIX}"] = var
     return out
 
 
@@ -96,6 +123,8 @@ def _role(entry: BundleEntry, var: _Var | None) -> Role:
         return Role.METADATA
     if ".OPTIMIZER_SLOT" in parts or (var is not None and var.slot) or _OPTIMIZER_PARTS & set(parts[:-2]):
         return Role.OPTIMIZER_STATE
+    if parts[:2] == ["keras_api", "metrics"]:
+        return Role.METADATA  # a compiled metric's running state (total, count, confusion counts): not weights
     wide_int = entry.dtype in ("int32", "int64", "uint32", "uint64")
     if parts[0] == "save_counter" or (wide_int and (entry.numel <= 1 or (var is not None and not var.trainable))):
         return Role.METADATA  # counters and RNG seed states (Keras SeedGenerator) are bookkeeping, not weights
@@ -103,7 +132,8 @@ def _role(entry: BundleEntry, var: _Var | None) -> Role:
 
 
 def _path(entry: BundleEntry, var: _Var | None) -> str:
-    name = var.name if var is not None and var.name else entry.key.removesuffix(SUFFIX)
+    metric = entry.key.startswith("keras_api/metrics/")  # metric variables are all named 'total', 'count' …
+    name = var.name if var is not None and var.name and not metric else entry.key.removesuffix(SUFFIX)
     return name.removesuffix(":0").replace(".", "_").replace("/", ".")
 
 

@@ -181,6 +181,7 @@ class _Graph:
     const_buffers: set[int] = field(default_factory=set)
     shared_slots: int = 0  #: vector slots pointing at a table already visited (counted once)
     records: int = 0
+    state_values: int = 0  #: constants assigned to resource variables (their initial values)
 
 
 def _read(path: Path, mm: Any) -> Report:
@@ -244,14 +245,17 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
         base = f"{opname.lower()}_{oi}"
         cpath = join(sg_path, base)
         recs = []
-        for ti in dict.fromkeys(op.ints(1, "i", 4, "operator inputs")):  # Mul(x, x) reads x once
+        inputs = op.ints(1, "i", 4, "operator inputs")
+        state = inputs[1] if opname == "ASSIGN_VARIABLE" and len(inputs) > 1 else None  # (handle, value)
+        for ti in dict.fromkeys(inputs):  # Mul(x, x) reads x once
             if ti < 0:
                 continue  # optional input left out
             if ti >= len(infos):
                 raise fb.error(f"operator {oi} reads tensor {ti}, but the subgraph has {len(infos)}")
             info = infos[ti]
             if info["buffer"] and spans[info["buffer"]][1]:
-                recs.extend(_records(info, cpath, records_seen, mm))
+                recs.extend(_records(info, cpath, records_seen, mm, state=ti == state))
+                graph.state_values += ti == state
         graph.records += len(recs)
         if graph.records > min(3 * (fb.n // 4) + 64, MAX_RECORDS):  # ≤ 3 records per 4-byte input index
             raise fb.error(f"its operators expand to more than {graph.records} tensor records (a {fb.n}-byte file; "
@@ -291,7 +295,7 @@ def _summary(fb: _FB, path: Path, model: _Table, spans: list[tuple[int, int]], m
              graph: _Graph, n_subgraphs: int) -> tuple[FileLayout, dict[str, Any], list[str]]:
     """The file layout, the ``tflite`` section and the notes."""
     all_records = [r for c in graph.nodes for r in c.iter_tensors()]
-    unique = {r.storage_key: r for r in all_records if r.role is Role.PARAMETER}
+    unique = {r.storage_key: r for r in all_records if r.role in (Role.PARAMETER, Role.BUFFER)}
     zero = [r for r in unique.values() if r.nnz == 0 and r.numel]
     claimed: set[tuple[int, int]] = set()
 
@@ -318,6 +322,7 @@ def _summary(fb: _FB, path: Path, model: _Table, spans: list[tuple[int, int]], m
         "constant_tensors": len(unique),
         "activation_tensors": graph.activations,
         "quantization_parameters": graph.quant_params,
+        "state_variable_values": graph.state_values,
         "zero_buffers": len(zero),
         "zero_buffer_bytes": sum(r.stored_bytes or 0 for r in zero),
         "metadata": sorted(set(metadata_buffers.values())),
@@ -328,6 +333,9 @@ def _summary(fb: _FB, path: Path, model: _Table, spans: list[tuple[int, int]], m
         notes.append(f"{len(zero)} constant buffers ({section['zero_buffer_bytes']} bytes) hold only zeros.")
     if tensor_bytes > MAX_SCAN_BYTES:
         notes.append("Constant data is larger than the zero-scan limit; non-zero counts were not computed.")
+    if graph.state_values:
+        notes.append(f"{graph.state_values} constants are initial values of resource variables (state a streaming "
+                     "model keeps between calls, assigned once by ASSIGN_VARIABLE): role buffer, not parameters.")
     if graph.shared_slots:
         notes.append(f"{graph.shared_slots} operator or tensor slots point at a table already read; each table "
                      "was counted once (a TFLite converter never writes this).")
@@ -355,7 +363,11 @@ def _tensor(fb: _FB, t: _Table, ti: int, spans: list[tuple[int, int]]) -> dict[s
             "span": spans[buffer]}
 
 
-def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm: Any) -> list[TensorRecord]:
+def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm: Any,
+             state: bool = False) -> list[TensorRecord]:
+    """Records of a constant read by an operator; ``state``: the value ASSIGN_VARIABLE writes into a
+    resource variable (a streaming model's initial state, run once by the init subgraph) — a buffer,
+    like an ONNX RNN's initial h0/c0, not a weight."""
     tpath = join(cpath, info["name"])
     key = info["index"]
     if key in seen:  # a constant read by several operators: one storage, visible at each
@@ -366,10 +378,12 @@ def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm
     numel = math.prod(info["shape"])
     nnz = _nnz(mm, start, nbytes, numel, np_dtype, info["type"])
     meta: dict[str, Any] = {"tflite_index": info["index"], "buffer": info["buffer"]}
+    if state:
+        meta["state"] = "initial value of a resource variable (ASSIGN_VARIABLE)"
     out = []
     rec = TensorRecord(path=tpath, shape=info["shape"], dtype=dtype, bits=bits or (nbytes * 8 / numel if numel else 0),
-                       role=constant_role(info), stored_bytes=nbytes, nnz=nnz, storage_key=f"buffer:{info['buffer']}",
-                       meta=meta)
+                       role=Role.BUFFER if state else constant_role(info), stored_bytes=nbytes, nnz=nnz,
+                       storage_key=f"buffer:{info['buffer']}", meta=meta)
     out.append(rec)
     seen[key] = rec
     q = info["quant"]

@@ -42,9 +42,9 @@ def _check_against_catboost(model, path: Path) -> None:
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_cbm_matches_catboost(tmp_path: Path, kind: str) -> None:
     if kind == "classifier":
-        model = cb.CatBoostClassifier(iterations=5, depth=3, verbose=0, random_seed=0).fit(X, Y)
+        model = cb.CatBoostClassifier(iterations=5, depth=3, verbose=0, allow_writing_files=False, random_seed=0).fit(X, Y)
     else:
-        model = cb.CatBoostRegressor(iterations=4, depth=2, verbose=0, random_seed=0).fit(X[:, 1:], X[:, 0])
+        model = cb.CatBoostRegressor(iterations=4, depth=2, verbose=0, allow_writing_files=False, random_seed=0).fit(X[:, 1:], X[:, 0])
     path = tmp_path / "model.cbm"
     model.save_model(str(path))
     assert reader_for(path).name == "catboost"
@@ -62,7 +62,7 @@ def test_cbm_with_ctr_features_sizes_its_tables(tmp_path: Path) -> None:
     cats = rng.randint(0, 20, 400).astype(str)
     frame = pd.DataFrame({"a": rng.normal(size=400), "c": cats})
     target = np.isin(cats, ["1", "3", "5", "7", "11"]).astype(int)
-    model = cb.CatBoostClassifier(iterations=5, depth=3, verbose=0, cat_features=["c"], one_hot_max_size=2,
+    model = cb.CatBoostClassifier(iterations=5, depth=3, verbose=0, allow_writing_files=False, cat_features=["c"], one_hot_max_size=2,
                                   random_seed=0).fit(frame, target)
     path = tmp_path / "ctr.cbm"
     model.save_model(str(path))
@@ -75,7 +75,7 @@ def test_cbm_with_ctr_features_sizes_its_tables(tmp_path: Path) -> None:
 
 
 def test_broken_cbm_is_our_error(tmp_path: Path) -> None:
-    model = cb.CatBoostRegressor(iterations=2, depth=2, verbose=0).fit(X[:, 1:], X[:, 0])
+    model = cb.CatBoostRegressor(iterations=2, depth=2, verbose=0, allow_writing_files=False).fit(X[:, 1:], X[:, 0])
     path = tmp_path / "m.cbm"
     model.save_model(str(path))
     data = path.read_bytes()
@@ -95,7 +95,7 @@ def test_pickled_catboost_reads_as_its_cbm_file(tmp_path: Path, how: str) -> Non
     import pickle
 
     joblib = pytest.importorskip("joblib")
-    model = cb.CatBoostClassifier(iterations=4, depth=3, verbose=0, random_seed=0).fit(X, Y)
+    model = cb.CatBoostClassifier(iterations=4, depth=3, verbose=0, allow_writing_files=False, random_seed=0).fit(X, Y)
     cbm = tmp_path / "model.cbm"
     model.save_model(str(cbm))
     path = tmp_path / "model.pkl"

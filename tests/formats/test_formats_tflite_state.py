@@ -1,4 +1,4 @@
-"""TFLite streaming models: initial values of resource variables are state (role buffer), not parameters.
+"""TFLite streaming models: initial values of resource variables are state (role state), not parameters.
 
 A model converted with resource variables keeps its state in variables that an init subgraph
 (run once through CALL_ONCE) fills with VAR_HANDLE + ASSIGN_VARIABLE from constant buffers;
@@ -38,7 +38,7 @@ class Streaming(tf.Module):
         return y + tf.reduce_sum(self.memory)
 
 
-def test_state_variable_initial_values_are_buffers(tmp_path: Path) -> None:
+def test_state_variable_initial_values_are_state(tmp_path: Path) -> None:
     module = Streaming()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([module.__call__.get_concrete_function()], module)
     converter.experimental_enable_resource_variables = True
@@ -49,9 +49,9 @@ def test_state_variable_initial_values_are_buffers(tmp_path: Path) -> None:
     assert rep.sections["tflite"]["op_counts"].get("ASSIGN_VARIABLE", 0) >= 2
     assert rep.totals.params == 8 * 4 + 1  # the weight and the constant 1.0 of memory + 1.0
     records = [t for c in rep.root.walk() for t in c.tensors]
-    state = sorted((t.shape for t in records if t.role is Role.BUFFER), key=str)
+    state = sorted((t.shape for t in records if t.role is Role.STATE), key=str)
     assert state == sorted([(1, 4), (2, 3)], key=str)
-    assert all("ASSIGN_VARIABLE" in t.meta["state"] for t in records if t.role is Role.BUFFER)
-    assert rep.totals.numel_by_role["buffer"] == module.state.numpy().size + module.memory.numpy().size
+    assert all("ASSIGN_VARIABLE" in t.meta["state"] for t in records if t.role is Role.STATE)
+    assert rep.totals.numel_by_role["state"] == module.state.numpy().size + module.memory.numpy().size
     assert rep.sections["tflite"]["state_variable_values"] == 2
     assert any("resource variables" in n for n in rep.notes)

@@ -22,6 +22,7 @@ class Role(str, Enum):
 
     PARAMETER = "parameter"
     BUFFER = "buffer"
+    STATE = "state"  #: initial values of a model's resource/state variables (a streaming model's state)
     OPTIMIZER_STATE = "optimizer_state"
     GRADIENT = "gradient"
     QUANT_SCALE = "quant_scale"

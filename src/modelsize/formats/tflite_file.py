@@ -366,7 +366,7 @@ def _tensor(fb: _FB, t: _Table, ti: int, spans: list[tuple[int, int]]) -> dict[s
 def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm: Any,
              state: bool = False) -> list[TensorRecord]:
     """Records of a constant read by an operator; ``state``: the value ASSIGN_VARIABLE writes into a
-    resource variable (a streaming model's initial state, run once by the init subgraph) — a buffer,
+    resource variable (a streaming model's initial state, run once by the init subgraph) — role state,
     like an ONNX RNN's initial h0/c0, not a weight."""
     tpath = join(cpath, info["name"])
     key = info["index"]
@@ -382,7 +382,7 @@ def _records(info: dict[str, Any], cpath: str, seen: dict[int, TensorRecord], mm
         meta["state"] = "initial value of a resource variable (ASSIGN_VARIABLE)"
     out = []
     rec = TensorRecord(path=tpath, shape=info["shape"], dtype=dtype, bits=bits or (nbytes * 8 / numel if numel else 0),
-                       role=Role.BUFFER if state else constant_role(info), stored_bytes=nbytes, nnz=nnz,
+                       role=Role.STATE if state else constant_role(info), stored_bytes=nbytes, nnz=nnz,
                        storage_key=f"buffer:{info['buffer']}", meta=meta)
     out.append(rec)
     seen[key] = rec

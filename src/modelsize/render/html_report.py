@@ -31,7 +31,7 @@ DTYPE_COLOURS = {
     "float8_e5m2": "#d37295",
 }
 ROLE_COLOURS = {
-    Role.PARAMETER.value: "#4e79a7", Role.BUFFER.value: "#f28e2b", Role.OPTIMIZER_STATE.value: "#e15759",
+    Role.PARAMETER.value: "#4e79a7", Role.BUFFER.value: "#f28e2b", Role.STATE.value: "#ffbe7d", Role.OPTIMIZER_STATE.value: "#e15759",
     Role.GRADIENT.value: "#ff9da7", Role.QUANT_SCALE.value: "#59a14f", Role.QUANT_ZERO_POINT.value: "#8cd17d",
     Role.PRUNING_MASK.value: "#b07aa1", Role.INDEX.value: "#9d7660", Role.DATA.value: "#edc948",
     Role.METADATA.value: "#bab0ac", Role.OTHER.value: "#79706e",

@@ -154,7 +154,9 @@ def read_pickle(path: Path) -> Report:
             result = scan(stream)
             trailing = size - result.end if codec is None else 0
         except ScanError as exc:
-            raise invalid(path, fmt, str(exc)) from None
+            from .safety import aborted
+
+            raise aborted(path, fmt, exc) from None
         except _DECOMPRESS_ERRORS as exc:
             raise invalid(path, fmt, f"its {codec} stream cannot be decompressed ({exc})") from None
     if any(m.endswith("numpy_pickle") for m, _ in result.globals):
@@ -175,6 +177,10 @@ def read_pickle(path: Path) -> Report:
         "arrays": len(result.arrays),
         **globals_section(result),
     }
+    if result.side_files:  # old joblib: arrays in sibling files that joblib.load opens too
+        from .safety import judge_side_files, merge_streams
+
+        sec = merge_streams(sec, judge_side_files(path, result.side_files))
     if codec:
         layout = FileLayout(path.name, size, {"compressed_stream": size})
     else:

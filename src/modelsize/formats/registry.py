@@ -30,6 +30,7 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.safetensors_file:SafetensorsIndexReader",
     "modelsize.formats.safetensors_file:SafetensorsReader",
     "modelsize.formats.onnx_file:OnnxReader",
+    "modelsize.formats.numpy_file:NumpyReader",  # .npy / .npz by their magic
     "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])
@@ -83,7 +84,9 @@ def read(path: str | os.PathLike[str]) -> Report:
         return read_path(path, read_local=read)  # type: ignore[arg-type]
     reader = reader_for(path)
     try:
-        return reader.read(Path(path))
+        from .safety import with_safety
+
+        return with_safety(reader.read(Path(path)), Path(path))
     except MemoryError:
         raise InvalidFileError(
             f"{str(path)!r} could not be read: the {reader.name} reader ran out of memory on it. "

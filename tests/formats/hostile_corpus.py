@@ -255,7 +255,7 @@ def _tflite(shared: str) -> Callable[[Path, str], Path]:
         b.PrependUOffsetTRelativeSlot(3, name, 0)
         b.PrependUOffsetTRelativeSlot(4, quant, 0)
         tensor = b.EndObject()
-        tensors = vec_tables([tensor] * (n if shared == "quant" else 1))
+        tensors = vec_tables([tensor] * (n if shared in ("quant", "subgraphs") else 1))
         inputs = vec_scalars("i", [0] * (n if shared == "ops" else 1))
         b.StartObject(3)
         b.PrependUint32Slot(0, 0, 0)
@@ -266,7 +266,7 @@ def _tflite(shared: str) -> Callable[[Path, str], Path]:
         b.PrependUOffsetTRelativeSlot(0, tensors, 0)
         b.PrependUOffsetTRelativeSlot(3, operators, 0)
         subgraph = b.EndObject()
-        subgraphs = vec_tables([subgraph])
+        subgraphs = vec_tables([subgraph] * (n if shared == "subgraphs" else 1))
         b.StartObject(4)
         b.PrependInt32Slot(3, 0, 0)  # ADD
         code = b.EndObject()
@@ -564,6 +564,90 @@ _KERAS_CLEAN = {"module": "keras", "class_name": "Sequential", "registered_name"
                               _layer("Dense", "d", units=2, activation="relu")]}}
 
 
+# --------------------------------------------------------------------------- issue 26: caps that do not trust the file
+
+
+def _gguf_kv(key: str, vtype: int, payload: bytes) -> bytes:
+    raw = key.encode()
+    return struct.pack("<Q", len(raw)) + raw + struct.pack("<I", vtype) + payload
+
+
+def _gguf_sparse_array(folder: Path, cmd: str) -> Path:
+    """An 8 GiB sparse GGUF whose one string array claims 10^9 empty strings (8 bytes each: 'fits')."""
+    path = folder / "sparse.gguf"
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _gguf_kv("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 10**9))
+    with path.open("wb") as fh:
+        fh.write(head)
+        fh.truncate(8 << 30)
+    return path
+
+
+def _gguf_many_keys(folder: Path, cmd: str) -> Path:
+    path = folder / "keys.gguf"
+    with path.open("wb") as fh:
+        fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 10**8))
+        fh.truncate(4 << 30)
+    return path
+
+
+def _gguf_long_string(folder: Path, cmd: str) -> Path:
+    path = folder / "string.gguf"
+    with path.open("wb") as fh:
+        fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _gguf_kv("tokenizer.chat_template", 8,
+                                                                   struct.pack("<Q", 3 << 30)))
+        fh.truncate(4 << 30)
+    return path
+
+
+def _safetensors_header(kind: str) -> Callable[[Path, str], Path]:
+    def build(folder: Path, cmd: str) -> Path:
+        if kind == "tensors":  # 600,000 empty tensors: a 40 MB header
+            body = ",".join(f'"t{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}' for i in range(600_000))
+        else:  # 9 million JSON items in one shape
+            body = '"w":{"dtype":"F32","shape":[' + ",".join(["1"] * 9_000_000) + '],"data_offsets":[0,4]}'
+        header = ("{" + body + "}").encode()
+        return _write(folder, f"{kind}.safetensors", struct.pack("<Q", len(header)) + header + bytes(4))
+    return build
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _sstable_block(entries: list[tuple[int, bytes, bytes]]) -> bytes:
+    """(shared, key suffix, value) entries, one restart point, then the 5-byte trailer (uncompressed)."""
+    body = b"".join(_varint(sh) + _varint(len(k)) + _varint(len(v)) + k + v for sh, k, v in entries)
+    return body + struct.pack("<II", 0, 1) + b"\x00" + bytes(4)
+
+
+def _bundle(kind: str) -> Callable[[Path, str], Path]:
+    """A SavedModel ``variables.index``: a huge shard count, a key growing one byte per entry, or one data
+    block listed 50,000 times by the index block."""
+
+    def build(folder: Path, cmd: str) -> Path:
+        root = folder / "saved"
+        (root / "variables").mkdir(parents=True)
+        if kind == "shards":
+            data = _sstable_block([(0, b"", b"\x08" + _varint(1 << 40))])
+        elif kind == "keys":
+            data = _sstable_block([(0, b"v", b"")] + [(i + 1, b"x", b"") for i in range(200_000)])
+        else:
+            data = _sstable_block([(0, b"", b"\x08\x01")] + [(0, b"v%06d" % i, b"") for i in range(20_000)])
+        handle = _varint(0) + _varint(len(data) - 5)
+        copies = 50_000 if kind == "blocks" else 1
+        index = _sstable_block([(0, b"k%06d" % i, handle) for i in range(copies)])
+        index_handle = _varint(len(data)) + _varint(len(index) - 5)
+        footer = (_varint(0) + _varint(0) + index_handle).ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
+        (root / "variables" / "variables.index").write_bytes(data + index + footer)
+        return root
+    return build
+
+
 # --------------------------------------------------------------------------- the corpus
 
 DANGER = "Security verdict: dangerous"
@@ -648,6 +732,17 @@ def cases() -> list[Case]:
         Case("keras_lambda_in_time_distributed", _keras_config(_KERAS_TD_LAMBDA), 0, DANGER, "dangerous",
              ("Lambda layer",)),
         Case("keras_foreign_activation", _keras_config(_KERAS_FOREIGN), 0, DANGER, "dangerous", ("os.system",)),
+        # caps on counts and lengths, each on its own (sparse files make "fits in the file" cheap)
+        Case("gguf_sparse_string_array", _gguf_sparse_array, 1, "modelsize reads arrays of at most"),
+        Case("gguf_10e8_keys", _gguf_many_keys, 1, "metadata keys; modelsize reads at most"),
+        Case("gguf_3GiB_string", _gguf_long_string, 1, "modelsize reads at most"),
+        Case("safetensors_600k_tensors", _safetensors_header("tensors"), 1, "modelsize reads at most 500,000"),
+        Case("safetensors_9M_json_items", _safetensors_header("items"), 1, "JSON holds more than"),
+        Case("tflite_shared_subgraphs", _tflite("subgraphs"), 0, None, "safe",
+             note="slots point at a table already read"),
+        Case("savedmodel_2e40_shards", _bundle("shards"), 1, "data shards"),
+        Case("savedmodel_key_growth", _bundle("keys"), 1, "the keys add up to more than"),
+        Case("savedmodel_repeated_blocks", _bundle("blocks"), 0, None, "unknown"),
         # clean controls: safe
         Case("clean_npz", lambda f, c: _clean_npz(f), 0, None, "safe"),
         Case("clean_hf_folder_with_training_args", _hf_folder(

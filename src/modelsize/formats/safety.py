@@ -129,7 +129,7 @@ def report_streams(report: Any) -> list[dict[str, Any]]:
             streams.append({"stream": fmt, "verdict": "safe", "dangerous": [], "unknown": [],
                             "why": f"a {fmt} file holds numbers and names only: its loader runs no code from it"})
         else:
-            streams.append({"stream": fmt, "verdict": "unknown", "dangerous": [], "unknown": [],
+            streams.append({"stream": fmt, "verdict": "unknown", "dangerous": [], "unknown": [], "format_only": True,
                             "why": f"modelsize does not judge what loading a {fmt} model may run"})
     return streams
 
@@ -157,6 +157,8 @@ def safety_section(report: Any, path: Path) -> dict[str, Any]:
         "unknown": [f"{s['file']}: {u}" for s in streams for u in s.get("unknown", [])]
         + [f"{s['file']}: {s['why']}" for s in streams if s["verdict"] == "unknown" and s.get("why")],
         "streams": streams,
+        #: only "this format is not judged" (no stream named anything unsafe): the table says it, stderr not
+        "format_only": verdict == "unknown" and all(s.get("format_only") for s in streams if s["verdict"] != "safe"),
     }
 
 

@@ -133,6 +133,8 @@ def security_warning(report: Any) -> str | None:
     ``None`` for a 'safe' verdict or a report without one (formats that hold no code).
     """
     sec = report.sections.get("safety")
+    if isinstance(sec, Mapping) and sec.get("format_only"):
+        return None  # a format modelsize does not judge (SavedModel …): the table's safety line says so
     if isinstance(sec, Mapping) and sec.get("verdict") in ("dangerous", "unknown"):
         listed = [str(x).split(" (")[0] for x in (sec.get(sec["verdict"]) or [])]
         more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""

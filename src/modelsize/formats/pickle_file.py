@@ -177,10 +177,8 @@ def read_pickle(path: Path) -> Report:
         "arrays": len(result.arrays),
         **globals_section(result),
     }
-    if result.side_files:  # old joblib: arrays in sibling files that joblib.load opens too
-        from .safety import judge_side_files, merge_streams
-
-        sec = merge_streams(sec, judge_side_files(path, result.side_files))
+    if result.side_files:  # old joblib: arrays in sibling files that joblib.load opens too (judged by .safety)
+        sec["side_files"] = result.side_files
     if codec:
         layout = FileLayout(path.name, size, {"compressed_stream": size})
     else:

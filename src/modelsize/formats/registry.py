@@ -84,9 +84,9 @@ def read(path: str | os.PathLike[str]) -> Report:
         return read_path(path, read_local=read)  # type: ignore[arg-type]
     reader = reader_for(path)
     try:
-        from .safety import with_safety
+        from .safety import Readers, with_safety
 
-        return with_safety(reader.read(Path(path)), Path(path))
+        return with_safety(reader.read(Path(path)), Path(path), Readers(read, reader_for))
     except MemoryError:
         raise InvalidFileError(
             f"{str(path)!r} could not be read: the {reader.name} reader ran out of memory on it. "

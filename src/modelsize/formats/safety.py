@@ -20,12 +20,21 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from ..core.errors import InvalidFileError, ModelSizeError
 from .pickle_security import judge
 
 VERDICTS = ("safe", "unknown", "dangerous")
+
+
+@dataclass(frozen=True)
+class Readers:
+    """What judging other files needs from the formats registry (passed in: the registry imports this module)."""
+
+    read: Callable[[Path], Any]  #: a file's report, with its own safety section
+    reader_for: Callable[[Path], Any]  #: the reader that recognises a file (raises when none does)
 #: Formats whose loaders read numbers and names only: no code, no pickle (a verdict of their own).
 NO_CODE_FORMATS = frozenset({"safetensors", "gguf", "onnx", "tflite"})
 #: Files and sub-folders a folder walk looks at, at most; past it the folder's verdict is unknown.
@@ -111,8 +120,9 @@ def _keras_streams(sec: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"stream": "config.json", "verdict": verdict, "dangerous": dangerous, "unknown": unknown}]
 
 
-def report_streams(report: Any) -> list[dict[str, Any]]:
-    """What a report's own sections say about the code its loaders would run, stream by stream."""
+def report_streams(report: Any, path: Path | None = None, readers: Readers | None = None) -> list[dict[str, Any]]:
+    """What a report's own sections say about the code its loaders would run, stream by stream; with
+    ``readers``, the side files an old joblib pickle names are judged too."""
     sections = report.sections
     streams: list[dict[str, Any]] = []
     for name in ("pickle", "pytorch", "numpy"):
@@ -120,6 +130,8 @@ def report_streams(report: Any) -> list[dict[str, Any]]:
         if isinstance(sec, dict) and "verdict" in sec:
             streams.append(_pickle_stream(sec, sec.get("stream_name") or name))
             streams.extend(sec.get("streams", []))
+            if sec.get("side_files") and path is not None:
+                streams.extend(judge_side_files(path, sec["side_files"], readers))
     keras = sections.get("keras")
     if isinstance(keras, dict):
         streams.extend(_keras_streams(keras))
@@ -134,7 +146,7 @@ def report_streams(report: Any) -> list[dict[str, Any]]:
     return streams
 
 
-def safety_section(report: Any, path: Path) -> dict[str, Any]:
+def safety_section(report: Any, path: Path, readers: Readers | None = None) -> dict[str, Any]:
     """The ``safety`` section: the verdict, every judged stream (file and stream name) and the names.
 
     For a folder every file a loader may unpickle is judged on its own (:func:`folder_streams`),
@@ -142,11 +154,16 @@ def safety_section(report: Any, path: Path) -> dict[str, Any]:
     """
     if path.is_dir():
         own = [s for s in report_streams(report) if s["stream"] == (report.source.format or "unknown")]
-        streams = [dict(s, file=".") for s in own if s["verdict"] == "safe"] + folder_streams(path)
+        streams = [dict(s, file=".") for s in own if s["verdict"] == "safe"] + folder_streams(path, readers)
         if not streams:
             streams = [dict(s, file=".") for s in own]
     else:
-        streams = [dict(s, file=s.get("file") or path.name) for s in report_streams(report)]
+        streams = [dict(s, file=s.get("file") or path.name) for s in report_streams(report, path, readers)]
+    return summarize(streams)
+
+
+def summarize(streams: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``safety`` section from judged streams (each with file, stream, verdict, names, why)."""
     verdict = worst(s["verdict"] for s in streams)
     return {
         "verdict": verdict,
@@ -162,15 +179,15 @@ def safety_section(report: Any, path: Path) -> dict[str, Any]:
     }
 
 
-def with_safety(report: Any, path: Path) -> Any:
+def with_safety(report: Any, path: Path, readers: Readers | None = None) -> Any:
     """``report`` with its ``safety`` section (a file or folder read from disk)."""
-    return report.with_section("safety", safety_section(report, path))
+    return report.with_section("safety", safety_section(report, path, readers))
 
 
 # --------------------------------------------------------------------------- folders
 
 
-def _candidates(folder: Path) -> tuple[list[Path], bool]:
+def _candidates(folder: Path, readers: Readers) -> tuple[list[Path], bool]:
     """Files in ``folder`` (and sub-folders, bounded) that a loader may unpickle; whether the walk was cut."""
     out: list[Path] = []
     seen = 0
@@ -183,60 +200,49 @@ def _candidates(folder: Path) -> tuple[list[Path], bool]:
             if seen > MAX_FOLDER_FILES:
                 return out, True
             p = Path(root) / name
-            if _maybe_pickled(p):
+            if _maybe_pickled(p, readers):
                 out.append(p)
     return out, False
 
 
-def _maybe_pickled(p: Path) -> bool:
+def _maybe_pickled(p: Path, readers: Readers) -> bool:
     """Whether a loader may unpickle (or run code from) the file: decided by its content, as loaders do."""
-    if p.suffix.lower() in _NEVER_PICKLED:
+    if p.suffix.lower() in _NEVER_PICKLED or p.is_symlink() and not p.is_file():
         return False
     try:
-        if not p.is_file():
+        if not p.is_file() or p.stat().st_size == 0:
             return False
-        with p.open("rb") as fh:
-            head = fh.read(64)
-    except OSError:
+        return readers.reader_for(p).name in _JUDGED_READERS
+    except (OSError, ValueError, ModelSizeError):
         return False
-    from . import registry
-
-    for name in _JUDGED_READERS:
-        try:
-            if registry._load(name).sniff(p, head):
-                return True
-        except (OSError, ValueError, ModelSizeError):
-            continue
-    return False
 
 
 #: Readers whose files a loader unpickles or runs code from (the others hold numbers and names).
-_JUDGED_READERS = ("modelsize.formats.torch_file:TorchReader", "modelsize.formats.numpy_file:NumpyReader",
-                   "modelsize.formats.keras_file:KerasReader", "modelsize.formats.keras_file:H5Reader",
-                   "modelsize.formats.pickle_file:PickleReader")
+_JUDGED_READERS = frozenset({"pytorch", "numpy", "keras", "keras h5", "pickle/joblib"})
 #: Suffixes no loader of a model folder unpickles.
 _NEVER_PICKLED = frozenset({".json", ".txt", ".md", ".py", ".safetensors", ".gguf", ".onnx", ".tflite", ".yaml",
                             ".yml", ".msgpack", ".jinja", ".tiktoken", ".vocab", ".merges"})
 
 
-def folder_streams(folder: Path) -> list[dict[str, Any]]:
+def folder_streams(folder: Path, readers: Readers | None) -> list[dict[str, Any]]:
     """Every pickled or code-bearing file of a folder judged on its own (``pytorch_model.bin``,
     ``optimizer.pt``, ``rng_state.pth``, ``training_args.bin``, adapters, shards, ``*.pkl`` …)."""
-    from . import registry
-
-    files, cut = _candidates(folder)
+    if readers is None:
+        return [{"file": ".", "stream": "folder", "verdict": "unknown", "dangerous": [], "unknown": [],
+                 "why": "the folder's other files were not judged"}]
+    files, cut = _candidates(folder, readers)
     streams: list[dict[str, Any]] = []
     for p in files:
         rel = str(p.relative_to(folder))
         try:
-            sub = registry.read(p)
+            sub = readers.read(p)
         except ModelSizeError as exc:
             safety = getattr(exc, "safety", None) or {"verdict": "unknown", "why": [str(exc)]}
             streams.append({"file": rel, "stream": "file", "verdict": safety["verdict"],
                             "dangerous": safety.get("dangerous", []), "unknown": safety.get("unknown", []),
                             "why": "; ".join(safety.get("why", [])) or None})
             continue
-        sec = sub.sections.get("safety") or safety_section(sub, p)
+        sec = sub.sections.get("safety") or safety_section(sub, p, readers)
         streams.extend(dict(s, file=rel) for s in sec["streams"])
     if cut:
         streams.append({"file": ".", "stream": "folder", "verdict": "unknown", "dangerous": [], "unknown": [],
@@ -284,7 +290,7 @@ def merge_streams(section: dict[str, Any], entries: list[dict[str, Any]]) -> dic
 MAX_SIDE_FILES = 256
 
 
-def judge_side_files(path: Path, side_files: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+def judge_side_files(path: Path, side_files: list[tuple[str, Any]], readers: Readers | None) -> list[dict[str, Any]]:
     """Old joblib pickles: each ``NDArrayWrapper(filename=…)`` makes ``joblib.load`` open that file with
     ``np.load(..., allow_pickle=True)`` (which unpickles an object array, or any pickle without the
     ``.npy`` magic). A name that leaves the folder is dangerous; a missing or compressed file unknown;
@@ -300,7 +306,7 @@ def judge_side_files(path: Path, side_files: list[tuple[str, Any]]) -> list[dict
         elif cls.endswith("ZNDArrayWrapper"):
             entry["why"] = f"{name!r} is a zlib-compressed side file, which modelsize does not judge"
         else:
-            entry.update(_side_file(path.parent / name))
+            entry.update(_side_file(path.parent / name, readers))
         entries.append(entry)
     if len(side_files) > MAX_SIDE_FILES:
         entries.append({"stream": "(more side files)", "verdict": "unknown", "dangerous": [], "unknown": [],
@@ -308,13 +314,13 @@ def judge_side_files(path: Path, side_files: list[tuple[str, Any]]) -> list[dict
     return entries
 
 
-def _side_file(sibling: Path) -> dict[str, Any]:
-    from . import registry
-
+def _side_file(sibling: Path, readers: Readers | None) -> dict[str, Any]:
     if not sibling.is_file():
         return {"why": f"its side file {sibling.name!r} is missing"}
+    if readers is None:
+        return {"why": f"its side file {sibling.name!r} was not judged"}
     try:
-        sub = registry.read(sibling)
+        sub = readers.read(sibling)
     except ModelSizeError as exc:
         safety = getattr(exc, "safety", None) or {"verdict": "unknown", "why": [str(exc)]}
         return {"verdict": safety["verdict"], "dangerous": safety.get("dangerous", []),

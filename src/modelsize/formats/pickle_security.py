@@ -32,7 +32,7 @@ DANGEROUS_MODULES = frozenset({
     # name resolvers and import gadgets: they take a string and import, resolve, open or run it
     "pkgutil", "logging.config", "torch.hub", "torch.fx", "torch.package", "torch.jit", "torch._dynamo",
     "torch.utils.cpp_extension", "torch.utils.hooks", "builtins.__import__", "copyreg", "copy_reg", "zipimport",
-    "types", "functools.reduce", "numpy.f2py", "numpy.distutils", "numpy.testing", "pydoc", "importlib_metadata",
+    "types", "numpy.f2py", "numpy.distutils", "numpy.testing", "pydoc", "importlib_metadata",
 })
 #: Individual callables that run code, evaluate text, open files or reach arbitrary attributes.
 DANGEROUS_NAMES = frozenset({
@@ -48,6 +48,7 @@ DANGEROUS_NAMES = frozenset({
     "joblib.load", "joblib.dump", "pandas.read_pickle", "pandas.io.pickle.read_pickle",
     "keras.models.load_model", "tensorflow.io.gfile.GFile", "io.open", "io.FileIO", "io.open_code", "_io.open",
     "_io.FileIO", "types.FunctionType", "types.CodeType", "types.LambdaType", "types.MethodType",
+    "functools.reduce",  # calls a stream value on stream values: any callable the stream built
 })
 #: Last components that name a call which runs a command, evaluates code, loads or writes files.
 DANGEROUS_CALLS = frozenset({

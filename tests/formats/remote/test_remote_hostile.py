@@ -152,3 +152,23 @@ def test_redirect_to_another_host_is_said_in_the_report(server: RangeServer, ser
     assert report.sections["remote"]["redirects"]
     assert any("redirected to another host" in n and "localhost" in n for n in report.notes)
     assert report.sections["safety"]["verdict"] == "safe"  # safetensors: numbers and names only
+
+
+def test_memory_exhausted_on_the_remote_path_is_one_error(server: RangeServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header reader that runs out of memory (or recursion) remotely ends in our error, as it does locally."""
+    import modelsize.formats.remote as remote_pkg
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(remote_pkg, "read_path", exhausted)
+    with pytest.raises(InvalidFileError, match="ran out of memory on its header"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
+
+    def too_deep(*args: object, **kwargs: object) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(remote_pkg, "read_path", too_deep)
+    with pytest.raises(InvalidFileError, match="nests too deeply"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))

@@ -178,7 +178,7 @@ def read_pickle(path: Path) -> Report:
         **globals_section(result),
     }
     if result.side_files:  # old joblib: arrays in sibling files that joblib.load opens too (judged by .safety)
-        sec["side_files"] = result.side_files
+        sec["side_files"] = [[cls, name if isinstance(name, str) else repr(name)] for cls, name in result.side_files]
     if codec:
         layout = FileLayout(path.name, size, {"compressed_stream": size})
     else:

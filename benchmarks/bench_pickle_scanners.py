@@ -11,6 +11,10 @@ table shows what the tool says:
   globals only, ``safe`` otherwise, ``error`` when it could not scan;
 * fickling: ``dangerous`` when ``is_likely_safe`` says no, ``safe`` when yes, ``error`` on failure.
 
+Payload cases are every ``payload=True`` case of the corpus (pickle, torch, joblib, numpy, folder and
+class-state loaders); clean rows are the corpus' ``safe`` controls plus framework checkpoints. Peers
+scan files, not folders: on a folder each is run on every pickled file in it, the worst answer kept.
+
 Usage: ``python benchmarks/bench_pickle_scanners.py [--dir DIR] [--no-fire]``
 """
 
@@ -38,15 +42,36 @@ _LOADERS = {
     "pickle": "import pickle,sys; pickle.load(open(sys.argv[1],'rb'))",
     "torch": "import torch,sys; torch.load(sys.argv[1], weights_only=False)",
     "joblib": "import joblib,sys; joblib.load(sys.argv[1])",
+    "numpy": "import numpy as np,sys; d=np.load(sys.argv[1], allow_pickle=True); "
+             "[d[k] for k in d.files] if hasattr(d, 'files') else d",
+    "torch-folder": "import torch,sys,os\nfor r,_,fs in os.walk(sys.argv[1]):\n for f in fs:\n"
+                    "  if f.endswith(('.bin','.pt','.pth')): torch.load(os.path.join(r,f), weights_only=False)",
+    "state": "import pickle,sys,pathlib; pickle.load(open(sys.argv[1],'rb'))\n"
+             "if pathlib.PosixPath.exists is bool: open(sys.argv[2],'w').close()",
 }
+#: Files of a folder a peer is run on (peers scan files, not folders).
+_PICKLED = (".bin", ".pt", ".pth", ".pkl", ".ckpt", ".npy", ".npz", ".joblib")
 
 
 def fires(path: Path, loader: str, marker: Path) -> bool:
-    subprocess.run([sys.executable, "-c", _LOADERS[loader], str(path)], capture_output=True, timeout=120,
-                   cwd=path.parent)
+    subprocess.run([sys.executable, "-c", _LOADERS[loader], str(path), str(marker)], capture_output=True,
+                   timeout=120, cwd=path.parent)
     ran = marker.exists()
     marker.unlink(missing_ok=True)
     return ran
+
+
+def _on_folder(fn):
+    """A peer on a folder: run on each pickled file in it, the worst answer wins."""
+    order = ["dangerous", "suspicious", "error", "safe"]
+
+    def run(path: Path) -> str:
+        if not path.is_dir():
+            return fn(path)
+        said = [fn(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix in _PICKLED]
+        return min(said, key=lambda x: order.index(x.split(" ")[0]) if x.split(" ")[0] in order else 2,
+                   default="safe")
+    return run
 
 
 @contextlib.contextmanager
@@ -70,10 +95,10 @@ def modelsize_says(path: Path) -> str:
     try:
         with _deadline(60):
             report = modelsize.inspect(path, formats=False)
-    except ModelSizeError:
-        return "refused"
-    sec = report.sections.get("pickle") or report.sections.get("pytorch") or {}
-    return sec.get("verdict", "n/a")
+    except ModelSizeError as exc:  # an aborted stream still carries the verdict of what it named
+        verdict = (getattr(exc, "safety", None) or {}).get("verdict")
+        return f"{verdict} (refused)" if verdict in ("dangerous", "unknown") else "refused"
+    return report.sections["safety"]["verdict"]
 
 
 def picklescan_says(path: Path) -> str:
@@ -142,6 +167,12 @@ def clean_files(folder: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def _flag(said: str) -> str:
+    """'flagged' (dangerous), 'warned' (unknown, suspicious, refused, error) or 'passed' (safe)."""
+    head = said.split(" ")[0]
+    return "flagged" if head == "dangerous" else "passed" if head == "safe" else "warned"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", type=Path)
@@ -151,44 +182,54 @@ def main() -> None:
     marker = root / "FIRED"
     rows = []
     for case in cases():
-        if not case.payload:
+        if not (case.payload or case.verdict == "safe") or case.loader not in _LOADERS:
             continue
         folder = root / case.name
         folder.mkdir(parents=True, exist_ok=True)
         path = case.build(folder, f"touch {marker}")
+        if not case.payload:
+            rows.append(("clean", case.name, path, "—"))
+            continue
         fired = "—" if args.no_fire else ("yes" if fires(path, case.loader, marker) else "no")
         rows.append(("payload", case.name, path, fired))
     clean = root / "clean"
     clean.mkdir(exist_ok=True)
     rows += [("clean", name, path, "—") for name, path in clean_files(clean)]
+    _table(rows)
 
-    tools = {"modelsize": modelsize_says, "picklescan": picklescan_says, "fickling": fickling_says}
+
+def _table(rows: list[tuple[str, str, Path, str]]) -> None:
+    tools = {"modelsize": modelsize_says, "picklescan": _on_folder(picklescan_says),
+             "fickling": _on_folder(fickling_says)}
     print(f"| kind | file | fires | {' | '.join(tools)} |")
     print("|---|---|---|" + "---|" * len(tools))
-    score = {t: [0, 0, 0.0] for t in tools}  # payloads flagged dangerous, clean called dangerous, seconds
+    score = {t: {"flagged": 0, "warned": 0, "passed": 0, "false": 0, "secs": 0.0} for t in tools}
+    peer_only: list[str] = []
     for kind, name, path, fired in rows:
-        cells = []
+        cells = {}
         for tool, fn in tools.items():
             t0 = time.perf_counter()
-            said = fn(path)
-            score[tool][2] += time.perf_counter() - t0
-            cells.append(said)
-            if kind == "payload" and said == "dangerous":
-                score[tool][0] += 1
-            if kind == "clean" and said == "dangerous":
-                score[tool][1] += 1
-        print(f"| {kind} | {name} | {fired} | {' | '.join(cells)} |")
+            cells[tool] = fn(path)
+            score[tool]["secs"] += time.perf_counter() - t0
+            if kind == "payload":
+                score[tool][_flag(cells[tool])] += 1
+            elif _flag(cells[tool]) != "passed":
+                score[tool]["false"] += 1
+        if kind == "payload" and _flag(cells["modelsize"]) != "flagged" and any(
+                _flag(cells[p]) == "flagged" for p in ("picklescan", "fickling")):
+            peer_only.append(name)
+        print(f"| {kind} | {name} | {fired} | {' | '.join(cells.values())} |")
     n_pay = sum(1 for r in rows if r[0] == "payload")
     n_clean = len(rows) - n_pay
     print()
-    print("| tool | payloads flagged dangerous | clean files called dangerous | seconds |")
-    print("|---|---|---|---|")
-    for tool, (hit, false, secs) in score.items():
-        print(f"| {tool} | {hit}/{n_pay} | {false}/{n_clean} | {secs:.2f} |")
-    ms = score["modelsize"][0]
-    for peer in ("picklescan", "fickling"):
-        print(f"modelsize flags {ms}/{n_pay} payloads, {peer} {score[peer][0]}/{n_pay} "
-              f"(ratio {ms / max(score[peer][0], 1):.2f}x)")
+    print("| tool | payloads flagged dangerous | warned (unknown, suspicious, refused, error) | missed (called safe) "
+          "| false alarms on clean files | seconds |")
+    print("|---|---|---|---|---|---|")
+    for tool, sc in score.items():
+        print(f"| {tool} | {sc['flagged']}/{n_pay} | {sc['warned']}/{n_pay} | {sc['passed']}/{n_pay} "
+              f"| {sc['false']}/{n_clean} | {sc['secs']:.2f} |")
+    print()
+    print(f"Payloads a peer flags dangerous and modelsize does not: {', '.join(peer_only) or 'none'}.")
 
 
 if __name__ == "__main__":

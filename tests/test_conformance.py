@@ -261,6 +261,15 @@ def _coreml_package(folder: Path, models: _Models) -> Path:
     return package
 
 
+def _npz(folder: Path, models: _Models) -> Path:
+    """A NumPy archive: a float matrix and an object array (a pickle the reader judges, never loads)."""
+    import numpy as np
+
+    path = folder / "arrays.npz"
+    np.savez(path, w=np.ones((4, 6), np.float32), meta=np.array([{"step": 3}], dtype=object))
+    return path
+
+
 #: Readers that recognise a format only to refuse it by name: their contract is the refusal.
 REFUSING_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "KnownUnsupportedReader": _coreml_package,
@@ -282,6 +291,8 @@ READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "XGBoostReader": _xgboost_file,
     "LightGBMReader": _lightgbm_file,
     "CatBoostReader": _catboost_file,
+
+    "NumpyReader": _npz,
 }
 
 # --------------------------------------------------------------------------- adapters: name -> fixture model

@@ -64,6 +64,8 @@ def _both(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[tuple[in
     ["--no-formats", "--no-compress"],
     ["--exact-compress", "--nnz"],
     ["-q", "--no-progress"],
+    ["--require-safe"],
+    ["--require-safe", "-f", "json"],
 ])
 def test_same_output_as_the_full_command_line(capsys, monkeypatch, checkpoint: Path, flags: list[str]) -> None:
     monkeypatch.delenv("MODELSIZE_DEBUG", raising=False)
@@ -97,6 +99,23 @@ def test_same_errors_and_exit_codes(capsys, monkeypatch, tmp_path: Path) -> None
     assert fast == full and fast[0] == 1
     fast, full = _both(capsys, ["inspect", str(junk), "-o", "out.docx"])  # a bad extension: usage, exit 2
     assert fast == full and fast[0] == 2
+
+
+def test_require_safe_is_the_same_on_both_paths(capsys, monkeypatch, tmp_path: Path) -> None:
+    """``--require-safe`` (issue 26): exit 4 and one error line unless the verdict is 'safe', on either parser."""
+    monkeypatch.delenv("MODELSIZE_DEBUG", raising=False)
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    fast, full = _both(capsys, ["inspect", str(bad), "--require-safe"])
+    assert fast == full and fast[0] == 4
+    assert fast[2].count("\n") == 1 and "Security verdict" in fast[2] and "dangerous" in fast[2]
+    assert "safety: dangerous" in fast[1]  # the verdict is in the table too
+    unknown = tmp_path / "unknown.pkl"
+    unknown.write_bytes(b"\x80\x02cmypkg.models\nNet\n)\x81.")
+    fast, full = _both(capsys, ["inspect", str(unknown), "--require-safe", "-f", "json"])
+    assert fast == full and fast[0] == 4 and json.loads(fast[1])["sections"]["safety"]["verdict"] == "unknown"
+    fast, full = _both(capsys, ["inspect", "modelsize.examples.seed:simple_nn", "--require-safe", "--no-formats"])
+    assert fast == full and fast[0] == 4 and "no safety verdict" in fast[2]
 
 
 def test_output_file_is_written_the_same(capsys, monkeypatch, checkpoint: Path, tmp_path: Path) -> None:

@@ -47,7 +47,9 @@ class Case:
     note: str | None = None  #: a phrase one of the report's notes must hold
     fmt: str = "json"
     payload: bool = False  #: fires under the real loader (for the scanner comparison)
-    loader: str = "pickle"  #: 'pickle', 'torch', 'joblib' (how the real loader opens it)
+    #: how the real loader opens it: 'pickle', 'torch', 'joblib', 'numpy' (np.load(allow_pickle=True)),
+    #: 'torch-folder' (torch.load of the folder's pickled files), 'state' (changes the process, no marker)
+    loader: str = "pickle"
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -152,6 +154,14 @@ def _unknown(folder: Path, cmd: str) -> Path:
     return _write(folder, "unknown.pkl", b"\x80\x02cmypkg.models\nNet\n)\x81.")
 
 
+def _clean_npz(folder: Path) -> Path:
+    import numpy as np
+
+    path = folder / "clean.npz"
+    np.savez(path, w=np.ones((3, 4), "f4"), b=np.zeros(4, "f8"))
+    return path
+
+
 def _clean(folder: Path, cmd: str) -> Path:
     import numpy as np
 
@@ -245,7 +255,7 @@ def _tflite(shared: str) -> Callable[[Path, str], Path]:
         b.PrependUOffsetTRelativeSlot(3, name, 0)
         b.PrependUOffsetTRelativeSlot(4, quant, 0)
         tensor = b.EndObject()
-        tensors = vec_tables([tensor] * (n if shared == "quant" else 1))
+        tensors = vec_tables([tensor] * (n if shared in ("quant", "subgraphs") else 1))
         inputs = vec_scalars("i", [0] * (n if shared == "ops" else 1))
         b.StartObject(3)
         b.PrependUint32Slot(0, 0, 0)
@@ -256,7 +266,7 @@ def _tflite(shared: str) -> Callable[[Path, str], Path]:
         b.PrependUOffsetTRelativeSlot(0, tensors, 0)
         b.PrependUOffsetTRelativeSlot(3, operators, 0)
         subgraph = b.EndObject()
-        subgraphs = vec_tables([subgraph])
+        subgraphs = vec_tables([subgraph] * (n if shared == "subgraphs" else 1))
         b.StartObject(4)
         b.PrependInt32Slot(3, 0, 0)  # ADD
         code = b.EndObject()
@@ -370,6 +380,274 @@ def _onnx_outside(folder: Path, cmd: str) -> Path:
     return _write(folder, "outside.onnx", b"\x08\x08" + _pb_field(7, graph) + _pb_field(8, b"\x10\x11"))
 
 
+# --------------------------------------------------------------------------- issue 26: every stream a loader reads
+
+
+def _system_reduce(cmd: str) -> bytes:
+    """``os.system(cmd)`` as protocol-2 opcodes without PROTO or STOP (to splice into other streams)."""
+    return b"cos\nsystem\n" + _uni(cmd) + b"\x85R"
+
+
+def _extra_value_at_stop(folder: Path, cmd: str) -> Path:
+    """The payload, then one more value: pickle.load returns the top of the stack at STOP, the call ran."""
+    return _write(folder, "extra_value.pkl", b"\x80\x02" + _system_reduce(cmd) + b"N.")
+
+
+def _open_mark_at_stop(folder: Path, cmd: str) -> Path:
+    return _write(folder, "open_mark.pkl", b"\x80\x02(" + _system_reduce(cmd) + b".")
+
+
+def _long4_after_payload(folder: Path, cmd: str) -> Path:
+    """The payload runs, then an oversized LONG4 aborts the stream (after the damage is done)."""
+    return _write(folder, "long4.pkl", b"\x80\x02" + _system_reduce(cmd) + b"\x8b" + struct.pack("<i", 1 << 30))
+
+
+def _legacy_torch(slot: int) -> Callable[[Path, str], Path]:
+    """A legacy torch.save file whose ``slot``-th pickle (2: sys_info, 4: storage keys) is the payload."""
+
+    def build(folder: Path, cmd: str) -> Path:
+        magic = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
+        streams = [magic, pickle.dumps(1001, protocol=2), pickle.dumps({"protocol_version": 1001,
+                   "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2),
+                   pickle.dumps({}, protocol=2), pickle.dumps([], protocol=2)]
+        streams[slot] = b"\x80\x02" + _system_reduce(cmd) + b"."
+        return _write(folder, f"legacy_slot{slot}.pt", b"".join(streams))
+    return build
+
+
+def _torch_zip_members(members: dict[str, bytes], name: str) -> Callable[[Path, str], Path]:
+    def build(folder: Path, cmd: str) -> Path:
+        path = folder / name
+        with zipfile.ZipFile(path, "w") as zf:
+            for member, data in members.items():
+                zf.writestr(member, _global_call("os", "system", _uni(cmd)) if data == _PAYLOAD_PKL else data)
+            zf.writestr("archive/version", "3\n")
+        return path
+    return build
+
+
+_PAYLOAD_PKL = b"PAYLOAD"  #: replaced by os.system(cmd) when the file is written
+
+
+def _torch_tar(folder: Path, cmd: str) -> Path:
+    """A pre-1.0 tar checkpoint: empty storages and tensors, the payload in its ``pickle`` member."""
+    import io
+    import tarfile
+
+    path = folder / "old.pt"
+    members = {"storages": pickle.dumps(0, protocol=2) + pickle.dumps([], protocol=2),
+               "tensors": pickle.dumps(0, protocol=2),
+               "pickle": b"\x80\x02" + _system_reduce(cmd) + b"."}
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+class _Fire:
+    """Pickles as ``os.system(cmd)``: the real loader runs it."""
+
+    def __init__(self, cmd: str) -> None:
+        self.cmd = cmd
+
+    def __reduce__(self) -> tuple:
+        return os.system, (self.cmd,)
+
+
+def _npy_object(folder: Path, cmd: str) -> Path:
+    import numpy as np
+
+    path = folder / "arrays.npy"
+    np.save(path, np.array([_Fire(cmd)], dtype=object), allow_pickle=True)
+    return path
+
+
+def _npz_object(folder: Path, cmd: str) -> Path:
+    import numpy as np
+
+    path = folder / "arrays.npz"
+    np.savez(path, w=np.ones(3, "f4"), meta=np.array([_Fire(cmd)], dtype=object))
+    return path
+
+
+def _joblib_side_file(folder: Path, cmd: str) -> Path:
+    """joblib <= 0.9 layout: an allowlisted NDArrayWrapper whose sibling .npy holds an object-array payload."""
+    import numpy as np
+
+    np.save(folder / "model.pkl_01.npy", np.array([_Fire(cmd)], dtype=object), allow_pickle=True)
+    state = (b"}(" + _uni("filename") + _uni("model.pkl_01.npy") + _uni("subclass") + b"cnumpy\nndarray\n"
+             + _uni("allow_mmap") + b"\x89u")
+    return _write(folder, "model.pkl", b"\x80\x02cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81" + state + b"b.")
+
+
+def _joblib_structured(folder: Path, cmd: str) -> Path:
+    import joblib
+    import numpy as np
+
+    path = folder / "structured.joblib"
+    joblib.dump(np.array([(_Fire(cmd), 1.0)], dtype=[("a", "O"), ("b", "f8")]), path)
+    return path
+
+
+def _hf_folder(extra: dict[str, bytes]) -> Callable[[Path, str], Path]:
+    """A Hugging Face folder with clean safetensors weights and other files a loader reads."""
+
+    def build(folder: Path, cmd: str) -> Path:
+        root = folder / "hf"
+        _safetensors(root / "model.safetensors")
+        (root / "config.json").write_text('{"architectures": ["Net"]}')
+        for name, data in extra.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if name.endswith((".bin", ".pt", ".pth")) and data.startswith(b"ZIP:"):
+                with zipfile.ZipFile(target, "w") as zf:
+                    inner = data[4:]
+                    zf.writestr("archive/data.pkl", _global_call("os", "system", _uni(cmd)) if inner == _PAYLOAD_PKL
+                                else inner)
+                    zf.writestr("archive/version", "3\n")
+            else:
+                target.write_bytes(_global_call("os", "system", _uni(cmd)) if data == _PAYLOAD_PKL else data)
+        return root
+    return build
+
+
+def _pkgutil_resolve(folder: Path, cmd: str) -> Path:
+    """``pkgutil.resolve_name("os:system")(cmd)``: a name resolver, then a call of what it returned."""
+    return _write(folder, "resolve.pkl", b"\x80\x02cpkgutil\nresolve_name\n" + _uni("os:system") + b"\x85R"
+                  + _uni(cmd) + b"\x85R.")
+
+
+def _dict_config(folder: Path, cmd: str) -> Path:
+    """``logging.config.dictConfig``: a handler factory named by a string, called with the command."""
+    cfg = {"version": 1, "handlers": {"h": {"()": "os.system", "command": cmd}}}
+    return _write(folder, "dictconfig.pkl", b"\x80\x02clogging.config\ndictConfig\n"
+                  + pickle.dumps(cfg, protocol=2)[2:-1] + b"\x85R.")
+
+
+def _class_state(folder: Path, cmd: str) -> Path:
+    """BUILD on the class PosixPath: ``PosixPath.exists = bool`` (no call, the process is rewritten)."""
+    return _write(folder, "class_state.pkl", b"\x80\x02cpathlib\nPosixPath\nN}" + _uni("exists")
+                  + b"cbuiltins\nbool\ns\x86b.")
+
+
+def _ext_opcode(folder: Path, cmd: str) -> Path:
+    return _write(folder, "ext.pkl", b"\x80\x02\x82\x01" + _uni(cmd) + b"\x85R.")
+
+
+def _keras_config(config: dict) -> Callable[[Path, str], Path]:
+    def build(folder: Path, cmd: str) -> Path:
+        path = folder / "model.keras"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("config.json", json.dumps(config))
+            zf.writestr("metadata.json", json.dumps({"keras_version": "3.15.0"}))
+        return path
+    return build
+
+
+def _layer(cls: str, name: str, **cfg: object) -> dict:
+    return {"module": "keras.layers", "class_name": cls, "config": {"name": name, **cfg}, "registered_name": None}
+
+
+_KERAS_TD_LAMBDA = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+    "name": "seq", "layers": [_layer("InputLayer", "in", batch_shape=[None, 3, 4]),
+                              _layer("TimeDistributed", "td", layer=_layer("Lambda", "sneaky", function={
+                                  "class_name": "__lambda__", "config": {"code": "4wEAAAAA"}}))]}}
+_KERAS_FOREIGN = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+    "name": "seq", "layers": [_layer("InputLayer", "in", batch_shape=[None, 4]),
+                              _layer("Dense", "d", units=2, activation={
+                                  "module": "os", "class_name": "function", "config": "system",
+                                  "registered_name": "function"})]}}
+_KERAS_CLEAN = {"module": "keras", "class_name": "Sequential", "registered_name": None, "config": {
+    "name": "seq", "layers": [_layer("InputLayer", "in", batch_shape=[None, 4]),
+                              _layer("Dense", "d", units=2, activation="relu")]}}
+
+
+# --------------------------------------------------------------------------- issue 26: caps that do not trust the file
+
+
+def _gguf_kv(key: str, vtype: int, payload: bytes) -> bytes:
+    raw = key.encode()
+    return struct.pack("<Q", len(raw)) + raw + struct.pack("<I", vtype) + payload
+
+
+def _gguf_sparse_array(folder: Path, cmd: str) -> Path:
+    """An 8 GiB sparse GGUF whose one string array claims 10^9 empty strings (8 bytes each: 'fits')."""
+    path = folder / "sparse.gguf"
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _gguf_kv("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 10**9))
+    with path.open("wb") as fh:
+        fh.write(head)
+        fh.truncate(8 << 30)
+    return path
+
+
+def _gguf_many_keys(folder: Path, cmd: str) -> Path:
+    path = folder / "keys.gguf"
+    with path.open("wb") as fh:
+        fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 10**8))
+        fh.truncate(4 << 30)
+    return path
+
+
+def _gguf_long_string(folder: Path, cmd: str) -> Path:
+    path = folder / "string.gguf"
+    with path.open("wb") as fh:
+        fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _gguf_kv("tokenizer.chat_template", 8,
+                                                                   struct.pack("<Q", 3 << 30)))
+        fh.truncate(4 << 30)
+    return path
+
+
+def _safetensors_header(kind: str) -> Callable[[Path, str], Path]:
+    def build(folder: Path, cmd: str) -> Path:
+        if kind == "tensors":  # 600,000 empty tensors: a 40 MB header
+            body = ",".join(f'"t{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}' for i in range(600_000))
+        else:  # 9 million JSON items in one shape
+            body = '"w":{"dtype":"F32","shape":[' + ",".join(["1"] * 9_000_000) + '],"data_offsets":[0,4]}'
+        header = ("{" + body + "}").encode()
+        return _write(folder, f"{kind}.safetensors", struct.pack("<Q", len(header)) + header + bytes(4))
+    return build
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _sstable_block(entries: list[tuple[int, bytes, bytes]]) -> bytes:
+    """(shared, key suffix, value) entries, one restart point, then the 5-byte trailer (uncompressed)."""
+    body = b"".join(_varint(sh) + _varint(len(k)) + _varint(len(v)) + k + v for sh, k, v in entries)
+    return body + struct.pack("<II", 0, 1) + b"\x00" + bytes(4)
+
+
+def _bundle(kind: str) -> Callable[[Path, str], Path]:
+    """A SavedModel ``variables.index``: a huge shard count, a key growing one byte per entry, or one data
+    block listed 50,000 times by the index block."""
+
+    def build(folder: Path, cmd: str) -> Path:
+        root = folder / "saved"
+        (root / "variables").mkdir(parents=True)
+        if kind == "shards":
+            data = _sstable_block([(0, b"", b"\x08" + _varint(1 << 40))])
+        elif kind == "keys":
+            data = _sstable_block([(0, b"v", b"")] + [(i + 1, b"x", b"") for i in range(200_000)])
+        else:
+            data = _sstable_block([(0, b"", b"\x08\x01")] + [(0, b"v%06d" % i, b"") for i in range(20_000)])
+        handle = _varint(0) + _varint(len(data) - 5)
+        copies = 50_000 if kind == "blocks" else 1
+        index = _sstable_block([(0, b"k%06d" % i, handle) for i in range(copies)])
+        index_handle = _varint(len(data)) + _varint(len(index) - 5)
+        footer = (_varint(0) + _varint(0) + index_handle).ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
+        (root / "variables" / "variables.index").write_bytes(data + index + footer)
+        return root
+    return build
+
+
 # --------------------------------------------------------------------------- the corpus
 
 DANGER = "Security verdict: dangerous"
@@ -418,6 +696,58 @@ def cases() -> list[Case]:
         Case("safetensors_shard_escape", _shard_escape, 1, "outside.safetensors"),
         Case("safetensors_huge_header", _huge_header, 1, "Error"),
         Case("onnx_external_outside_folder", _onnx_outside, 0, None, note="outside the model's folder"),
+        # issue 26: every stream a loader reads is judged; aborted streams keep their globals
+        Case("stop_with_extra_value", _extra_value_at_stop, 1, "Security verdict: dangerous", flagged=("os.system",),
+             payload=True),
+        Case("stop_with_open_mark", _open_mark_at_stop, 1, "Security verdict: dangerous", payload=True),
+        Case("long4_after_payload", _long4_after_payload, 1, "unparseable after", payload=True),
+        Case("legacy_torch_sys_info_payload", _legacy_torch(2), 0, DANGER, "dangerous", ("os.system",),
+             payload=True, loader="torch"),
+        Case("legacy_torch_storage_keys_payload", _legacy_torch(4), 0, DANGER, "dangerous", ("os.system",),
+             payload=True, loader="torch"),
+        Case("torch_zip_xdata_listed_first", _torch_zip_members(
+            {"archive/xdata.pkl": pickle.dumps({"ok": 1}, protocol=2), "archive/data.pkl": _PAYLOAD_PKL},
+            "xdata.pt"), 0, DANGER, "dangerous", ("os.system",), payload=True, loader="torch"),
+        Case("torch_zip_second_pickle", _torch_zip_members(
+            {"archive/data.pkl": pickle.dumps({"ok": 1}, protocol=2), "archive/constants.pkl": _PAYLOAD_PKL},
+            "constants.pt"), 0, DANGER, "dangerous", ("os.system",)),
+        Case("torch_tar_pre_1_0", _torch_tar, 0, DANGER, "dangerous", ("os.system",), payload=True, loader="torch"),
+        Case("npy_object_array", _npy_object, 0, DANGER, "dangerous", ("system",), payload=True, loader="numpy"),
+        Case("npz_object_array", _npz_object, 0, DANGER, "dangerous", ("system",), payload=True, loader="numpy"),
+        Case("joblib_ndarraywrapper_side_file", _joblib_side_file, 0, DANGER, "dangerous", ("system",),
+             payload=True, loader="joblib"),
+        Case("joblib_structured_object_dtype", _joblib_structured, 0, DANGER, "dangerous", ("system",),
+             payload=True, loader="joblib"),
+        Case("hf_folder_training_args", _hf_folder({"training_args.bin": b"ZIP:" + _PAYLOAD_PKL}), 0, DANGER,
+             "dangerous", ("os.system",), payload=True, loader="torch-folder"),
+        Case("hf_folder_checkpoint_rng_state", _hf_folder({"checkpoint-10/rng_state.pth": _PAYLOAD_PKL}), 0,
+             DANGER, "dangerous", ("os.system",), payload=True, loader="torch-folder"),
+        Case("pkgutil_resolve_name", _pkgutil_resolve, 0, DANGER, "dangerous", ("pkgutil.resolve_name",),
+             payload=True),
+        Case("logging_dict_config", _dict_config, 0, DANGER, "dangerous", ("logging.config.dictConfig",),
+             payload=True),
+        Case("class_state_tampering", _class_state, 0, DANGER, "dangerous", ("BUILD on the class",), payload=True,
+             loader="state"),
+        Case("ext_opcode", _ext_opcode, 0, DANGER, "dangerous", ("<extension 1>",)),
+        Case("keras_lambda_in_time_distributed", _keras_config(_KERAS_TD_LAMBDA), 0, DANGER, "dangerous",
+             ("Lambda layer",)),
+        Case("keras_foreign_activation", _keras_config(_KERAS_FOREIGN), 0, DANGER, "dangerous", ("os.system",)),
+        # caps on counts and lengths, each on its own (sparse files make "fits in the file" cheap)
+        Case("gguf_sparse_string_array", _gguf_sparse_array, 1, "modelsize reads arrays of at most"),
+        Case("gguf_10e8_keys", _gguf_many_keys, 1, "metadata keys; modelsize reads at most"),
+        Case("gguf_3GiB_string", _gguf_long_string, 1, "modelsize reads at most"),
+        Case("safetensors_600k_tensors", _safetensors_header("tensors"), 1, "modelsize reads at most 500,000"),
+        Case("safetensors_9M_json_items", _safetensors_header("items"), 1, "JSON holds more than"),
+        Case("tflite_shared_subgraphs", _tflite("subgraphs"), 0, None, "safe",
+             note="slots point at a table already read"),
+        Case("savedmodel_2e40_shards", _bundle("shards"), 1, "data shards"),
+        Case("savedmodel_key_growth", _bundle("keys"), 1, "the keys add up to more than"),
+        Case("savedmodel_repeated_blocks", _bundle("blocks"), 0, None, "unknown"),
+        # clean controls: safe
+        Case("clean_npz", lambda f, c: _clean_npz(f), 0, None, "safe"),
+        Case("clean_hf_folder_with_training_args", _hf_folder(
+            {"training_args.bin": b"ZIP:" + pickle.dumps({"lr": 0.1, "epochs": 3}, protocol=2)}), 0, None, "safe"),
+        Case("clean_keras_config", _keras_config(_KERAS_CLEAN), 0, None, "safe"),
     ]
     return out
 

@@ -29,7 +29,8 @@ from .measure import BudgetError
 from ..core.units import parse_count, parse_percent, parse_ratio, parse_size, size_base
 
 CONFIG_FILES = ("modelsize.toml", "pyproject.toml")
-KEYS = ("target", "max-bytes", "max-params", "format", "compressed", "baseline", "max-growth", "max-ratio", "name")
+KEYS = ("target", "max-bytes", "max-params", "format", "compressed", "baseline", "max-growth", "max-ratio", "name",
+        "require-safe")
 
 
 def find_config(start: Path) -> Path | None:
@@ -91,12 +92,20 @@ def _budget(entry: Any, path: Path, where: str, index: int) -> Budget:
             max_ratio=parse_ratio(entry["max-ratio"], "max-ratio") if "max-ratio" in entry else None,
             label=str(entry.get("name") or entry["target"]),
             base=size_base(entry["max-bytes"]) if "max-bytes" in entry else None,
+            require_safe=_flag(entry.get("require-safe", False), label),
         )
     except ModelSizeError as exc:
         raise BudgetError(f"In the {label}: {exc}") from exc
     if not budget.has_limits:
-        raise BudgetError(f"The {label} sets no limit. Add max-bytes, max-params, max-growth or max-ratio.")
+        raise BudgetError(f"The {label} sets no limit. Add max-bytes, max-params, max-growth, max-ratio or "
+                          "require-safe.")
     return budget
+
+
+def _flag(value: Any, label: str) -> bool:
+    if not isinstance(value, bool):
+        raise BudgetError(f"In the {label}: require-safe must be true or false. Got {value!r}.")
+    return value
 
 
 def _relative(value: str, folder: Path) -> str:

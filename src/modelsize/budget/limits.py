@@ -28,6 +28,7 @@ class Budget:
     max_ratio: float | None = None  #: size / baseline size
     label: str | None = None  #: how lines name the target (the config's ``name``, or the target as written)
     base: str | None = None  #: unit base of the byte numbers printed; ``None``: the caller's choice
+    require_safe: bool = False  #: fail unless the safety verdict is 'safe' (SECURITY.md)
 
     @property
     def shown_as(self) -> str | None:
@@ -35,7 +36,8 @@ class Budget:
 
     @property
     def has_limits(self) -> bool:
-        return any(v is not None for v in (self.max_bytes, self.max_params, self.max_growth, self.max_ratio))
+        return self.require_safe or any(v is not None for v in (self.max_bytes, self.max_params, self.max_growth,
+                                                                self.max_ratio))
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class LimitResult:
     def line(self, base: str = "iec") -> str:
         """``OK    model.pt  max-bytes  file bytes  limit 50.00 MiB  measured 12.00 MiB  margin 38.00 MiB (76.0% left)``"""
         base = self.base or base
+        if self.unit == "verdict":  # require-safe: 0 safe, 1 unknown, 2 dangerous (or no verdict)
+            return "  ".join(["OK  " if self.ok else "OVER", self.target or "model", self.name, self.what,
+                              f"measured {SAFETY_LEVELS[int(self.measured)]}"])
         show = _formatter(self.unit, base)
         sign = "+" if self.margin > 0 else ("-" if self.margin < 0 else "")
         margin = f"margin {sign}{show(abs(self.margin))}"
@@ -85,6 +90,10 @@ class LimitResult:
         return "  ".join(parts)
 
 
+#: the safety verdict as a number for a require-safe limit of 0 (only 'safe' passes)
+SAFETY_LEVELS = ("safe", "unknown", "dangerous", "no verdict (not a file)")
+
+
 def _formatter(unit: str, base: str) -> Any:
     if unit == "bytes":
         return lambda v: format_bytes(v, base)  # type: ignore[arg-type]
@@ -99,6 +108,11 @@ def evaluate(budget: Budget, data: Mapping[str, Any], baseline: Mapping[str, Any
     """Check every limit of ``budget`` on a measured report dict (and its baseline's dict)."""
     results: list[LimitResult] = []
     target = budget.shown_as
+    if budget.require_safe:
+        safety = (data.get("sections") or {}).get("safety") or {}
+        level = SAFETY_LEVELS.index(safety.get("verdict", SAFETY_LEVELS[3])) if safety.get("verdict") in \
+            SAFETY_LEVELS else 3
+        results.append(LimitResult(target, "require-safe", "safety verdict", "verdict", 0, level))
     if budget.max_bytes is not None:
         size = measure.size(data, budget.format, budget.compressed)
         results.append(LimitResult(target, "max-bytes", size.what, "bytes", budget.max_bytes, size.value,

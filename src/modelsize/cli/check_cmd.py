@@ -28,6 +28,7 @@ Examples:
   modelsize inspect model.safetensors --format json > baseline.json
   modelsize check model.safetensors --baseline baseline.json --max-growth 2%
   modelsize check new.pt --max-ratio-vs old.pt 1.05
+  modelsize check downloaded.pt --require-safe   # exit 3 unless the safety verdict is 'safe'
   modelsize check            # every [[tool.modelsize.budgets]] entry of pyproject.toml
 \b
 Exit codes: 0 within budget, 3 over budget, 1 error, 2 usage error.
@@ -113,6 +114,9 @@ def check_command(
         help="table for people (one line per limit); json for programs (one object per limit, schema in "
              "schema/check.schema.json).")] = "table",
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    require_safe: Annotated[bool, typer.Option(
+        "--require-safe", help="Fail (exit 3) unless the safety verdict of the file or folder is 'safe': every "
+        "pickle stream a loader would run judged, only allowlisted globals (SECURITY.md).")] = False,
     si: SI = False,
 ) -> None:
     """Check a model against size budgets; exit 3 when over budget (for CI and pre-commit)."""
@@ -131,6 +135,7 @@ def check_command(
         max_growth=_parsed(parse_percent, "max-growth")(max_growth),
         max_ratio=ratio[1] if ratio else None,
         base="si" if si else (size_base(max_bytes) if max_bytes is not None else None),
+        require_safe=require_safe,
     )
     if ratio and baseline:
         raise usage_problem(option_error("baseline", "given alone or through --max-ratio-vs, not both", baseline))
@@ -146,7 +151,8 @@ def check_command(
     else:
         if not cli_budget.has_limits:
             raise usage_problem(OptionError(f"No limit given for {target!r}. Add --max-bytes SIZE, --max-params "
-                                            "COUNT, --baseline FILE.json --max-growth PCT or --max-ratio-vs BASELINE R."))
+                                            "COUNT, --baseline FILE.json --max-growth PCT, --max-ratio-vs BASELINE R "
+                                            "or --require-safe."))
         budgets = [cli_budget]
     results = _run(budgets, out)
     base = base_for(si)

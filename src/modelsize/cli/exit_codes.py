@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import os
 
-from ..core.errors import ComputationError, ModelSizeError, OptionError
+from ..core.errors import ComputationError, ModelSizeError, OptionError, UnsafeModelError
 from ..shrink.budget.errors import BudgetNotMetError
 
 EXIT_OK = 0
 EXIT_ERROR = 1  #: the work failed: bad target, unreadable file, unsupported object, missing extra
 EXIT_USAGE = 2  #: the command line itself is wrong: unknown option, value out of range
 EXIT_BUDGET = 3  #: a size budget was exceeded or cannot be met (``check``, ``diff --fail-on-growth``, ``shrink --budget``)
+EXIT_UNSAFE = 4  #: ``inspect --require-safe``: the safety verdict is not 'safe' (SECURITY.md)
 
 #: First match wins; order from specific to general.
 _EXIT_CODES: tuple[tuple[type[ModelSizeError], int], ...] = (
     (ComputationError, EXIT_ERROR),  #: an option error inside our own calls: the work failed
     (OptionError, EXIT_USAGE),
     (BudgetNotMetError, EXIT_BUDGET),
+    (UnsafeModelError, EXIT_UNSAFE),
     (ModelSizeError, EXIT_ERROR),
 )
 

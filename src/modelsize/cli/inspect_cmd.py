@@ -26,6 +26,7 @@ Examples:
   modelsize inspect my_project/models.py:build_model -v    # timing: import, build, measure, render
   modelsize inspect hf://meta-llama/Llama-3.1-8B --fit 24GiB --seq-len 8192
   modelsize inspect https://host/model.safetensors.index.json --offline
+  modelsize inspect downloaded.pt --require-safe    # exit 4 unless the safety verdict is 'safe'
 """
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -83,6 +84,11 @@ def inspect_command(
     timeout: remote_options.Timeout = None,
     download: remote_options.Download = False,
     output: Output_ = None,
+    require_safe: Annotated[
+        bool, typer.Option("--require-safe", help="Exit 4 unless the safety verdict is 'safe' (every pickle stream "
+                           "a loader would run judged, only allowlisted globals; SECURITY.md). For CI and "
+                           "model-registry hooks.")
+    ] = False,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..serialize.base import CompressionOptions
@@ -108,7 +114,7 @@ def inspect_command(
         return InspectRequest(
             target, resolved, dict(formats=not no_formats, compression=compression, target=target, input_shape=shape,
                                    nnz=None if resolved.is_file else nnz, **extra),
-            fmt, depth, base_for(si), output, remote, fitting)  # type: ignore[arg-type]
+            fmt, depth, base_for(si), output, remote, fitting, require_safe)  # type: ignore[arg-type]
 
     inspect_run.run(target, prepare, verbose=verbose, output=output)
 

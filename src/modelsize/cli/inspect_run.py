@@ -29,6 +29,7 @@ class InspectRequest:
     output: str | None = None  #: ``-o FILE``
     remote: Any = None  #: :class:`modelsize.formats.remote.RemoteOptions` for a remote target
     fitting: Any = None  #: :class:`modelsize.compute.fit.FitOptions` for ``--fit``
+    require_safe: bool = False  #: ``--require-safe``: fail unless the safety verdict is 'safe'
 
 
 def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool = False,
@@ -62,7 +63,23 @@ def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool 
                 _write_file(out, request.output, report, request.depth, request.base)
     if verbose:
         out.hint(timings.summary())
+    if request.require_safe:
+        _require_safe(report)
     _warn_if_unsafe(out, report)
+
+
+def _require_safe(report: Any) -> None:
+    """``--require-safe``: our error (exit 4) unless the report's safety verdict is 'safe'."""
+    from ..core.errors import UnsafeModelError
+    from ..render.labels import safety_line
+
+    line = safety_line(report)
+    if line is None:
+        raise UnsafeModelError(f"{report.source.target!r} has no safety verdict (a Python object, not a file or "
+                               "folder): --require-safe needs a model file or folder.")
+    if line != "safe":
+        raise UnsafeModelError(f"Security verdict for {report.source.target!r}: {line} (--require-safe; see "
+                               "SECURITY.md).")
 
 
 def _warn_if_unsafe(out: Output, report: Any) -> None:

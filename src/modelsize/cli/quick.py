@@ -28,7 +28,7 @@ _SWITCHES: dict[str, tuple[str, Any]] = {
     "--si": ("si", True), "--no-formats": ("no_formats", True), "--no-compress": ("no_compress", True),
     "--exact-compress": ("exact_compress", True), "--nnz": ("nnz", True), "--no-nnz": ("nnz", False),
     "--quiet": ("quiet", True), "-q": ("quiet", True), "--no-progress": ("no_progress", True),
-    "--verbose": ("verbose", True), "-v": ("verbose", True),
+    "--verbose": ("verbose", True), "-v": ("verbose", True), "--require-safe": ("require_safe", True),
 }
 #: option → field, for options that take a value (``--format json`` or ``--format=json``)
 _VALUED: dict[str, str] = {"--format": "fmt", "-f": "fmt", "--depth": "depth", "-d": "depth",
@@ -54,6 +54,7 @@ class QuickArgs:
     no_progress: bool = False
     verbose: bool = False
     width: int | None = None
+    require_safe: bool = False
 
 
 def parse(argv: Sequence[str]) -> QuickArgs | None:
@@ -131,6 +132,6 @@ def _inspect(args: QuickArgs) -> None:
         options = dict(formats=not args.no_formats, compression=compression, target=args.target, input_shape=None,
                        nnz=None if resolved.is_file else args.nnz)
         return inspect_run.InspectRequest(args.target, resolved, options, args.fmt, args.depth, base_for(args.si),
-                                          args.output)
+                                          args.output, require_safe=args.require_safe)
 
     inspect_run.run(args.target, prepare, verbose=args.verbose, output=args.output)

@@ -49,6 +49,10 @@ class ComputationError(ModelSizeError, ValueError):
     """
 
 
+class UnsafeModelError(ModelSizeError):
+    """``--require-safe``: the file's safety verdict is not 'safe' (dangerous, unknown, or none)."""
+
+
 class RemoteError(ModelSizeError, ConnectionError):
     """A remote model (URL, ``hf://``) could not be read: network, server or cache trouble."""
 

@@ -35,6 +35,13 @@ MAX_NESTING = 4  #: arrays of arrays
 MAX_TENSORS = 500_000
 #: Array elements kept in the report's metadata section (the rest are only counted).
 KEEP_ITEMS = 16
+#: Caps on what the header may claim, each on its own (a sparse file makes "fits in the file" cheap).
+#: Published files: ~30-60 keys, vocabularies up to ~262k tokens, merges ~500k, metadata < 50 MB.
+MAX_KV = 65_536  #: metadata keys
+MAX_STRING = 16 << 20  #: bytes of one string (a chat template is a few KB)
+MAX_ARRAY = 1 << 22  #: elements of one metadata array (16x the largest vocabulary)
+MAX_ELEMENTS = 1 << 24  #: array elements visited in the whole header, nested arrays included
+MAX_HEADER_BYTES = 256 << 20  #: header bytes held in memory (metadata and tensor infos)
 #: value type id → (struct format, size); 8 = string, 9 = array
 _SCALARS = {0: ("<B", 1), 1: ("<b", 1), 2: ("<H", 2), 3: ("<h", 2), 4: ("<I", 4), 5: ("<i", 4), 6: ("<f", 4),
             7: ("<?", 1), 10: ("<Q", 8), 11: ("<q", 8), 12: ("<d", 8)}
@@ -85,6 +92,7 @@ class _Cursor:
         self.path = path
         self.buf = fh.read(min(size, _CHUNK))
         self.pos = 0
+        self.elements = 0  #: array elements visited so far (MAX_ELEMENTS)
 
     def error(self, defect: str) -> Exception:
         return invalid(self.path, FORMAT, defect)
@@ -93,6 +101,9 @@ class _Cursor:
         if n > self.size - self.pos:
             raise self.error(f"{what} at offset {self.pos} needs {n} bytes but only {self.size - self.pos} remain")
         end = self.pos + n
+        if end > MAX_HEADER_BYTES:
+            raise self.error(f"{what} at offset {self.pos} takes the header past {MAX_HEADER_BYTES:,} bytes, "
+                             "modelsize's limit for GGUF metadata and tensor infos")
         if end > len(self.buf):
             want = min(self.size, max(end, 2 * len(self.buf))) - len(self.buf)
             self.fh.seek(len(self.buf))
@@ -115,6 +126,8 @@ class _Cursor:
 
     def string(self, what: str, keep: bool = True) -> str:
         n = self.u64(f"the length of {what}")
+        if n > MAX_STRING:
+            raise self.error(f"{what} claims a {n:,}-byte string; modelsize reads at most {MAX_STRING:,}")
         self.need(n, what)
         raw = self.buf[self.pos: self.pos + n] if keep else b""
         self.pos += n
@@ -138,6 +151,12 @@ class _Cursor:
                 raise self.error(
                     f"{what} claims {count} elements, more than the {self.size - self.pos} bytes left can hold"
                 )
+            if count > MAX_ARRAY:
+                raise self.error(f"{what} claims {count:,} elements; modelsize reads arrays of at most "
+                                 f"{MAX_ARRAY:,} (vocabularies hold a few hundred thousand)")
+            self.elements += count
+            if self.elements > MAX_ELEMENTS:
+                raise self.error(f"the metadata arrays hold more than {MAX_ELEMENTS:,} elements in all")
             if etype in _SCALARS and count > KEEP_ITEMS:  # skip the bulk in one step
                 fmt, size = _SCALARS[etype]
                 items = [self.value(etype, what, depth + 1) for _ in range(KEEP_ITEMS)]
@@ -249,6 +268,9 @@ def parse(path: Path) -> GGUFHeader:
         if n_tensors > MAX_TENSORS:
             raise c.error(f"the header claims {n_tensors:,} tensors; modelsize reads at most {MAX_TENSORS:,} "
                           "(published GGUF models hold a few thousand)")
+        if n_kv > MAX_KV:
+            raise c.error(f"the header claims {n_kv:,} metadata keys; modelsize reads at most {MAX_KV:,} "
+                          "(published GGUF models hold a few dozen)")
         if n_kv > (size - c.pos) // 12:
             raise c.error(f"the header claims {n_kv} metadata keys, more than the file's {size} bytes can hold")
         kv_start = c.pos

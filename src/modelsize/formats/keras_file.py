@@ -67,17 +67,51 @@ def _walk_layers(config: dict[str, Any], prefix: str = "", depth: int = 0) -> It
         yield from _walk_layers(layer, f"{path}.", depth + 1)
 
 
+#: Modules a Keras config may name without importing anything outside Keras.
+_KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras")
+#: Config entries walked at most (a real model has a few per layer).
+_MAX_CONFIG_NODES = 1_000_000
+
+
 def _security(config: dict[str, Any]) -> dict[str, Any]:
-    lambdas, custom = [], []
-    for path, layer in _walk_layers(config):
-        cls = str(layer.get("class_name"))
-        if cls == "Lambda":
-            lambdas.append(path)
-        module = layer.get("module")
-        if layer.get("registered_name") or (isinstance(module, str) and not module.startswith("keras")):
-            custom.append({"layer": path, "class_name": cls, "module": module,
-                           "registered_name": layer.get("registered_name")})
-    return {"lambda_layers": lambdas, "custom_objects": custom}
+    """Unsafe constructs anywhere in the config, wrappers and nested models included.
+
+    ``Lambda`` layers (and ``__lambda__`` functions) hold bytecode; an entry whose ``module`` is not
+    Keras' (``{"module": "os", "class_name": "function", "config": "system"}`` as an activation) makes
+    keras import that module and call what it names; a registered custom class needs the user's code.
+    """
+    lambdas, custom, foreign = [], [], []
+    stack: list[tuple[str, Any, int]] = [("", config, 0)]
+    seen = 0
+    while stack:
+        where, node, depth = stack.pop()
+        seen += 1
+        if seen > _MAX_CONFIG_NODES or depth > 200:
+            foreign.append({"where": where or "(model)", "target": "(a config too large or deep to judge)"})
+            break
+        if isinstance(node, list):
+            stack.extend((where, v, depth + 1) for v in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        cls, module, inner = node.get("class_name"), node.get("module"), node.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else None
+        here = "" if depth == 0 else f"{where}.{name}" if where and name else str(name or where)
+        if cls in ("Lambda", "__lambda__"):
+            lambdas.append(here)
+        if isinstance(module, str) and not module.startswith(_KERAS_MODULES):
+            if cls == "function" or node.get("registered_name") == "function":
+                foreign.append({"where": here, "target": f"{module}.{inner}"})
+            elif node.get("registered_name"):
+                custom.append({"layer": here, "class_name": cls, "module": module,
+                               "registered_name": node.get("registered_name")})
+            else:
+                foreign.append({"where": here, "target": f"{module}.{cls}"})
+        elif node.get("registered_name") and node.get("registered_name") != cls and not isinstance(module, str):
+            custom.append({"layer": here, "class_name": cls, "module": module,
+                           "registered_name": node.get("registered_name")})
+        stack.extend((here, v, depth + 1) for k, v in node.items() if isinstance(v, (dict, list)))
+    return {"lambda_layers": sorted(set(lambdas)), "custom_objects": custom, "foreign_references": foreign}
 
 
 def _kinds(config: dict[str, Any]) -> dict[str, str]:
@@ -291,6 +325,12 @@ def _report(path: Path, records: list[TensorRecord], config: dict[str, Any], lay
         notes.append(
             f"Lambda layers {security['lambda_layers'][:5]} hold Python bytecode that keras would run on load "
             "(with safe_mode=False); modelsize did not load or run them."
+        )
+    if security["foreign_references"]:
+        notes.append(
+            f"The config names {len(security['foreign_references'])} functions or classes outside Keras (e.g. "
+            f"{security['foreign_references'][0]['target']!r} at {security['foreign_references'][0]['where']!r}) "
+            "that keras would import and call on load: unsafe, modelsize did not load them."
         )
     section = {"model_class": config.get("class_name"), "layers": sum(1 for _ in _walk_layers(config)),
                **extra, **security}

@@ -176,7 +176,9 @@ def read_pickle(path: Path) -> Report:
             result = scan(stream)
             trailing = size - result.end if codec is None else 0
         except ScanError as exc:
-            raise invalid(path, fmt, str(exc)) from None
+            from .safety import aborted
+
+            raise aborted(path, fmt, exc) from None
         except _DECOMPRESS_ERRORS as exc:
             raise invalid(path, fmt, f"its {codec} stream cannot be decompressed ({exc})") from None
     if any(m.endswith("numpy_pickle") for m, _ in result.globals):
@@ -199,6 +201,9 @@ def read_pickle(path: Path) -> Report:
     }
     if att.boosters:
         sec["boosters"] = att.boosters
+
+    if result.side_files:  # old joblib: arrays in sibling files that joblib.load opens too (judged by .safety)
+        sec["side_files"] = [[cls, name if isinstance(name, str) else repr(name)] for cls, name in result.side_files]
     if codec:
         layout = FileLayout(path.name, size, {"compressed_stream": size})
     else:

@@ -59,7 +59,19 @@ _UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
 
 
 class ScanError(Exception):
-    """A defect in the stream; the reader turns it into InvalidFileError naming the file."""
+    """A defect in the stream; the reader turns it into InvalidFileError naming the file.
+
+    A stream that aborts may already have named globals the real loader imported before it failed
+    (a payload then junk): :meth:`Scanner.run` records them in ``globals`` with the number of
+    opcodes read, so the verdict of an unparseable stream is never lost.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.globals: Counter = Counter()  #: (module, name) seen before the stream aborted
+        self.aliases: dict[tuple[str, str], tuple[str, str]] = {}
+        self.constructs: list[tuple[str, str, str]] = []
+        self.opcodes = 0  #: opcodes read before the abort (the outermost stream's)
 
 
 # --------------------------------------------------------------------------- streams
@@ -182,6 +194,10 @@ class ScanResult:
     nested: list["ScanResult"] = field(default_factory=list)
     aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  #: resolved → as written
     notes: list[str] = field(default_factory=list)  #: what the scan could not follow
+    #: (risk, what, why) for constructs that are unsafe whatever globals they use (BUILD on a class)
+    constructs: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (wrapper class, file name) of joblib's NDArrayWrapper/ZNDArrayWrapper: files joblib.load opens too
+    side_files: list[tuple[str, Any]] = field(default_factory=list)
 
 
 _NONE, _TRUE, _FALSE = Scalar(None), Scalar(True), Scalar(False)
@@ -213,6 +229,9 @@ class Scanner:
         self.nested: list[ScanResult] = []
         self.aliases: dict[tuple[str, str], tuple[str, str]] = {}
         self.notes: list[str] = []
+        self.constructs: list[tuple[str, str, str]] = []
+        self.side_files: list[tuple[str, Any]] = []
+        self.ops = 0  #: opcodes read so far
         self.stack: list[Ref] = []
         self.metastack: list[tuple[list[Ref], int]] = []
         self.memo: dict[int, Ref] = {}
@@ -226,14 +245,24 @@ class Scanner:
         return arr
 
     def run(self) -> ScanResult:
+        try:
+            return self._run()
+        except ScanError as exc:  # keep what the loader would have imported before the abort
+            exc.globals.update(self.globals)
+            exc.aliases.update(self.aliases)
+            exc.constructs.extend(self.constructs)
+            exc.opcodes = exc.opcodes or self.ops
+            raise
+
+    def _run(self) -> ScanResult:
         s = self.s
         start = s.pos
-        ops = 0
+        self.ops = 0
         while True:
             self.pos = s.pos
             code = s.read(1)[0]
-            ops += 1
-            if ops > MAX_OPCODES:
+            self.ops += 1
+            if self.ops > MAX_OPCODES:
                 raise ScanError(f"the stream has more than {MAX_OPCODES} opcodes (at offset {self.pos})")
             handler = _HANDLERS.get(code)
             if handler is None:
@@ -243,8 +272,9 @@ class Scanner:
         if len(self.stack) != 1 or self.metastack:
             raise ScanError(f"STOP at offset {self.pos} leaves {len(self.stack)} values on the stack (expected 1)")
         return ScanResult(
-            root=self.stack[0], start=start, end=s.pos, protocol=self.protocol, opcodes=ops,
+            root=self.stack[0], start=start, end=s.pos, protocol=self.protocol, opcodes=self.ops,
             globals=self.globals, arrays=self.arrays, nested=self.nested, aliases=self.aliases, notes=self.notes,
+            constructs=self.constructs, side_files=self.side_files,
         )
 
     # -- the symbolic stack
@@ -295,6 +325,11 @@ class Scanner:
         return Global(*key)
 
     def _call(self, func: Value, args: Ref, how: str) -> Value:
+        if not isinstance(func, Global):
+            self.constructs.append((
+                "unknown", f"a call of a value built in the stream (offset {self.pos})",
+                "the callable is not a named global (a chain such as getattr(...)(...) or type(x)(...)), "
+                "so the allowlist cannot judge what runs"))
         if isinstance(func, Global):
             if (func.module, func.name) in NESTED_LOADERS:
                 self._nested_pickle(func, args)
@@ -330,10 +365,16 @@ class Scanner:
         self.nested.append(inner)
         self.globals.update(inner.globals)
         self.aliases.update(inner.aliases)
+        self.constructs.extend(inner.constructs)
         self.notes.extend(inner.notes)
 
     def _build(self, target: Ref, state: Ref) -> None:
         obj = target.value
+        if isinstance(obj, Global):
+            self.constructs.append((
+                "dangerous", f"BUILD on the class {obj.qualname} (offset {self.pos})",
+                "it sets attributes of a class object (class-state tampering, e.g. PosixPath.exists = bool): "
+                "loading rewrites the process without running a named function"))
         if isinstance(obj, DType):
             dtype_state(obj, state)
         elif isinstance(obj, Obj):
@@ -343,6 +384,9 @@ class Scanner:
                 obj.array = numpy_state(self, state)
             elif isinstance(cls, Global) and cls.name == "NumpyArrayWrapper" and cls.module.endswith("numpy_pickle"):
                 obj.array = self._joblib_array(state)
+            elif isinstance(cls, Global) and cls.name in ("NDArrayWrapper", "ZNDArrayWrapper"):
+                # old joblib: the array lives in a sibling file that joblib.load opens with np.load(allow_pickle)
+                self.side_files.append((cls.qualname, scalar(dict_of(state).get("filename"))))
         # other targets (dicts, scalars …) get plain values or would fail at load time: nothing to record
 
     def _joblib_array(self, state: Ref) -> Array:
@@ -354,7 +398,7 @@ class Scanner:
         if shape is None or not isinstance(dt, DType):
             raise ScanError(f"a joblib array wrapper before offset {self.s.pos} has no readable shape or dtype")
         numel = math.prod(shape)
-        if dt.spec.lstrip("<>|=").startswith("O"):
+        if has_object(dt):  # joblib pickles arrays whose dtype holds objects (structured ones too)
             if self.depth >= MAX_NESTED:
                 raise ScanError(f"object arrays nest deeper than {MAX_NESTED} levels")
             at = self.s.pos
@@ -362,6 +406,7 @@ class Scanner:
             self.nested.append(inner)
             self.globals.update(inner.globals)
             self.aliases.update(inner.aliases)
+            self.constructs.extend(inner.constructs)
             self.notes.extend(inner.notes)
             self.arrays.extend(inner.arrays)
             arr = Array("object", shape, 8, self.s.pos - at, at, "joblib", items=inner.root,
@@ -382,6 +427,16 @@ class Scanner:
             arr.meta["fields"] = dt.fields
             arr.layout = dt.layout
         return self.new_array(arr)
+
+
+def has_object(dt: DType) -> bool:
+    """Whether a dtype holds Python objects (``O``, or a structured dtype with an ``O`` field or
+    fields we could not read): numpy and joblib pickle such arrays instead of writing bytes."""
+    if dt.spec.lstrip("<>|=").startswith("O"):
+        return True
+    if dt.fields:
+        return dt.layout is None or any(has_object(sub) for _, sub, _ in dt.layout)
+    return False
 
 
 # --------------------------------------------------------------------------- opcode handlers

@@ -29,6 +29,10 @@ DANGEROUS_MODULES = frozenset({
     "setuptools", "distutils", "imp", "posixpath", "ntpath", "genericpath", "fileinput", "linecache",
     "sqlite3", "venv", "ensurepip", "pydoc", "inspect", "_ctypes", "operator", "_operator", "gc", "_winapi",
     "msvcrt", "winreg", "joblib.externals",
+    # name resolvers and import gadgets: they take a string and import, resolve, open or run it
+    "pkgutil", "logging.config", "torch.hub", "torch.fx", "torch.package", "torch.jit", "torch._dynamo",
+    "torch.utils.cpp_extension", "torch.utils.hooks", "builtins.__import__", "copyreg", "copy_reg", "zipimport",
+    "types", "numpy.f2py", "numpy.distutils", "numpy.testing", "pydoc", "importlib_metadata",
 })
 #: Individual callables that run code, evaluate text, open files or reach arbitrary attributes.
 DANGEROUS_NAMES = frozenset({
@@ -44,6 +48,7 @@ DANGEROUS_NAMES = frozenset({
     "joblib.load", "joblib.dump", "pandas.read_pickle", "pandas.io.pickle.read_pickle",
     "keras.models.load_model", "tensorflow.io.gfile.GFile", "io.open", "io.FileIO", "io.open_code", "_io.open",
     "_io.FileIO", "types.FunctionType", "types.CodeType", "types.LambdaType", "types.MethodType",
+    "functools.reduce",  # calls a stream value on stream values: any callable the stream built
 })
 #: Last components that name a call which runs a command, evaluates code, loads or writes files.
 DANGEROUS_CALLS = frozenset({
@@ -53,6 +58,9 @@ DANGEROUS_CALLS = frozenset({
     "write_bytes", "mkdir", "makedirs", "chmod", "chown", "symlink", "startfile", "fork", "kill",
     "read_text", "read_bytes", "fromfile", "system_call", "runstring", "getattr", "setattr", "attrgetter",
     "methodcaller", "apply", "__getattribute__", "__reduce__", "__reduce_ex__", "__setstate__",
+    # name-resolving callables: a string in, an arbitrary object (a function, a module) out
+    "resolve_name", "import_string", "locate", "find_class", "get_callable", "dictConfig", "fileConfig", "listen",
+    "_resolve", "resolve", "importer", "get_class", "load_entry_point", "itemgetter",
 })
 _DANGEROUS_PREFIXES = ("exec", "spawn", "popen", "system")
 
@@ -69,8 +77,16 @@ def resolve(module: str, name: str, protocol: int) -> tuple[str, str]:
 
 
 def judge(module: str, name: str) -> tuple[str, str]:
-    """``(risk, why)``: 'known' (allowlisted), 'dangerous' (loading can run code) or 'unknown'."""
+    """``(risk, why)``: 'known' (allowlisted), 'dangerous' (loading can run code) or 'unknown'.
+
+    The allowlist is checked first, but every entry was audited for "takes a string and resolves,
+    imports, opens or executes it" (SECURITY.md); EXT1/2/4 (copyreg's extension registry, which
+    maps a number to any global the process registered) is never safe.
+    """
     qual = f"{module}.{name}"
+    if module in ("copyreg", "copy_reg") and name.startswith("<extension"):
+        return "dangerous", ("an EXT opcode: copyreg's extension registry resolves the code to whatever global "
+                             "the loading process registered, which the file cannot show")
     if qual in ALLOWED_GLOBALS:
         return "known", "on the allowlist"
     parts = [p for p in qual.split(".") if p]

@@ -390,11 +390,15 @@ def globals_section(result: ScanResult) -> dict[str, Any]:
             row["written_as"] = ".".join(result.aliases[(m, n)])
         rows.append(row)
     rows.sort(key=lambda r: (RISK_ORDER[r["risk"]], r["module"], r["name"]))
+    constructs = [{"construct": what, "risk": risk, "why": why} for risk, what, why in result.constructs]
     return {
-        "verdict": verdict_of([r["risk"] for r in rows]),
+        "verdict": verdict_of([r["risk"] for r in rows] + [c["risk"] for c in constructs]),
         "globals": rows,
-        "dangerous": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "dangerous"],
-        "unknown": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "unknown"],
+        "constructs": constructs,
+        "dangerous": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "dangerous"]
+        + [c["construct"] for c in constructs if c["risk"] == "dangerous"],
+        "unknown": [f"{r['module']}.{r['name']}" for r in rows if r["risk"] == "unknown"]
+        + [c["construct"] for c in constructs if c["risk"] == "unknown"],
         "nested_pickles": len(result.nested),
     }
 
@@ -403,8 +407,9 @@ def security_notes(section: dict[str, Any], loader: str) -> list[str]:
     """One note for a 'dangerous' or 'unknown' verdict: what would be imported, and why it matters."""
     rows = section.get("globals", [])
     if section.get("verdict") == "dangerous":
-        bad = [r for r in rows if r["risk"] == "dangerous"]
-        named = "; ".join(f"{r['module']}.{r['name']} ({r['why']})" for r in bad[:3])
+        bad = [(f"{r['module']}.{r['name']}", r["why"]) for r in rows if r["risk"] == "dangerous"]
+        bad += [(c["construct"], c["why"]) for c in section.get("constructs", []) if c["risk"] == "dangerous"]
+        named = "; ".join(f"{what} ({why})" for what, why in bad[:3])
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
         return [f"Security verdict: dangerous. Loading this file with {loader} would import {named}{more}: "
                 "it can run arbitrary code. modelsize did not load it; do not load it unless you trust its source."]
@@ -412,5 +417,6 @@ def security_notes(section: dict[str, Any], loader: str) -> list[str]:
         unknown = section.get("unknown", [])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         return [f"Security verdict: unknown. Loading this file with {loader} would import "
-                f"{', '.join(unknown[:5])}{more}, outside modelsize's allowlist (see SECURITY.md)."]
+                f"{', '.join(unknown[:5])}{more}, outside modelsize's allowlist (see SECURITY.md): "
+                "unknown means do not load it unless you trust its source."]
     return []

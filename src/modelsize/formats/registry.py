@@ -33,6 +33,8 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.booster_file:XGBoostReader",  # .json/.ubj claimed only when they hold a learner
     "modelsize.formats.booster_file:LightGBMReader",  # model text: "tree\nversion=v…"
     "modelsize.formats.catboost_file:CatBoostReader",  # .cbm: "CBM1" + FlatBuffers model core
+
+    "modelsize.formats.numpy_file:NumpyReader",  # .npy / .npz by their magic
     "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])
@@ -86,7 +88,9 @@ def read(path: str | os.PathLike[str]) -> Report:
         return read_path(path, read_local=read)  # type: ignore[arg-type]
     reader = reader_for(path)
     try:
-        return reader.read(Path(path))
+        from .safety import Readers, with_safety
+
+        return with_safety(reader.read(Path(path)), Path(path), Readers(read, reader_for))
     except MemoryError:
         raise InvalidFileError(
             f"{str(path)!r} could not be read: the {reader.name} reader ran out of memory on it. "

@@ -25,6 +25,22 @@ from .source import as_path, prefetch
 FORMAT = "safetensors"
 #: The safetensors library refuses headers above this size; so do we.
 MAX_HEADER_BYTES = 100_000_000
+#: Tensors one header (or index) may list; checked on the raw bytes, before the JSON is parsed.
+MAX_TENSORS = 500_000
+#: JSON items (commas) one header may hold before parsing: 100 MB of "[1.0,1.0,…" would otherwise become
+#: 25 million floats (800 MB); a 500,000-tensor header has about 3 million.
+MAX_JSON_ITEMS = 8_000_000
+
+
+def _check_counts(raw: bytes, path: str | os.PathLike[str], fmt: str, key: bytes) -> None:
+    """Refuse a header whose tensor or item count is past the caps, before parsing it (bounded memory)."""
+    tensors = raw.count(key)
+    if tensors > MAX_TENSORS:
+        raise invalid(path, fmt, f"it lists {tensors:,} tensors; modelsize reads at most {MAX_TENSORS:,}")
+    items = raw.count(b",")
+    if items > MAX_JSON_ITEMS:
+        raise invalid(path, fmt, f"its JSON holds more than {MAX_JSON_ITEMS:,} items; modelsize reads at most "
+                                 f"{MAX_JSON_ITEMS:,} (a 500,000-tensor header holds about 3 million)")
 
 #: safetensors dtype tag → (modelsize dtype, bits per element)
 DTYPES: dict[str, tuple[str, float]] = {
@@ -131,6 +147,7 @@ def parse_header(path: str | os.PathLike[str]) -> Header:
             raise f.error(f"the header length field says {n} bytes but only {f.size - 8} bytes follow it")
         raw = f.read_at(8, n, "the JSON header")
         size = f.size
+    _check_counts(raw, path, FORMAT, b'"data_offsets"')
     header = json_value(raw, path, FORMAT, "the header")
     if not isinstance(header, dict):
         raise invalid(path, FORMAT, f"the header is a JSON {type(header).__name__}, not an object")
@@ -230,6 +247,7 @@ def parse_index(path: Path, fmt: str = "safetensors index") -> tuple[dict[str, A
         if f.size > MAX_HEADER_BYTES:
             raise f.error(f"it is {f.size} bytes, above the {MAX_HEADER_BYTES}-byte limit for an index")
         raw = f.read_at(0, f.size, "the index")
+    _check_counts(raw, path, fmt, b'":')
     index = json_value(raw, path, fmt)
     if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
         raise invalid(path, fmt, "it has no 'weight_map' object")

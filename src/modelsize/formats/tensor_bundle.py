@@ -20,6 +20,11 @@ MAGIC = 0xDB4775248B80FB57
 FOOTER = 48
 #: An index bigger than this is refused before it is read (a real one is kilobytes to a few MB).
 MAX_INDEX_BYTES = 1 << 30
+#: Caps that hold whatever the index claims (real bundles: a few shards, names under 1 KB, < 100k tensors).
+MAX_SHARDS = 100_000  #: data files one bundle may name
+MAX_KEY_BYTES = 1 << 16  #: one prefix-compressed key, after decompression
+MAX_TOTAL_KEY_BYTES = 256 << 20  #: all keys together (a key growing one byte per entry is quadratic)
+MAX_ENTRIES = 2_000_000  #: tensor entries in one index
 #: TensorFlow DataType enum → (modelsize dtype, bits); 7, 20, 21 hold no fixed-size elements.
 TF_DTYPES: dict[int, tuple[str, int]] = {
     1: ("float32", 32), 2: ("float64", 64), 3: ("int32", 32), 4: ("uint8", 8), 5: ("int16", 16), 6: ("int8", 8),
@@ -111,7 +116,8 @@ def _block(bf: BoundedFile, handle: bytes | memoryview, what: str) -> bytes:
     raise WireError(f"{what} uses compression type {kind}, which is neither none nor snappy")
 
 
-def _entries(block: bytes) -> list[tuple[bytes, memoryview]]:
+def _entries(block: bytes, budget: list[int] | None = None) -> list[tuple[bytes, memoryview]]:
+    """The (key, value) entries of one SSTable block; ``budget`` ([key bytes left]) bounds the keys."""
     view = memoryview(block)
     if len(view) < 4:
         raise WireError("a block is shorter than its restart count")
@@ -128,6 +134,13 @@ def _entries(block: bytes) -> list[tuple[bytes, memoryview]]:
         vlen, pos = varint(view, pos)
         if shared > len(key) or pos + unshared + vlen > end:
             raise WireError("a block entry runs past its block")
+        if shared + unshared > MAX_KEY_BYTES:
+            raise WireError(f"a key grows to {shared + unshared:,} bytes (prefix compression); at most "
+                            f"{MAX_KEY_BYTES:,} are read")
+        if budget is not None:
+            budget[0] -= shared + unshared
+            if budget[0] < 0:
+                raise WireError(f"the keys add up to more than {MAX_TOTAL_KEY_BYTES:,} bytes")
         key = key[:shared] + bytes(view[pos:pos + unshared])
         pos += unshared
         out.append((key, view[pos:pos + vlen]))
@@ -185,18 +198,30 @@ def read_index(path: Path) -> Bundle:
             _, pos = varint(footer, pos)
             index = _block(bf, footer[pos:], "the index block")
             bundle = Bundle(index_bytes=bf.size)
-            for _, handle in _entries(index):
-                for key, value in _entries(_block(bf, handle, "a data block")):
-                    name = key.decode("utf-8", "replace")
-                    if not key:
-                        for number, v in fields(value):
-                            if number == 1 and isinstance(v, int):
-                                bundle.num_shards = max(int(v), 1)
-                        continue
-                    bundle.entries.append(_entry(name, value))
+            budget = [MAX_TOTAL_KEY_BYTES]
+            seen_blocks: set[bytes] = set()
+            for _, handle in _entries(index, budget):
+                if bytes(handle) in seen_blocks:  # a repeated block handle: read once
+                    continue
+                seen_blocks.add(bytes(handle))
+                for key, value in _entries(_block(bf, handle, "a data block"), budget):
+                    _add_entry(bundle, key, value)
         except WireError as exc:
             raise bf.error(str(exc)) from None
     return bundle
+
+
+def _add_entry(bundle: Bundle, key: bytes, value: memoryview) -> None:
+    if not key:  # the header: the shard count
+        for number, v in fields(value):
+            if number == 1 and isinstance(v, int):
+                if int(v) > MAX_SHARDS:
+                    raise WireError(f"the header claims {int(v):,} data shards; at most {MAX_SHARDS:,} are read")
+                bundle.num_shards = max(int(v), 1)
+        return
+    if len(bundle.entries) >= MAX_ENTRIES:
+        raise WireError(f"the index lists more than {MAX_ENTRIES:,} tensors")
+    bundle.entries.append(_entry(key.decode("utf-8", "replace"), value))
 
 
 def shard_name(prefix: str, shard: int, num_shards: int) -> str:

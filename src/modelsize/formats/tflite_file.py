@@ -33,6 +33,9 @@ IDENTIFIER = b"TFL3"
 MAX_SCAN_BYTES = 512 << 20
 #: Constant-tensor references read at most (~800 bytes each): real models have thousands.
 MAX_RECORDS = 500_000
+#: Tensor and operator slots walked in the whole file, shared subgraphs and vectors included: a real model
+#: has a few thousand per subgraph; a hostile one points thousands of subgraph slots at one big table.
+MAX_SLOTS = 1 << 22
 #: TensorType name → (modelsize dtype, bits, numpy dtype for counting non-zeros or None)
 DTYPES: dict[str, tuple[str, float, str | None]] = {
     "FLOAT32": ("float32", 32, "<f4"), "FLOAT16": ("float16", 16, "<f2"), "INT32": ("int32", 32, "<i4"),
@@ -180,6 +183,7 @@ class _Graph:
     activations: int = 0
     const_buffers: set[int] = field(default_factory=set)
     shared_slots: int = 0  #: vector slots pointing at a table already visited (counted once)
+    slots: int = 0  #: tensor and operator slots walked in all subgraphs (MAX_SLOTS)
     records: int = 0
     state_values: int = 0  #: constants assigned to resource variables (their initial values)
 
@@ -192,9 +196,15 @@ def _read(path: Path, mm: Any) -> Report:
     op_names = [_op_name(c) for c in model.tables(1, "operator_codes")]
     spans = _buffer_spans(fb, model)
     metadata_buffers = {m.scalar(1, "<I", 4, 0): m.string(0, "a metadata name") for m in model.tables(6, "metadata")}
-    subgraphs = model.tables(2, "subgraphs")
     graph = _Graph()
-    for si, sg in enumerate(subgraphs):
+    subgraphs, seen_subgraphs = [], set()
+    for si, pos in model.positions(2, "subgraphs"):
+        if pos in seen_subgraphs:  # a slot pointing at a subgraph already listed: visited once
+            graph.shared_slots += 1
+            continue
+        seen_subgraphs.add(pos)
+        subgraphs.append((si, fb.table(pos, f"subgraphs[{si}]")))
+    for si, sg in subgraphs:
         _subgraph(fb, sg, si, len(subgraphs) > 1, op_names, spans, graph, mm)
     layout, section, notes = _summary(fb, path, model, spans, metadata_buffers, graph, len(subgraphs))
     root = Component(name=path.name, kind="tflite", path="", children=tuple(graph.nodes))
@@ -232,6 +242,7 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
     children: list[Component] = []
     seen_ops: set[int] = set()
     for oi, pos in sg.positions(3, "operators"):
+        _count_slot(fb, graph)
         if pos in seen_ops:
             graph.shared_slots += 1
             continue
@@ -268,12 +279,20 @@ def _subgraph(fb: _FB, sg: _Table, si: int, several: bool, op_names: list[str], 
         graph.nodes.extend(children)
 
 
+def _count_slot(fb: _FB, graph: _Graph) -> None:
+    graph.slots += 1
+    if graph.slots > MAX_SLOTS:
+        raise fb.error(f"its subgraphs walk more than {MAX_SLOTS:,} tensor and operator slots (vectors shared "
+                       "through offsets); modelsize stops there")
+
+
 def _tensors(fb: _FB, sg: _Table, spans: list[tuple[int, int]], graph: _Graph) -> list[dict[str, Any]]:
     """The subgraph's tensors; slots that share one tensor table share one parsed tensor."""
     by_pos: dict[int, dict[str, Any]] = {}
     quant_seen: set[int] = set()
     infos = []
     for ti, pos in sg.positions(0, "tensors"):
+        _count_slot(fb, graph)
         if pos in by_pos:
             graph.shared_slots += 1
             infos.append(by_pos[pos])

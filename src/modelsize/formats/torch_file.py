@@ -31,6 +31,7 @@ from ._common import BoundedFile, FileLayout, build_report, check_expansion, fil
 from .pickle_scan import ScanError, Scanner, Stream
 from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_tuple, scalar
 from .pickle_security import verdict_of
+from .safety import merge_streams
 from .pickle_tree import attribute, globals_section, kind_of, security_notes, torch_role
 
 FORMAT = "pytorch"
@@ -357,10 +358,11 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
         raise invalid(path, FORMAT, f"its zip directory cannot be read ({exc})") from None
     with zf:
         infos = zf.infolist()
-        pkl = [i for i in infos if i.filename.endswith("data.pkl") and i.filename.count("/") == 1]
+        pkl = _loaded_pickle(infos)
         if not pkl:
             raise invalid(path, FORMAT, "the zip archive has no '<name>/data.pkl' entry")
         archive = pkl[0].filename[: -len("data.pkl")]
+        others = _other_pickles(zf, infos, pkl[0])
         sizes = {i.filename[len(archive) + 5:]: i.file_size for i in infos
                  if i.filename.startswith(archive + "data/")}
         resolver = _Resolver(path, sizes)
@@ -370,7 +372,9 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
                 scanner = Scanner(Stream(fh, pkl[0].file_size), make_reducers(prefix), resolver)
                 result = scanner.run()
         except ScanError as exc:
-            raise invalid(path, FORMAT, f"data.pkl: {exc}") from None
+            from .safety import aborted
+
+            raise aborted(path, FORMAT, exc, "data.pkl: ") from None
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise invalid(path, FORMAT, f"data.pkl cannot be read from the archive ({exc})") from None
         script = script_members(zf, archive) if any(i.filename.startswith(archive + "code/") for i in infos) else None
@@ -379,7 +383,11 @@ def read_zip(path: Path, prefix: str = "") -> Checkpoint:
         pickle_bytes = pkl[0].compress_size
     records, kinds, byte_notes = _records(result, resolver, script)
     section = _section(result, resolver, "torchscript" if script is not None else "zip", archive.rstrip("/"))
+    section = merge_streams(section, others)
     notes = _notes(section) + byte_notes
+    if others:
+        notes.append(f"The archive holds {len(others)} more pickles besides {pkl[0].filename} "
+                     f"({', '.join(e['stream'] for e in others[:3])}); each was judged for the verdict.")
     unused = sorted(set(sizes) - set(resolver.storages))
     if unused:
         notes.append(f"{len(unused)} storages in the archive are referenced by no tensor (e.g. {unused[0]!r}).")
@@ -397,15 +405,20 @@ def read_legacy(path: Path, prefix: str = "") -> Checkpoint:
     resolver = _Resolver(path, {}, legacy=True)
     with path.open("rb") as fh:
         stream = Stream(fh, size)
-        try:
-            for _ in ("magic number", "protocol version", "system info"):
-                Scanner(stream).run()
+        try:  # torch.load unpickles all five streams with the full unpickler: every one's globals count
+            headers = [Scanner(stream).run() for _ in ("magic number", "protocol version", "system info")]
             start = stream.pos
             result = Scanner(stream, make_reducers(prefix), resolver).run()
             pickle_bytes = stream.pos - start
             keys_result = Scanner(stream).run()
         except ScanError as exc:
-            raise invalid(path, FORMAT, f"legacy format: {exc}") from None
+            from .safety import aborted
+
+            raise aborted(path, FORMAT, exc, "legacy format: ") from None
+        for extra in (*headers, keys_result):
+            result.globals.update(extra.globals)
+            result.aliases.update(extra.aliases)
+            result.constructs.extend(extra.constructs)
         keys = keys_result.root.value
         key_list = [_text(scalar(r)) for r in keys.items] if isinstance(keys, Seq) else []
         data_bytes = 0
@@ -428,6 +441,44 @@ def read_legacy(path: Path, prefix: str = "") -> Checkpoint:
     layout = FileLayout(path.name, size, {"tensor_data": data_bytes, "pickle": pickle_bytes,
                                           "headers": header_bytes})
     return Checkpoint(records, kinds, layout, section, _notes(section) + byte_notes, kind_of(result.root.value))
+
+
+def _loaded_pickle(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """The ``data.pkl`` torch.load reads: ``<archive>/data.pkl``, where ``<archive>`` is the folder of the
+    archive's first entry (PyTorchStreamReader's rule), not the first name that ends in ``data.pkl``."""
+    if not infos:
+        return []
+    archive = infos[0].filename.split("/")[0]
+    exact = [i for i in infos if i.filename == f"{archive}/data.pkl"]
+    return exact or [i for i in infos if i.filename.count("/") == 1 and i.filename.endswith("/data.pkl")][:1]
+
+
+#: Other pickles of one archive judged at most (TorchScript archives hold constants.pkl, and a few more).
+MAX_OTHER_PICKLES = 64
+
+
+def _other_pickles(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], main: zipfile.ZipInfo) -> list[dict[str, Any]]:
+    """Every ``*.pkl`` of the archive besides the one torch.load reads (``xdata.pkl``, ``constants.pkl`` of
+    TorchScript, a second archive folder): ``torch.jit.load`` and other tools unpickle them, so each is judged."""
+    from .safety import judge_stream
+
+    entries: list[dict[str, Any]] = []
+    for info in infos:
+        if info is main or not info.filename.endswith(".pkl") or info.is_dir():
+            continue
+        if len(entries) >= MAX_OTHER_PICKLES:
+            entries.append({"stream": "(more pickles)", "verdict": "unknown", "dangerous": [], "unknown": [],
+                            "why": f"the archive holds more than {MAX_OTHER_PICKLES} other pickles; the rest "
+                                   "were not judged"})
+            break
+        check_expansion(zf.filename or "archive", FORMAT, info.filename, info.compress_size, info.file_size)
+        try:
+            with zf.open(info) as fh:
+                entries.append(judge_stream(fh, info.file_size, info.filename)[0])
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            entries.append({"stream": info.filename, "verdict": "unknown", "dangerous": [], "unknown": [],
+                            "why": f"it cannot be read from the archive ({exc})"})
+    return entries
 
 
 def read_checkpoint(path: Path, prefix: str = "") -> Checkpoint:
@@ -460,6 +511,8 @@ def sharded_report(index_path: Path) -> Report:
     layouts: list[FileLayout] = []
     notes: list[str] = []
     globals_rows: list[dict[str, Any]] = []
+    shard_verdicts: list[str] = []
+    shard_streams: list[dict[str, Any]] = []
     for shard in dict.fromkeys(weight_map.values()):
         shard_path = _shard_path(index_path, shard, fmt="pytorch index")
         if not shard_path.is_file():
@@ -470,6 +523,8 @@ def sharded_report(index_path: Path) -> Report:
         layouts.append(ckpt.layout)
         notes.extend(ckpt.notes)
         globals_rows.extend(ckpt.section["globals"])
+        shard_verdicts.append(ckpt.section.get("verdict", "unknown"))
+        shard_streams.extend(dict(e, stream=f"{shard}:{e['stream']}") for e in ckpt.section.get("streams", []))
     idx = index_path.stat().st_size
     layouts.append(FileLayout(index_path.name, idx, {"index": idx}))
     merged = Checkpoint(records, kinds, layouts[0], {}, notes, "state_dict")
@@ -477,7 +532,10 @@ def sharded_report(index_path: Path) -> Report:
                "dangerous": sorted({f"{g['module']}.{g['name']}" for g in globals_rows if g["risk"] == "dangerous"}),
                "unknown": sorted({f"{g['module']}.{g['name']}" for g in globals_rows if g["risk"] == "unknown"}),
                "globals": globals_rows}
-    section["verdict"] = verdict_of([g["risk"] for g in globals_rows])
+    from .safety import worst
+
+    section["verdict"] = worst([verdict_of([g["risk"] for g in globals_rows]), *shard_verdicts])
+    section["streams"] = shard_streams
     return _report(index_path, merged, layouts, section, notes, "sharded_state_dict")
 
 
@@ -490,7 +548,9 @@ class TorchReader:
         if head.startswith(LEGACY_MAGIC):
             return True
         if not head.startswith(b"PK\x03\x04"):
-            return False
+            from .torch_tar import is_torch_tar  # pre-1.0 tar checkpoints: torch.load opens any tar
+
+            return len(head) >= 64 and b"\x00" in head[:100] and is_torch_tar(path)
         try:
             with zipfile.ZipFile(path) as zf:
                 return any(n.endswith("data.pkl") and n.count("/") == 1 for n in zf.namelist())
@@ -498,6 +558,10 @@ class TorchReader:
             return path.suffix.lower() in (".pt", ".pth", ".bin", ".ckpt")
 
     def read(self, path: Path) -> Report:
+        from .torch_tar import is_torch_tar, read_tar
+
+        if is_torch_tar(path):
+            return read_tar(path)
         ckpt = read_checkpoint(path)
         return _report(path, ckpt, [ckpt.layout], ckpt.section, ckpt.notes)
 

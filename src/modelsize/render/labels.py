@@ -113,11 +113,35 @@ def section_items(value: Any) -> list[dict[str, Any]]:
     return sections.section_items(value)
 
 
+def safety_line(report: Any) -> str | None:
+    """The ``safety`` section in one line for the table: 'safe', or 'unknown — do not load: names', or
+    'dangerous — do not load: names'; ``None`` without a verdict (a Python object, not a file)."""
+    sec = report.sections.get("safety")
+    if not isinstance(sec, Mapping) or sec.get("verdict") not in ("safe", "unknown", "dangerous"):
+        return None
+    verdict = sec["verdict"]
+    if verdict == "safe":
+        return "safe"
+    listed = [str(x).split(" (")[0] for x in (sec.get(verdict) or [])]
+    more = f" and {len(listed) - 2} more" if len(listed) > 2 else ""
+    return f"{verdict} — do not load" + (f": {'; '.join(listed[:2])}{more}" if listed else "")
+
+
 def security_warning(report: Any) -> str | None:
     """One line for stderr when loading the inspected file could import code: verdict and the worst names.
 
     ``None`` for a 'safe' verdict or a report without one (formats that hold no code).
     """
+    sec = report.sections.get("safety")
+    if isinstance(sec, Mapping) and sec.get("format_only"):
+        return None  # a format modelsize does not judge (SavedModel …): the table's safety line says so
+    if isinstance(sec, Mapping) and sec.get("verdict") in ("dangerous", "unknown"):
+        listed = [str(x).split(" (")[0] for x in (sec.get(sec["verdict"]) or [])]
+        more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""
+        what = ("can run arbitrary code or change the process" if sec["verdict"] == "dangerous"
+                else "could not be judged (do not load)")
+        return (f"Security verdict: {sec['verdict']}. Loading this would run {'; '.join(listed[:3])}{more}, "
+                f"which {what}; modelsize did not load it (see SECURITY.md).")
     for name in ("pickle", "pytorch"):
         sec = report.sections.get(name)
         if not isinstance(sec, Mapping) or sec.get("verdict") not in ("dangerous", "unknown"):

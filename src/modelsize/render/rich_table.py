@@ -30,7 +30,7 @@ TINY_SHARED_BYTES = 64
 
 #: Sections this table shows; others are listed by name (they are in the JSON output).
 _RENDERED_SECTIONS = frozenset({"formats", "file", "compute", "fit", "remote",  # remote: summed up in a note
-                                "layer_shapes"})
+                                "layer_shapes", "safety"})  # safety: the header's verdict line
 
 _BASE_NOTE = {
     "iec": "Sizes in IEC units: 1 KiB = 1,024 bytes, 1 MiB = 1,024² bytes.",
@@ -92,6 +92,11 @@ def _header(report: Report) -> Text:
     text.append(f"  ({' · '.join(what)})", style="dim")
     if src.target:
         text.append(f"\ntarget: {src.target}", style="dim")
+    verdict = labels.safety_line(report)
+    if verdict is not None:  # the safety verdict of a file or folder (SECURITY.md): never only in JSON
+        text.append("\nsafety: ", style="dim")
+        style = {"safe": "green"}.get(verdict.split(" ")[0], "bold red")
+        text.append(verdict, style=style)
     return text
 
 

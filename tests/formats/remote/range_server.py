@@ -185,8 +185,14 @@ class RangeServer:
             with path.open("rb") as fh:
                 fh.seek(start)
                 left = length
+                trickle = self.behaviour.get("trickle", 0)  # one byte, then a pause, while the client waits
                 while left:
-                    chunk = fh.read(min(left, 1 << 16))
+                    chunk = fh.read(1 if trickle else min(left, 1 << 16))
+                    if trickle:
+                        h.wfile.flush()
+                        time.sleep(trickle)
+                        if self.behaviour.get("trickle") is None:  # the test is over
+                            break
                     # Counted before the write: the client may act on the bytes (and the test read the
                     # log) before this thread returns from write().
                     with self.log.lock:

@@ -98,3 +98,77 @@ def test_plain_urls_never_get_the_hub_token(server: RangeServer, monkeypatch: py
     monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
     remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
     assert all("authorization" not in r.headers for r in server.log.requests)
+
+
+def test_trickling_server_ends_at_the_request_deadline(server: RangeServer) -> None:
+    """Issue 26: one byte every 0.2 s never trips the 0.5 s socket timeout; the request deadline
+    (4 x --timeout) ends it, in one error, after a bounded number of bytes."""
+    from modelsize.formats.remote.transport import REQUEST_DEADLINE_FACTOR
+
+    server.behaviour["trickle"] = 0.2
+    try:
+        with pytest.raises(RemoteError, match=r"no complete answer within 2 s in all"):
+            remote.read(server.url(SHARD), remote.RemoteOptions(timeout=0.5, cache=False))
+    finally:
+        server.behaviour["trickle"] = None
+    # bytes counted, not seconds: at most one byte per 0.2 s over the 2 s deadline (plus scheduling slack)
+    assert REQUEST_DEADLINE_FACTOR * 0.5 == 2.0
+    assert server.log.bytes_sent <= 2.0 / 0.2 + 5
+
+
+def test_command_deadline_bounds_many_slow_requests(server: RangeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-command deadline (20 x --timeout) holds over every request of the command together."""
+    from modelsize.formats.remote import transport
+
+    monkeypatch.setattr(transport, "COMMAND_DEADLINE_FACTOR", 2)
+    server.behaviour["trickle"] = 0.2
+    try:
+        with pytest.raises(RemoteError, match=r"per-command deadline"):
+            remote.read(server.url(SHARD), remote.RemoteOptions(timeout=0.5, cache=False))
+    finally:
+        server.behaviour["trickle"] = None
+
+
+def test_header_read_is_capped(server: RangeServer) -> None:
+    from modelsize.formats.remote.paths import HttpPath, RemoteSession, SessionOptions
+    from modelsize.formats.remote.cache import HeaderCache
+
+    session = RemoteSession(SessionOptions(False, HeaderCache(None), 5.0), lambda url: {})
+    try:
+        with pytest.raises(RemoteError, match=r"reads at most 134,217,728 bytes per request"):
+            session.client.run([session.client.get_range(server.url(SHARD), 0, 200 << 20)])
+    finally:
+        session.close()
+    assert server.log.requests == []
+
+
+def test_redirect_to_another_host_is_said_in_the_report(server: RangeServer, served: Path) -> None:
+    other = RangeServer(served).start()
+    try:
+        server.behaviour["redirect_to"] = other.base.replace("127.0.0.1", "localhost")
+        report = remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
+    finally:
+        other.stop()
+    assert report.sections["remote"]["redirects"]
+    assert any("redirected to another host" in n and "localhost" in n for n in report.notes)
+    assert report.sections["safety"]["verdict"] == "safe"  # safetensors: numbers and names only
+
+
+def test_memory_exhausted_on_the_remote_path_is_one_error(server: RangeServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header reader that runs out of memory (or recursion) remotely ends in our error, as it does locally."""
+    import modelsize.formats.remote as remote_pkg
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(remote_pkg, "read_path", exhausted)
+    with pytest.raises(InvalidFileError, match="ran out of memory on its header"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))
+
+    def too_deep(*args: object, **kwargs: object) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(remote_pkg, "read_path", too_deep)
+    with pytest.raises(InvalidFileError, match="nests too deeply"):
+        remote.read(server.url(SHARD), remote.RemoteOptions(cache=False))

@@ -157,3 +157,25 @@ def test_hub_page_urls_and_encoded_revisions(hub: RangeServer) -> None:
     report = remote.read(page)
     assert report.totals.params > 0 and report.source.target == page
     assert hub.log.requests[0].path == "/org/llama70b/resolve/main/model-00001-of-00030.safetensors"
+
+
+def test_repository_safety_counts_pickles_it_did_not_read(hub: RangeServer, served: Path) -> None:
+    """Issue 26: a header-only read of a safetensors repository is 'safe' only if the repository holds no
+    pickled file a loader may read; a training_args.bin it did not fetch makes it 'unknown' (do not load)."""
+    import shutil
+
+    from range_server import write_sparse_safetensors
+
+    folder = served / "hub" / "org" / "tiny"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text('{"architectures": ["Net"]}')
+    write_sparse_safetensors(folder / "model.safetensors", [("w", (4, 4))], elem=4, tag="F32")
+    try:
+        assert remote.read("hf://org/tiny").sections["safety"]["verdict"] == "safe"
+        (folder / "training_args.bin").write_bytes(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00true\x85R.")
+        sec = remote.read("hf://org/tiny", remote.RemoteOptions(cache=False)).sections["safety"]
+        assert sec["verdict"] == "unknown"
+        assert sec["unknown"] == ["training_args.bin: a pickled file of the remote folder, not read (inspect it "
+                                  "with --download to judge it)"]
+    finally:
+        shutil.rmtree(folder)

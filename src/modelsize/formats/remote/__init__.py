@@ -91,7 +91,7 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
             path = HttpPath(session, resolved or target)
         from .. import registry
 
-        report = read_path(path, options.allow_download, read_local=registry.read)
+        report = _read_bounded(target, path, options, registry.read)
         if options.sibling_config and "config" not in report.sections and path.is_file():
             report = _with_sibling_config(report, path)
         session.save()
@@ -107,8 +107,52 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
                                  "commit": path.repo.sha, "endpoint": path.repo.endpoint}
     note = (f"Read remotely, headers only: {section['bytes_transferred']:,} bytes transferred in "
             f"{section['requests']} requests ({section['cache']['hits']} files from the header cache).")
-    return replace(report, source=replace(report.source, target=target),
-                   notes=(*report.notes, note)).with_section("remote", section)
+    notes = [note]
+    redirects = session.transfer.redirects
+    if redirects:
+        first, final = next(iter(redirects.items()))
+        section["redirects"] = dict(redirects)
+        notes.append(f"{len(redirects)} request(s) were redirected to another host (e.g. {first!r} → {final!r}); "
+                     "credentials were not sent there.")
+    report = replace(report, source=replace(report.source, target=target),
+                     notes=(*report.notes, *notes)).with_section("remote", section)
+    return report.with_section("safety", _remote_safety(report, path))
+
+
+def _read_bounded(target: str, path: SourcePath, options: RemoteOptions, read_local: Any) -> Report:
+    """``read_path`` with the local path's guarantee: memory or recursion exhausted by a hostile header
+    is our one-line error, never a traceback."""
+    from ...core.errors import InvalidFileError
+
+    try:
+        return read_path(path, options.allow_download, read_local=read_local)
+    except MemoryError:
+        raise InvalidFileError(f"{target!r} could not be read: the reader ran out of memory on its header. The "
+                               "file may be hostile or corrupt.") from None
+    except RecursionError:
+        raise InvalidFileError(f"{target!r} could not be read: its header nests too deeply. The file may be "
+                               "hostile or corrupt.") from None
+
+
+#: Names in a remote folder a loader may unpickle; a header-only read does not judge them.
+_PICKLED = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5", ".keras")
+
+
+def _remote_safety(report: Report, path: SourcePath) -> dict[str, Any]:
+    """The safety section of a remote read: its own streams (a downloaded pickle was judged whole) and, for
+    a folder, every pickled file it lists that was not read (unknown: inspect it with --download)."""
+    from ..safety import report_streams, summarize
+
+    if "safety" in report.sections and not path.is_dir():  # a downloaded file, judged whole by the local reader
+        return dict(report.sections["safety"])
+    streams = [dict(s, file=s.get("file") or path.name) for s in report_streams(report)]
+    if path.is_dir():
+        streams = [s for s in streams if s["verdict"] == "safe"]  # the header-read weights
+        streams += [{"file": p.name, "stream": "file", "verdict": "unknown", "dangerous": [], "unknown": [],
+                     "format_only": True, "why": "a pickled file of the remote folder, not read (inspect it with --download to judge it)"}
+                    for p in sorted(path.iterdir(), key=lambda p: p.name) if p.name.endswith(_PICKLED)]
+    return summarize(streams or [{"file": path.name, "stream": "folder", "verdict": "unknown", "dangerous": [],
+                                  "unknown": [], "format_only": True, "why": "nothing in it was judged"}])
 
 
 def _with_sibling_config(report: Report, path: SourcePath) -> Report:

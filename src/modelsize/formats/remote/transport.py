@@ -25,6 +25,14 @@ from ...core.optional import require
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 _UNSATISFIED = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$")
 _CHUNK = 1 << 16
+#: A request must finish within this many --timeout periods, however slowly the server trickles bytes
+#: (the socket timeout alone never fires on a server that sends one byte every timeout - 1 seconds).
+REQUEST_DEADLINE_FACTOR = 4
+#: A command's header reads must finish within this many --timeout periods in all (default 30 s: 10 minutes);
+#: a --download the user asked for is bounded per request only.
+COMMAND_DEADLINE_FACTOR = 20
+#: Bytes one header read may ask for (a safetensors header is at most 100 MB).
+MAX_READ_BYTES = 128 << 20
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Transfer:
     requests: int = 0
     bytes: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  #: URL asked → final URL on another host
 
     def count(self, kind: str) -> None:
         self.requests += 1
@@ -65,15 +74,20 @@ class HttpClient:
     def __init__(self, timeout: float, headers_for: Callable[[str], dict[str, str]], transfer: Transfer) -> None:
         fsspec_http = require("fsspec.implementations.http", "read remote models over HTTP")
         aiohttp = require("aiohttp", "read remote models over HTTP")
+        import time
+
         self.timeout = timeout
         self.headers_for = headers_for
         self.transfer = transfer
         self._aiohttp = aiohttp
+        self.request_deadline = REQUEST_DEADLINE_FACTOR * timeout
+        self.command_deadline: float | None = time.monotonic() + COMMAND_DEADLINE_FACTOR * timeout
         self.fs = fsspec_http.HTTPFileSystem(
             skip_instance_cache=True,
             client_kwargs={
                 "trust_env": True,  # HTTP(S)_PROXY, NO_PROXY, like huggingface_hub
-                "timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+                "timeout": aiohttp.ClientTimeout(total=REQUEST_DEADLINE_FACTOR * timeout, sock_connect=timeout,
+                                                 sock_read=timeout),
                 "auto_decompress": False,
             },
         )
@@ -84,10 +98,24 @@ class HttpClient:
         """Run ``coros`` concurrently on fsspec's loop; the first failure is raised after all finish."""
         from fsspec.asyn import sync
 
+        import time
+
         async def gather() -> list[Any]:
             return await asyncio.gather(*coros, return_exceptions=True)
 
-        results = sync(self.fs.loop, gather)
+        if self.command_deadline is None:
+            results = sync(self.fs.loop, gather)
+        else:
+            left = self.command_deadline - time.monotonic()
+            from fsspec.exceptions import FSTimeoutError
+
+            try:
+                results = sync(self.fs.loop, gather, timeout=max(left, 0.001))
+            except (FSTimeoutError, asyncio.TimeoutError):
+                raise RemoteError(
+                    f"The remote reads of this command took longer than {COMMAND_DEADLINE_FACTOR} x {self.timeout:g} s "
+                    "(the per-command deadline); the server is too slow or trickles bytes. Allow more time with "
+                    "--timeout SECONDS, or download the file and inspect it locally.") from None
         for r in results:
             if isinstance(r, BaseException):
                 raise r
@@ -112,6 +140,7 @@ class HttpClient:
         try:
             async with session.head(url, headers=self._headers(url), allow_redirects=True) as r:
                 self.transfer.count("HEAD")
+                self._note_redirect(url, r)
                 if r.status == 404:
                     return Answer(b"", None, None, exists=False)
                 self._check_status(url, r.status)
@@ -124,11 +153,16 @@ class HttpClient:
         """Bytes ``[start, end)`` of ``url`` (fewer at the end of the file), never more."""
         if end <= start:
             raise ValueError(f"An empty byte range [{start}, {end}) was asked for {url!r}.")
+        if end - start > MAX_READ_BYTES:
+            raise RemoteError(f"A header read of {end - start:,} bytes was asked for {url!r}; modelsize reads at most "
+                              f"{MAX_READ_BYTES:,} bytes per request remotely. Add --download to read the file "
+                              "whole.")
         session = await self._client()
         headers = {**self._headers(url), "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
         try:
             async with session.get(url, headers=headers, allow_redirects=True) as r:
                 self.transfer.count("GET")
+                self._note_redirect(url, r)
                 if r.status == 404:
                     return Answer(b"", None, None, exists=False)
                 if r.status == 416:  # asked past the end: the file is shorter (an empty file)
@@ -142,7 +176,9 @@ class HttpClient:
             raise self._network_error(url, exc) from exc
 
     async def download(self, url: str, sink: Callable[[bytes], None], size: int, step: int = 8 << 20) -> None:
-        """The whole file, in ``step``-byte Range requests handed to ``sink`` one by one."""
+        """The whole file, in ``step``-byte Range requests handed to ``sink`` one by one (each request has its
+        deadline; the command's deadline no longer applies: the user asked for the download)."""
+        self.command_deadline = None
         pos = 0
         while pos < size:
             answer = await self.get_range(url, pos, min(size, pos + step))
@@ -152,6 +188,14 @@ class HttpClient:
             pos += len(answer.data)
 
     # ---- checks
+    def _note_redirect(self, url: str, r: Any) -> None:
+        """Remember a redirect that ended on another host (the report says so)."""
+        from urllib.parse import urlsplit
+
+        final = str(getattr(r, "url", url))
+        if getattr(r, "history", None) and urlsplit(final).hostname != urlsplit(url).hostname:
+            self.transfer.redirects[url] = final
+
     def _headers(self, url: str) -> dict[str, str]:
         return dict(self.headers_for(url))
 
@@ -213,8 +257,9 @@ class HttpClient:
     def _network_error(self, url: str, exc: BaseException) -> RemoteError:
         if isinstance(exc, asyncio.TimeoutError):
             return RemoteError(
-                f"No answer from {url!r} within {self.timeout:g} s (timeout). Check the network, or allow "
-                "more time with --timeout SECONDS (or MODELSIZE_HTTP_TIMEOUT)."
+                f"No answer from {url!r} within {self.timeout:g} s (timeout), or no complete answer within "
+                f"{self.request_deadline:g} s in all. Check the network, or allow more time with "
+                "--timeout SECONDS (or MODELSIZE_HTTP_TIMEOUT)."
             )
         text = " ".join(str(exc).split()) or type(exc).__name__
         return RemoteError(f"Cannot read {url!r}: {text}. Check the URL, the network and any proxy settings.")

@@ -231,6 +231,17 @@ def _savedmodel(folder: Path, models: _Models) -> Path:
     return path
 
 
+def _tfjs(folder: Path, models: _Models) -> Path:
+    """A TF.js layers model as its converter writes it: model.json and one shard."""
+    (folder / "group1-shard1of1.bin").write_bytes(np.ones(6 * 4 + 4, np.float32).tobytes())
+    weights = [{"name": "dense/kernel", "shape": [6, 4], "dtype": "float32"},
+               {"name": "dense/bias", "shape": [4], "dtype": "float32"}]
+    path = folder / "model.json"
+    path.write_text(json.dumps({"format": "layers-model", "modelTopology": {"class_name": "Sequential"},
+                                "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": weights}]}))
+    return path
+
+
 def _coreml_package(folder: Path, models: _Models) -> Path:
     """A CoreML package's layout (a Manifest and the model's data folder): recognised, then refused."""
     package = folder / "tiny.mlpackage"
@@ -246,6 +257,7 @@ REFUSING_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
 
 READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SavedModelReader": _savedmodel,
+    "TFJSReader": _tfjs,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,

@@ -19,6 +19,7 @@ from .source import is_remote
 #: Order matters: specific magic numbers before extension-only guesses. Other packages add
 #: readers through the ``modelsize.readers`` entry-point group (sniffed after these).
 READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
+    "modelsize.formats.tfjs_file:TFJSReader",  # model.json with a weightsManifest (file or folder) only
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",

@@ -242,6 +242,21 @@ def _tfjs(folder: Path, models: _Models) -> Path:
     return path
 
 
+def _openvino(folder: Path, models: _Models) -> Path:
+    """An OpenVINO IR as its serializer writes it: one Const (weights in the .bin) feeding a MatMul."""
+    (folder / "tiny.bin").write_bytes(np.ones(4 * 6, np.float32).tobytes())
+    path = folder / "tiny.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<net name="tiny" version="11"><layers>'
+        '<layer id="0" name="x" type="Parameter" version="opset1"><data shape="1,6" element_type="f32"/></layer>'
+        '<layer id="1" name="fc.weight" type="Const" version="opset1">'
+        '<data element_type="f32" shape="4, 6" offset="0" size="96"/></layer>'
+        '<layer id="2" name="fc" type="MatMul" version="opset1"><data transpose_a="false" transpose_b="true"/></layer>'
+        '</layers><edges><edge from-layer="0" from-port="0" to-layer="2" to-port="0"/>'
+        '<edge from-layer="1" from-port="0" to-layer="2" to-port="1"/></edges></net>')
+    return path
+
+
 def _coreml_package(folder: Path, models: _Models) -> Path:
     """A CoreML package's layout (a Manifest and the model's data folder): recognised, then refused."""
     package = folder / "tiny.mlpackage"
@@ -258,6 +273,7 @@ REFUSING_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
 READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SavedModelReader": _savedmodel,
     "TFJSReader": _tfjs,
+    "OpenVINOReader": _openvino,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,

@@ -20,6 +20,7 @@ from .source import is_remote
 #: readers through the ``modelsize.readers`` entry-point group (sniffed after these).
 READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
     "modelsize.formats.tfjs_file:TFJSReader",  # model.json with a weightsManifest (file or folder) only
+    "modelsize.formats.openvino_file:OpenVINOReader",  # IR .xml (<net>), its .bin beside it, or a folder with one
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",

@@ -257,6 +257,19 @@ def _openvino(folder: Path, models: _Models) -> Path:
     return path
 
 
+def _fasttext(folder: Path, models: _Models) -> Path:
+    """A fastText skipgram model laid out as FastText::saveModel writes it: 2 words, 4 buckets, dim 3."""
+    import struct
+
+    args = struct.pack("<12id", 3, 5, 1, 1, 5, 1, 2, 2, 4, 3, 6, 100, 1e-4)
+    words = b"".join(w + b"\0" + struct.pack("<qb", 1, 0) for w in (b"</s>", b"hello"))
+    dictionary = struct.pack("<iiiqq", 2, 2, 0, 2, -1) + words
+    matrices = b"\0" + struct.pack("<qq", 6, 3) + b"\0" * 72 + b"\0" + struct.pack("<qq", 2, 3) + b"\0" * 24
+    path = folder / "tiny.bin"
+    path.write_bytes(struct.pack("<ii", 793712314, 12) + args + dictionary + matrices)
+    return path
+
+
 def _coreml_package(folder: Path, models: _Models) -> Path:
     """A CoreML package's layout (a Manifest and the model's data folder): recognised, then refused."""
     package = folder / "tiny.mlpackage"
@@ -274,6 +287,7 @@ READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SavedModelReader": _savedmodel,
     "TFJSReader": _tfjs,
     "OpenVINOReader": _openvino,
+    "FastTextReader": _fasttext,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,

@@ -25,6 +25,7 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
     "modelsize.formats.tflite_file:TFLiteReader",
+    "modelsize.formats.fasttext_file:FastTextReader",  # magic 793712314 at offset 0, whatever the suffix
     "modelsize.formats.torch_file:TorchReader",
     "modelsize.formats.torch_file:TorchIndexReader",
     "modelsize.formats.keras_file:KerasReader",
@@ -32,7 +33,7 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.safetensors_file:SafetensorsIndexReader",
     "modelsize.formats.safetensors_file:SafetensorsReader",
     "modelsize.formats.onnx_file:OnnxReader",
-    "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
+    "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])
 

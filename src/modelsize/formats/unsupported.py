@@ -1,7 +1,7 @@
 """Formats modelsize recognises but cannot read yet: refused by name, with what to do instead.
 
-A user who points modelsize at a CoreML package or a fastText model should learn which
-format it is and that it is not supported — not that it "is not a model file".
+A user who points modelsize at a CoreML package should learn which format it is and that it
+is not supported — not that it "is not a model file". (fastText files have their own reader.)
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ from pathlib import Path
 
 from ..core.errors import UnsupportedObjectError
 from ..core.report import Report
-
-#: fastText's ``FASTTEXT_FILEFORMAT_MAGIC_INT32`` (793712314), little-endian, at offset 0.
-FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
-
 
 def _coreml_package(path: Path) -> bool:
     return path.is_dir() and (path.suffix.lower() == ".mlpackage" or (
@@ -26,15 +22,13 @@ def known_format(path: Path, head: bytes) -> str | None:
         return "CoreML package (.mlpackage)"
     if path.is_file() and path.suffix.lower() == ".mlmodel":
         return "CoreML model (.mlmodel)"
-    if head.startswith(FASTTEXT_MAGIC):
-        return "fastText model (.bin)"
     return None
 
 
 class KnownUnsupportedReader:
     """Claims recognised unsupported formats only to refuse them with a clear message."""
 
-    name = "refused: CoreML, fastText"
+    name = "refused: CoreML"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return known_format(path, head) is not None

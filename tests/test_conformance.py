@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from modelsize.adapters.registry import ADAPTERS, adapter_for
-from modelsize.core.errors import UnsupportedObjectError
 from modelsize.formats.registry import READERS
 from modelsize.shrink.runner import BACKENDS
 from modelsize.shrink.spec import RECIPES
@@ -270,24 +269,30 @@ def _fasttext(folder: Path, models: _Models) -> Path:
     return path
 
 
-def _coreml_package(folder: Path, models: _Models) -> Path:
-    """A CoreML package's layout (a Manifest and the model's data folder): recognised, then refused."""
-    package = folder / "tiny.mlpackage"
-    (package / "Data" / "com.apple.CoreML").mkdir(parents=True)
-    (package / "Manifest.json").write_text('{"fileFormatVersion": "1.0.0"}')
-    return package
+def _coreml(folder: Path, models: _Models) -> Path:
+    """A CoreML neural network spec: one inner-product layer with float weights (Model.neuralNetwork)."""
 
+    def varint(n: int) -> bytes:
+        out = b""
+        while n >= 0x80:
+            out, n = out + bytes([n & 0x7F | 0x80]), n >> 7
+        return out + bytes([n])
 
-#: Readers that recognise a format only to refuse it by name: their contract is the refusal.
-REFUSING_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
-    "KnownUnsupportedReader": _coreml_package,
-}
+    def tagged(number: int, payload: bytes) -> bytes:  # a length-delimited protobuf field
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    weights = tagged(1, np.ones(6, np.float32).tobytes())
+    layer = tagged(1, b"fc") + tagged(140, tagged(20, weights) + tagged(21, tagged(1, np.zeros(2, np.float32).tobytes())))
+    path = folder / "tiny.mlmodel"
+    path.write_bytes(b"\x08\x04" + tagged(500, tagged(1, layer)))
+    return path
 
 READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SavedModelReader": _savedmodel,
     "TFJSReader": _tfjs,
     "OpenVINOReader": _openvino,
     "FastTextReader": _fasttext,
+    "CoreMLReader": _coreml,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,
@@ -358,7 +363,7 @@ def _data_for(model_key: str, data: Any) -> Any:
 # --------------------------------------------------------------------------- the walk
 
 
-@pytest.mark.parametrize(("registry", "fixtures"), [(READERS, {**READER_FIXTURES, **REFUSING_FIXTURES}),
+@pytest.mark.parametrize(("registry", "fixtures"), [(READERS, READER_FIXTURES),
                                                     (ADAPTERS, ADAPTER_FIXTURES),
                                                     (BACKENDS, BACKEND_FIXTURES), (RECIPES, RECIPE_FIXTURES)],
                          ids=["readers", "adapters", "backends", "recipes"])
@@ -371,13 +376,6 @@ def test_every_registered_entry_has_a_fixture(registry: Any, fixtures: dict[str,
 
 @pytest.mark.parametrize("name", list(READERS))
 def test_reader_conformance(name: str, models: _Models, tmp_path: Path) -> None:
-    if name in REFUSING_FIXTURES:
-        path = REFUSING_FIXTURES[name](tmp_path, models)
-        reader = READERS[name]
-        assert reader.sniff(path, b"") and not reader.sniff(tmp_path / "x.bin", b"\x00" * 64)
-        with pytest.raises(UnsupportedObjectError, match="CoreML package .* cannot read yet"):
-            reader.read(path)
-        return
     assert name in READER_FIXTURES, f"no fixture for the {name} reader"
     path = READER_FIXTURES[name](tmp_path, models)
     report = check_reader(READERS[name], path)

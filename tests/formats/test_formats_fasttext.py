@@ -123,6 +123,7 @@ def _spec_file(words: list[bytes], m: int, n: int, tail: bytes = b"") -> bytes:
     (_header() + _dictionary([b"a"]) + b"\0" + struct.pack("<qq", 1 << 40, 4), "more than the"),
     (_header() + _dictionary([b"a"])[:-1] + b"\x07" + b"\0" * 40, "has type 7"),
     (struct.pack("<ii", 793712314, 99) + b"\0" * 64, "one of 11, 12"),
+    (struct.pack("<ii", 793712314, 12) + struct.pack("<12i", *range(12)) + b"\0" * 64, "needs"),  # cut short
 ])
 def test_hostile_headers_are_our_error(tmp_path: Path, data: bytes, words: str) -> None:
     path = tmp_path / "m.bin"

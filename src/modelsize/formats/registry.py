@@ -21,6 +21,7 @@ from .source import is_remote
 READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
     "modelsize.formats.tfjs_file:TFJSReader",  # model.json with a weightsManifest (file or folder) only
     "modelsize.formats.openvino_file:OpenVINOReader",  # IR .xml (<net>), its .bin beside it, or a folder with one
+    "modelsize.formats.coreml_file:CoreMLReader",  # .mlmodel by suffix, .mlpackage folders
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
@@ -33,7 +34,6 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.safetensors_file:SafetensorsIndexReader",
     "modelsize.formats.safetensors_file:SafetensorsReader",
     "modelsize.formats.onnx_file:OnnxReader",
-    "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])
 

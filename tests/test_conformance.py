@@ -287,12 +287,25 @@ def _coreml(folder: Path, models: _Models) -> Path:
     path.write_bytes(b"\x08\x04" + tagged(500, tagged(1, layer)))
     return path
 
+def _executorch(folder: Path, models: _Models) -> Path:
+    """An ExecuTorch program as ExecuTorch writes it (constants in a segment after the flatbuffer)."""
+    torch = pytest.importorskip("torch")
+    exir = pytest.importorskip("executorch.exir")
+    path = folder / "tiny.pte"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = exir.to_edge(torch.export.export(torch.nn.Linear(6, 4).eval(), (torch.randn(1, 6),)))
+        path.write_bytes(program.to_executorch().buffer)
+    return path
+
+
 READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
     "SavedModelReader": _savedmodel,
     "TFJSReader": _tfjs,
     "OpenVINOReader": _openvino,
     "FastTextReader": _fasttext,
     "CoreMLReader": _coreml,
+    "ExecuTorchReader": _executorch,
     "HuggingFaceFolderReader": _hf_folder,
     "GGUFReader": _gguf,
     "TFLiteReader": _tflite,

@@ -26,6 +26,7 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
     "modelsize.formats.tflite_file:TFLiteReader",
+    "modelsize.formats.executorch_file:ExecuTorchReader",  # flatbuffer identifier ET12 at offset 4
     "modelsize.formats.fasttext_file:FastTextReader",  # magic 793712314 at offset 0, whatever the suffix
     "modelsize.formats.torch_file:TorchReader",
     "modelsize.formats.torch_file:TorchIndexReader",

@@ -282,7 +282,8 @@ def _coreml(folder: Path, models: _Models) -> Path:
         return varint(number << 3 | 2) + varint(len(payload)) + payload
 
     weights = tagged(1, np.ones(6, np.float32).tobytes())
-    layer = tagged(1, b"fc") + tagged(140, tagged(20, weights) + tagged(21, tagged(1, np.zeros(2, np.float32).tobytes())))
+    bias = tagged(1, np.zeros(2, np.float32).tobytes())
+    layer = tagged(1, b"fc") + tagged(140, tagged(20, weights) + tagged(21, bias))
     path = folder / "tiny.mlmodel"
     path.write_bytes(b"\x08\x04" + tagged(500, tagged(1, layer)))
     return path

@@ -24,7 +24,8 @@ from formats_helpers import assert_invalid, check_file_invariants, fuzz_settings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 torch = pytest.importorskip("torch")
-ct = pytest.importorskip("coremltools", reason="coremltools is the truth for CoreML files: pip install 'modelsize[device]'")
+ct = pytest.importorskip("coremltools",
+                         reason="coremltools is the truth for CoreML files: pip install 'modelsize[device]'")
 SPEC = Path("Data") / "com.apple.CoreML" / "model.mlmodel"
 
 

@@ -17,7 +17,8 @@ from modelsize.testing import check_report
 
 from formats_helpers import assert_invalid, check_file_invariants, fuzz_settings, mutations, only_our_errors
 
-fasttext = pytest.importorskip("fasttext", reason="fastText is the truth for its files: pip install 'modelsize[device]'")
+fasttext = pytest.importorskip("fasttext",
+                               reason="fastText is the truth for its files: pip install 'modelsize[device]'")
 
 
 def _corpus(path: Path, labels: int) -> Path:
@@ -25,7 +26,8 @@ def _corpus(path: Path, labels: int) -> Path:
     words = [f"w{i}" for i in range(300)]
     with path.open("w") as fh:
         for i in range(600):
-            fh.write((f"__label__{i % labels} " if labels else "") + " ".join(rng.choice(words) for _ in range(8)) + "\n")
+            label = f"__label__{i % labels} " if labels else ""
+            fh.write(label + " ".join(rng.choice(words) for _ in range(8)) + "\n")
     return path
 
 

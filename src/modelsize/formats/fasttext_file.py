@@ -149,8 +149,9 @@ def read_fasttext(path: Path) -> Report:
                "output_quantized": bool(quant and qout)}
     kinds = {"input": "QuantMatrix" if quant else "DenseMatrix", "output": "QuantMatrix" if quant and qout else
              "DenseMatrix"}
-    notes = [f"The input matrix holds {dictionary['words']:,} word rows and {records[0].shape[0] - dictionary['words']:,}"
-             f" subword-bucket rows of {args['dim']} dimensions; the dictionary's words are metadata, not tensors."]
+    buckets = records[0].shape[0] - dictionary["words"]
+    notes = [f"The input matrix holds {dictionary['words']:,} word rows and {buckets:,} subword-bucket rows of "
+             f"{args['dim']} dimensions; the dictionary's words are metadata, not tensors."]
     if quant:
         notes.append("The input matrix is product-quantized (one byte per sub-vector, a 256-entry codebook): "
                      "its stored bytes are the codes; the codebooks are shown as quantization scales.")

@@ -105,7 +105,8 @@ def _role(name: str, dtype: str, kind: _Kind) -> tuple[Role, bool | None]:
     short = name.rsplit("/", 1)[-1]
     if not kind.graph:
         parts = name.split("/")[:-1]
-        frozen = any(".".join(parts[i:j]) in kind.frozen for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))
+        spans = ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))
+        frozen = any(".".join(parts[i:j]) in kind.frozen for i, j in spans)
         return Role.PARAMETER, short not in NON_TRAINABLE and not frozen
     if short in _BUFFER_NAMES:
         return Role.BUFFER, None

@@ -131,6 +131,23 @@ def test_bin_folder_and_sniffing(tmp_path: Path) -> None:
     assert report.totals.params == params and any("mlp.bin is missing" in n for n in report.notes)
 
 
+def test_optimum_folder_reads_openvino_model_xml(tmp_path: Path) -> None:
+    """optimum-intel's layout: openvino_model.xml beside tokenizer IRs and config.json; the model is read."""
+    folder = tmp_path / "optimum"
+    _, path = _export("mlp", folder, False)
+    path.rename(folder / "openvino_model.xml")
+    path.with_suffix(".bin").rename(folder / "openvino_model.bin")
+    _, tok = _export("cnn_bn", folder, False)
+    tok.rename(folder / "openvino_tokenizer.xml")
+    tok.with_suffix(".bin").rename(folder / "openvino_tokenizer.bin")
+    (folder / "config.json").write_text('{"architectures": ["Tiny"]}')
+    report = modelsize.inspect(folder)
+    assert reader_for(folder).name == "openvino" and report.totals.params == 325
+    assert any("openvino_tokenizer.xml" in n and "not read" in n for n in report.notes)
+    (folder / "openvino_model.xml").rename(folder / "other.xml")
+    assert reader_for(folder).name != "openvino"  # two IRs and no openvino_model.xml: not guessed
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text

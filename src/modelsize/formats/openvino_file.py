@@ -246,6 +246,13 @@ def _folder_irs(folder: Path) -> list[Path]:
         return []
 
 
+def _folder_ir(folder: Path) -> tuple[Path | None, list[Path]]:
+    """The IR a folder holds (the only one, or optimum's ``openvino_model.xml``) and the others beside it."""
+    irs = _folder_irs(folder)
+    main = irs[0] if len(irs) == 1 else folder / "openvino_model.xml" if folder / "openvino_model.xml" in irs else None
+    return main, [p for p in irs if p != main]
+
+
 class OpenVINOReader:
     """An OpenVINO IR: the ``.xml``, its ``.bin`` (when an IR ``.xml`` is beside it), or a folder with one IR."""
 
@@ -253,15 +260,21 @@ class OpenVINOReader:
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if path.is_dir():
-            return len(_folder_irs(path)) == 1 and not any(path.glob("*.safetensors"))
+            return _folder_ir(path)[0] is not None and not any(path.glob("*.safetensors"))
         if path.suffix.lower() == ".bin":
             return is_ir(path.with_suffix(".xml"))
         return is_ir(path)
 
     def read(self, path: Path) -> Report:
         if path.is_dir():
-            irs = _folder_irs(path)
-            if len(irs) != 1:
-                raise invalid(path, FORMAT, f"the folder holds {len(irs)} IR .xml files; name the one to read")
-            path = irs[0]
+            main, others = _folder_ir(path)
+            if main is None:
+                raise invalid(path, FORMAT, f"the folder holds {len(others)} IR .xml files and no "
+                              "openvino_model.xml; name the one to read")
+            report = read_ir(main)
+            if others:
+                names = ", ".join(p.name for p in others)
+                report = report.with_notes(f"The folder also holds {names} (tokenizer or sub-model IRs), "
+                                           f"not read: inspect each by name.")
+            return report
         return read_ir(path.with_suffix(".xml") if path.suffix.lower() == ".bin" else path)

@@ -156,6 +156,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 @pytest.mark.parametrize(("old", "new", "words"), [
     ('<?xml version="1.0"?>', '<?xml version="1.0"?>\n<!DOCTYPE net [<!ENTITY a "aaaa">]>', "document type"),
+    ('<?xml version="1.0"?>', '<?xml version="1.0"?><!--' + "x" * 5000 + '-->\n<!DOCTYPE net [<!ENTITY a "a">]>',
+     "document type"),
     ('offset="0"', 'offset="99999999999"', "needs 800 bytes at offset 99999999999"),
     ('shape="20, 10"', 'shape="20, -10"', "not at most 64 non-negative integers"),
     ('element_type="f32" shape="20, 10"', 'element_type="f99" shape="20, 10"', "element type 'f99'"),

@@ -66,10 +66,13 @@ class _Graph:
 
 
 def _refuse_doctype(xml: Path) -> None:
+    """Refuse a document type declaration: it can only come before the root ``<net``, looked for in 1 MiB."""
     with xml.open("rb") as fh:
-        prolog = fh.read(4096)
+        prolog = fh.read(1 << 20)
     root = prolog.find(b"<net")
-    if b"<!DOCTYPE" in (prolog if root < 0 else prolog[:root]) or b"<!ENTITY" in prolog:
+    if root < 0:
+        raise invalid(xml, FORMAT, "its root element <net> is not within its first 1 MiB")
+    if b"<!DOCTYPE" in prolog[:root] or b"<!ENTITY" in prolog[:root]:
         raise invalid(xml, FORMAT, "it declares a document type (entities are refused: OpenVINO never writes one)")
 
 

@@ -79,7 +79,8 @@ class _Ctx:
     records: list[TensorRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     blobs: dict[str, BoundedFile] = field(default_factory=dict)
-    blob_bytes: dict[str, int] = field(default_factory=dict)  #: blob file -> bytes its records use
+    blob_bytes: dict[str, int] = field(default_factory=dict)  #: blob file -> data bytes its records use
+    blob_records: dict[str, set[int]] = field(default_factory=dict)  #: blob file -> offsets of the 64-byte records
     overrides: dict[str, Role] = field(default_factory=dict)  #: const output name -> role (from a constexpr)
     kinds: dict[str, str] = field(default_factory=dict)
 
@@ -222,7 +223,10 @@ def _blob(ctx: _Ctx, bfv: Any, what: str) -> tuple[int, str, int, int]:
     f.check_range(data, size, f"the data of {what}")
     if dtype not in BLOB_DTYPES:
         raise invalid(f.path, FORMAT, f"the blob of {what} has data type {dtype}, which this reader does not know")
-    ctx.blob_bytes[rel] = ctx.blob_bytes.get(rel, 0) + 64 + size
+    seen = ctx.blob_records.setdefault(rel, set())
+    if offset not in seen:  # a blob two constants share is stored once
+        seen.add(offset)
+        ctx.blob_bytes[rel] = ctx.blob_bytes.get(rel, 0) + size
     return size, rel, offset, BLOB_DTYPES[dtype]
 
 
@@ -386,8 +390,12 @@ def _report(ctx: _Ctx, spec: Path, package: Path | None, version: int, types: li
     layouts = [FileLayout(label, spec_size, {"tensor_data": min(inline, spec_size)})]
     for rel, used in ctx.blob_bytes.items():
         size = (ctx.root / rel).stat().st_size
+        headers = 64 + 64 * len(ctx.blob_records.get(rel, ()))  # the storage header and each blob's record
         layouts.append(FileLayout(str((ctx.root / rel).relative_to(package)) if package else rel, size,
-                                  {"tensor_data": min(used, size)}))
+                                  {"tensor_data": min(used, size), "header": min(headers, max(size - used, 0))}))
+    manifest = package / "Manifest.json" if package else None
+    if manifest is not None and manifest.is_file():
+        layouts.append(FileLayout("Manifest.json", manifest.stat().st_size, {"metadata": manifest.stat().st_size}))
     compressed = sorted({k for k in ctx.kinds.values() if k.startswith("constexpr_")})
     if compressed:
         ctx.notes.append(f"Weights are stored compressed ({', '.join(compressed)}): stored bytes are the "

@@ -197,10 +197,27 @@ def test_malformed_spec_is_our_error(files: dict[str, Path], tmp_path: Path) -> 
     assert_invalid(lambda: modelsize.inspect(path), path, "protobuf is malformed")
 
 
-@fuzz_settings(120)
+@fuzz_settings(300)
 @given(data=mutations(b"\x08\x04\xa2\x1f\x1e\x0a\x1c\x0a\x02fc\xe2\x08\x16\xa2\x01\x0a\x0a\x08" + np.ones(2, np.float32)
                       .tobytes() + b"\xaa\x01\x06\x0a\x04" + np.zeros(1, np.float32).tobytes()))
 def test_mutated_specs_fail_with_our_error(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "m.mlmodel"
     path.write_bytes(data)
     only_our_errors(lambda p: CoreMLReader().read(p), path)
+
+
+def test_mutated_ml_programs_fail_with_our_error(files: dict[str, Path],
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    """An ML program spec (palettized: constexpr ops, blob references) mutated beside its real weight.bin."""
+    source = files["lut4"]
+    spec = (source / SPEC).read_bytes()
+
+    @fuzz_settings(200)
+    @given(data=mutations(spec))
+    def run(data: bytes) -> None:
+        package = tmp_path_factory.mktemp("fuzz") / "m.mlpackage"
+        shutil.copytree(source, package)
+        (package / SPEC).write_bytes(data)
+        only_our_errors(lambda p: CoreMLReader().read(p), package)
+
+    run()

@@ -49,8 +49,13 @@ _FLOATS = frozenset({"float16", "float32", "float64", "bfloat16"})
 
 
 def _one(msg: Any, number: int) -> Any:
-    """The last value of a field (protobuf's rule for a repeated singular field), or ``None``."""
+    """The last value of a field (protobuf's rule for a repeated singular field), or ``None``.
+
+    ``msg`` may be anything a hostile file put in a field's place: only a byte string is walked.
+    """
     out = None
+    if not isinstance(msg, memoryview):
+        return None
     for n, v in fields(msg):
         if n == number:
             out = v
@@ -58,7 +63,16 @@ def _one(msg: Any, number: int) -> Any:
 
 
 def _all(msg: Any, number: int) -> Iterator[Any]:
-    return (v for n, v in fields(msg) if n == number)
+    return (v for n, v in fields(msg) if n == number) if isinstance(msg, memoryview) else iter(())
+
+
+def _int(value: Any, what: str) -> int:
+    """A varint field's value; a byte string in its place is a malformed spec."""
+    if value is None:
+        return 0
+    if not isinstance(value, int):
+        raise WireError(f"{what} is a byte string, not a number")
+    return value
 
 
 def _text(value: Any) -> str:
@@ -129,7 +143,7 @@ def _weight(ctx: _Ctx, wp: Any, path: str, role: Role) -> None:
     elif i8 is not None and len(i8):
         ctx.add(TensorRecord(path=path, shape=(len(i8),), dtype="int8", **common))
     elif raw is not None and len(raw):
-        nbits = int(_one(quant, 1) or 8) if isinstance(quant, memoryview) else 8
+        nbits = _int(_one(quant, 1), "numberOfBits") or 8
         if not 1 <= nbits <= 16:
             raise ctx.error(f"weight {path!r} is quantized to {nbits} bits; CoreML allows 1 to 16")
         numel = len(raw) * 8 // nbits
@@ -196,7 +210,7 @@ def _tensor_type(ctx: _Ctx, value: Any) -> _Tensor | None:
     ttype = _one(vtype, 1) if isinstance(vtype, memoryview) else None
     if not isinstance(ttype, memoryview):
         return None
-    code = int(_one(ttype, 1) or 0)
+    code = _int(_one(ttype, 1), "a tensor's data type")
     if code == 2:  # STRING
         return _Tensor("string", 8, ())
     if code not in MIL_DTYPES:
@@ -207,14 +221,14 @@ def _tensor_type(ctx: _Ctx, value: Any) -> _Tensor | None:
         size = _one(const, 1) if isinstance(const, memoryview) else None
         if size is None:
             return None  # a symbolic dimension: not a constant
-        dims.append(int(size))
+        dims.append(_int(size, "a dimension"))
     dtype, bits = MIL_DTYPES[code]
     return _Tensor(dtype, bits, tuple(dims))
 
 
 def _blob(ctx: _Ctx, bfv: Any, what: str) -> tuple[int, str, int, int]:
     """(bytes, file, offset, MIL dtype) of a blob from its 64-byte ``blob_metadata``."""
-    name, offset = _text(_one(bfv, 1)), int(_one(bfv, 2) or 0)
+    name, offset = _text(_one(bfv, 1)), _int(_one(bfv, 2), "a blob offset")
     f, rel = ctx.blob(name)
     sentinel, dtype, size, data = struct.unpack("<IIQQ", f.read_at(offset, 24, f"the metadata of {what}"))
     if sentinel != SENTINEL:
@@ -344,6 +358,8 @@ def _program(ctx: _Ctx, program: Any) -> None:
 def _model(ctx: _Ctx, model: Any, prefix: str, depth: int, types: list[str]) -> None:
     if depth > MAX_DEPTH:
         raise ctx.error(f"its pipelines nest more than {MAX_DEPTH} deep")
+    if not isinstance(model, memoryview):
+        raise WireError("a pipeline's model is not a message")
     for num, value in fields(model):
         if not isinstance(value, memoryview) or num < 200:
             continue
@@ -371,7 +387,7 @@ def _read_spec(spec: Path, root: Path, package: Path | None) -> Report:
         raise invalid(spec, FORMAT, f"its spec is {size} bytes, above protobuf's {MAX_SPEC_BYTES}-byte limit")
     try:
         view = memoryview(spec.read_bytes())
-        version = int(_one(view, 1) or 0)
+        version = _int(_one(view, 1), "specificationVersion")
         if version < 1:
             raise invalid(spec, FORMAT, "it has no specificationVersion (every CoreML spec starts with one)")
         types: list[str] = []

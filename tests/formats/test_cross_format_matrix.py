@@ -380,3 +380,53 @@ def test_sklearn_mlp_training_statistics_are_metadata(tmp_path: Path) -> None:
             curve = recs["loss_curve_"]
             assert (curve.shape, curve.dtype) == ((len(mlp.loss_curve_),), "object"), name
             assert not any(p.startswith("loss_curve_.") for p in recs), name
+
+
+# ------------------------------------------------------------------------ device formats (issue #27)
+
+#: params the device format stores minus the live count, and why
+DEVICE_DIFFERENCES: dict[tuple[str, str], tuple[int, str]] = {
+    ("openvino", "cnn_bn"): (-8, "BatchNorm's gamma and beta are folded into the convolution"),
+    ("coreml", "cnn_bn"): (-8, "BatchNorm's gamma and beta are folded into the convolution"),
+    ("openvino", "lstm"): (-64, "each layer's two biases (b_ih + b_hh, 4 x 8) are summed into one"),
+}
+
+
+def _device_export(fmt: str, model: Any, example: Any, folder: Path) -> Path:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt == "openvino":
+            ov = pytest.importorskip("openvino")
+            path = folder / "model.xml"
+            ov.save_model(ov.convert_model(model, example_input=example), str(path), compress_to_fp16=False)
+        elif fmt == "coreml":
+            ct = pytest.importorskip("coremltools")
+            path = folder / "model.mlpackage"
+            ct.convert(torch.jit.trace(model, example), inputs=[ct.TensorType(shape=example.shape)],
+                       convert_to="mlprogram", compute_precision=ct.precision.FLOAT32).save(str(path))
+        else:
+            exir = pytest.importorskip("executorch.exir")
+            path = folder / "model.pte"
+            path.write_bytes(exir.to_edge(torch.export.export(model, (example,))).to_executorch().buffer)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["openvino", "coreml", "executorch"])
+@pytest.mark.parametrize("name", ["mlp", "cnn_bn", "lstm"])
+def test_pytorch_device_formats(name: str, fmt: str, tmp_path: Path) -> None:
+    """The same PyTorch model exported by each device format's own tool: the live params, or the stated difference.
+
+    The exported files keep no ``requires_grad`` and no running statistics as such (BatchNorm is folded
+    or its statistics become plain constants), so only parameters and float32 bytes are compared.
+    """
+    model, example = _torch_models()[name]
+    model.eval()
+    live = modelsize.inspect(model).totals.params
+    report = modelsize.inspect(_device_export(fmt, model, example, tmp_path))
+    check_report(report)
+    check_file_invariants(report)
+    diff, _why = DEVICE_DIFFERENCES.get((fmt, name), (0, "exact"))
+    assert report.totals.params == live + diff
+    assert report.totals.bytes_by_role["parameter"] == 4 * report.totals.params

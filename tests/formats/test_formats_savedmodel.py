@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import modelsize
-from modelsize import InvalidFileError, Role, UnsupportedObjectError
+from modelsize import InvalidFileError, Role
 from modelsize.formats.savedmodel_file import SavedModelReader
 from modelsize.formats.tensor_bundle import read_index, snappy_decompress
 from modelsize.testing import check_report
@@ -114,16 +113,3 @@ def test_corrupt_index_is_our_error(exported: tuple, tmp_path: Path) -> None:
 def test_snappy_blocks() -> None:
     # literal "abcd" then a copy of 4 bytes at offset 4: "abcdabcd"
     assert snappy_decompress(bytes([8, 3 << 2]) + b"abcd" + bytes([0b000_000_01, 4]), 64) == b"abcdabcd"
-
-
-def test_coreml_and_fasttext_are_refused_by_name(tmp_path: Path) -> None:
-    pkg = tmp_path / "model.mlpackage"
-    (pkg / "Data" / "com.apple.CoreML").mkdir(parents=True)
-    (pkg / "Manifest.json").write_text('{"fileFormatVersion": "1.0.0", "itemInfoEntries": {}}')
-    (pkg / "Data" / "com.apple.CoreML" / "model.mlmodel").write_bytes(b"\x08\x04")
-    with pytest.raises(UnsupportedObjectError, match=r"CoreML package \(\.mlpackage\)"):
-        modelsize.inspect(pkg)
-    ft = tmp_path / "cc.en.300.bin"
-    ft.write_bytes(struct.pack("<ii", 793712314, 12) + struct.pack("<12i", *range(12)) + b"\x00" * 64)
-    with pytest.raises(UnsupportedObjectError, match="fastText model"):
-        modelsize.inspect(ft)

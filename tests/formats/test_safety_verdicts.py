@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -231,3 +232,38 @@ def test_safety_section_meaning_says_do_not_load() -> None:
     assert safety.worst(["unknown", "dangerous", "safe"]) == "dangerous"
     assert safety.summarize([{"file": "a", "stream": "x", "verdict": "unknown", "why": "w"}])["meaning"] == \
         "could not be judged: do not load"
+
+
+def _openvino_ir(folder: Path) -> Path:
+    import numpy as np
+
+    (folder / "tiny.bin").write_bytes(np.ones(4 * 6, np.float32).tobytes())
+    path = folder / "tiny.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<net name="tiny" version="11"><layers>'
+        '<layer id="0" name="x" type="Parameter" version="opset1"><data shape="1,6" element_type="f32"/></layer>'
+        '<layer id="1" name="fc.weight" type="Const" version="opset1">'
+        '<data element_type="f32" shape="4, 6" offset="0" size="96"/></layer>'
+        '<layer id="2" name="fc" type="MatMul" version="opset1"><data transpose_a="false" transpose_b="true"/></layer>'
+        '</layers><edges><edge from-layer="0" from-port="0" to-layer="2" to-port="0"/>'
+        '<edge from-layer="1" from-port="0" to-layer="2" to-port="1"/></edges></net>')
+    return path
+
+
+def _xgboost_json(folder: Path) -> Path:
+    import numpy as np
+    xgb = pytest.importorskip("xgboost")
+
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(X, label=X[:, 0] > 10), num_boost_round=2)
+    path = folder / "model.json"
+    booster.save_model(path)
+    return path
+
+
+@pytest.mark.parametrize("build", [_openvino_ir, _xgboost_json], ids=["openvino", "xgboost-json"])
+def test_formats_that_hold_no_code_are_safe(tmp_path: Path, build: Callable[[Path], Path]) -> None:
+    """Device and booster formats whose loaders parse numbers only get a verdict, not a blanket unknown."""
+    report = modelsize.inspect(build(tmp_path))
+    assert report.sections["safety"]["verdict"] == "safe"
+    assert report.totals.params > 0

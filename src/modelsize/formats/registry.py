@@ -19,10 +19,15 @@ from .source import is_remote
 #: Order matters: specific magic numbers before extension-only guesses. Other packages add
 #: readers through the ``modelsize.readers`` entry-point group (sniffed after these).
 READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
+    "modelsize.formats.tfjs_file:TFJSReader",  # model.json with a weightsManifest (file or folder) only
+    "modelsize.formats.openvino_file:OpenVINOReader",  # IR .xml (<net>), its .bin beside it, or a folder with one
+    "modelsize.formats.coreml_file:CoreMLReader",  # .mlmodel by suffix, .mlpackage folders
     "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
     "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
     "modelsize.formats.gguf_file:GGUFReader",
     "modelsize.formats.tflite_file:TFLiteReader",
+    "modelsize.formats.executorch_file:ExecuTorchReader",  # flatbuffer identifier ET12 at offset 4
+    "modelsize.formats.fasttext_file:FastTextReader",  # magic 793712314 at offset 0, whatever the suffix
     "modelsize.formats.torch_file:TorchReader",
     "modelsize.formats.torch_file:TorchIndexReader",
     "modelsize.formats.keras_file:KerasReader",
@@ -35,7 +40,6 @@ READERS = Registry("reader", instantiate=True, group="modelsize.readers", entrie
     "modelsize.formats.catboost_file:CatBoostReader",  # .cbm: "CBM1" + FlatBuffers model core
 
     "modelsize.formats.numpy_file:NumpyReader",  # .npy / .npz by their magic
-    "modelsize.formats.unsupported:KnownUnsupportedReader",  # CoreML, fastText: refused by name
     "modelsize.formats.pickle_file:PickleReader",
 ])
 

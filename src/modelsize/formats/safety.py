@@ -35,8 +35,10 @@ class Readers:
 
     read: Callable[[Path], Any]  #: a file's report, with its own safety section
     reader_for: Callable[[Path], Any]  #: the reader that recognises a file (raises when none does)
-#: Formats whose loaders read numbers and names only: no code, no pickle (a verdict of their own).
-NO_CODE_FORMATS = frozenset({"safetensors", "gguf", "onnx", "tflite"})
+#: Formats whose loaders parse numbers and names only (no pickle, no code from the file). ExecuTorch is not here:
+#: its programs carry delegate payloads that a backend runs, which modelsize does not judge.
+NO_CODE_FORMATS = frozenset({"safetensors", "gguf", "onnx", "tflite", "numpy", "tfjs", "openvino", "coreml",
+                             "fasttext", "catboost", "xgboost-json", "xgboost-ubj", "lightgbm-text"})
 #: Files and sub-folders a folder walk looks at, at most; past it the folder's verdict is unknown.
 MAX_FOLDER_FILES = 10_000
 MAX_FOLDER_DEPTH = 4

@@ -18,21 +18,16 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ModelStateError, UnsupportedObjectError, option_error
-from ..core.registry import Registry
+from ..frameworks import view
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
 from .result import ShrinkResult, Side
 from .savers import CHECK_SAMPLES, round_trip
 
-#: framework name -> "module:Class" of its backend, imported only when a model of it comes.
-#: Other packages add backends through the ``modelsize.shrink_backends`` entry-point group.
-BACKENDS = Registry("shrink backend", group="modelsize.shrink_backends", entries={
-    "keras": "modelsize.shrink.keras.backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
-    "pytorch": "modelsize.shrink.torch.backend:TorchBackend",
-    "boosting": "modelsize.shrink.boosting.backend:BoostingBackend",  # before sklearn: XGBClassifier is one
-    "sklearn": "modelsize.shrink.sklearn.backend:SklearnBackend",
-    "onnx": "modelsize.shrink.onnx.backend:OnnxBackend",
-})
+#: framework id -> backend class, a view of :data:`modelsize.frameworks.FRAMEWORKS` (its order),
+#: imported only when a model of it comes. Other packages add backends through the
+#: ``modelsize.shrink_backends`` entry-point group.
+BACKENDS = view("shrink backend", "backend", group="modelsize.shrink_backends", instantiate=False)
 #: what "the saved model" is when a recipe names no format of its own
 DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
 

@@ -92,7 +92,7 @@ FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in (
         capabilities=frozenset({"nnz", "global_state"}),
     ),
     Framework(
-        "boosting", "XGBoost / LightGBM", aliases=("xgboost", "lightgbm", "catboost"),
+        "boosting", "XGBoost/LightGBM", aliases=("xgboost", "lightgbm", "catboost"),
         packages=("adapters.boosting", "adapters.boosting_", "serialize.boosting_", "shrink.boosting"),
         adapter="modelsize.adapters.boosting:BoostingAdapter",
         backend="modelsize.shrink.boosting.backend:BoostingBackend",

@@ -28,8 +28,6 @@ from .savers import CHECK_SAMPLES, round_trip
 #: imported only when a model of it comes. Other packages add backends through the
 #: ``modelsize.shrink_backends`` entry-point group.
 BACKENDS = view("shrink backend", "backend", group="modelsize.shrink_backends", instantiate=False)
-#: what "the saved model" is when a recipe names no format of its own
-DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
                           "real inputs, and there is neither data nor an example_input.")
     metric_name = getattr(metric, "__name__", "metric") if metric is not None else "accuracy"
     base_context = ShrinkContext(backend, data, metric, options.seed, model, check_X[:8])
-    primary = DEFAULT_PRIMARY.get(backend.name, "")
+    primary = getattr(backend, "default_primary", "")  # "the saved model" when a recipe names no format
     with backend.threads(options.threads), tempfile.TemporaryDirectory(prefix="modelsize-shrink-") as tmp:
         root = Path(options.save_dir) if options.save_dir is not None else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)

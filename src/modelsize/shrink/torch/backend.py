@@ -36,6 +36,8 @@ class TorchBackend:
     """:class:`~modelsize.shrink.base.Backend` for ``torch.nn.Module`` models."""
 
     name = "pytorch"
+    #: what "the saved model" is when a recipe names no format of its own
+    default_primary = "torch.save(state_dict)"
 
     def can_handle(self, model: Any) -> bool:
         torch = optional.loaded("torch")

@@ -46,8 +46,11 @@ class Framework:
     #: modules (dotted, under ``modelsize.``; a trailing ``.`` or ``_`` is a prefix) that hold
     #: the framework's own knowledge
     packages: tuple[str, ...] = ()
+    #: live object -> Report; its ``can_handle`` is the framework's detection (``framework_of``)
     adapter: str | None = None
+    #: FLOPs / memory of a forward pass (``modelsize.compute``)
     profiler: str | None = None
+    #: the shrink runner's :class:`~modelsize.shrink.protocols.Backend`; sweeps train and predict through it
     backend: str | None = None
     #: ``f(model, compression) -> list[FormatSize]``: the files a user of the framework ships
     main_formats: str | None = None

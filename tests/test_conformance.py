@@ -359,10 +359,10 @@ READER_FIXTURES: dict[str, Callable[[Path, _Models], Path]] = {
 # --------------------------------------------------------------------------- adapters: name -> fixture model
 
 ADAPTER_FIXTURES: dict[str, str] = {
-    "KerasAdapter": "keras",
-    "PyTorchAdapter": "torch",
-    "BoostingAdapter": "xgb",
-    "SklearnAdapter": "forest",
+    "keras": "keras",
+    "pytorch": "torch",
+    "boosting": "xgb",
+    "sklearn": "forest",
 }
 
 # --------------------------------------------------------------------------- backends: name -> fixture model

@@ -16,7 +16,12 @@ on any cycle, printing it. What counts as an edge ``a -> b``:
 A second test checks the arrows that the README's Development map forbids across folders
 (``core/`` imports nothing of modelsize; the reading layers never import ``shrink``, ``factors``,
 ``render`` or ``cli``; only ``cli`` imports ``cli``; the shrink core never imports its framework
-subpackages). Run this file directly (``python tests/test_import_graph.py``) to print both.
+subpackages). A third forbids branching on a framework's name outside that framework's own
+modules (``packages`` of its entry in ``modelsize.frameworks.FRAMEWORKS``): a comparison
+(``==``, ``!=``, ``in`` a literal tuple/list/set, ``match``/``case``) of a value against a
+framework id or one of its aliases (``"pytorch"``, ``"torch"``, ``"keras"``, ``"xgboost"`` …).
+Code elsewhere asks the registry (a ``module:Attr`` of the entry, or a declared capability).
+Run this file directly (``python tests/test_import_graph.py``) to print all three.
 """
 
 from __future__ import annotations
@@ -196,8 +201,78 @@ def test_no_import_cycles_in_modelsize():
         " -> ".join(c) for c in cycles)
 
 
+def _framework_names() -> dict[str, str]:
+    """``name or alias -> framework id`` for every entry of the frameworks registry."""
+    import sys
+
+    sys.path.insert(0, str(SRC))
+    from modelsize.frameworks import FRAMEWORKS
+
+    return {n: f.name for f in FRAMEWORKS.values() for n in (f.name, *f.aliases)}
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The string constants a comparison operand names: itself, or a literal tuple/list/set's items."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+def framework_branches(source: str, names: dict[str, str]) -> list[tuple[int, str]]:
+    """``(line, framework id)`` of every comparison against a framework's name in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        compared: list[str] = []
+        if isinstance(node, ast.Compare):
+            for op, right in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.Eq, ast.NotEq)):
+                    compared += _strings(node.left) + _strings(right)
+                elif isinstance(op, (ast.In, ast.NotIn)) and not isinstance(right, ast.Constant):
+                    compared += _strings(right)  # `x in ("torch", "keras")`, not `"keras" in sys.modules`
+        elif isinstance(node, ast.match_case):
+            compared += [p.value.value for p in ast.walk(node.pattern)
+                         if isinstance(p, ast.MatchValue) and isinstance(p.value, ast.Constant)
+                         and isinstance(p.value.value, str)]
+        found += [(node.lineno if hasattr(node, "lineno") else node.pattern.lineno, names[text])
+                  for text in compared if text in names]
+    return found
+
+
+def framework_branch_violations() -> list[str]:
+    from modelsize.frameworks import FRAMEWORKS
+
+    names = _framework_names()
+    bad = []
+    for module, path in _modules().items():
+        for line, framework in framework_branches(path.read_text(encoding="utf-8"), names):
+            if module != "modelsize.frameworks" and not FRAMEWORKS[framework].owns(module):
+                bad.append(f"{path.relative_to(SRC)}:{line} branches on the {framework!r} framework's name")
+    return bad
+
+
+def test_framework_branch_check_catches_each_form():
+    names = _framework_names()
+    code = ('if kind == "torch": pass\n'
+            'if "pytorch" != adapter.name: pass\n'
+            'ok = kind in ("keras", "tf_keras")\n'
+            'match lib:\n    case "xgboost": pass\n'
+            'fine = "keras" in sys.modules or kind == "pickle" or name.startswith("torch")\n')
+    assert framework_branches(code, names) == [(1, "pytorch"), (2, "pytorch"), (3, "keras"), (3, "keras"),
+                                               (5, "boosting")]
+
+
+def test_no_framework_name_branching_outside_its_own_modules():
+    bad = framework_branch_violations()
+    assert not bad, ("ask modelsize.frameworks.FRAMEWORKS (a module:Attr of the entry or a capability) "
+                     "instead of comparing framework names:\n" + "\n".join(bad))
+
+
 if __name__ == "__main__":  # pragma: no cover
     for cycle in find_cycles(import_graph()):
         print(" -> ".join(cycle))
     for violation in layer_violations(import_graph()):
+        print(violation)
+    for violation in framework_branch_violations():
         print(violation)

@@ -62,6 +62,7 @@ def inspect(
         return file_registry.read(obj)
 
     from .adapters.registry import adapter_for
+    from .frameworks import can, labels_having
 
     adapter = adapter_for(obj)
     if input_shape is not None:
@@ -72,10 +73,10 @@ def inspect(
         obj = build(obj, input_shape)
     if nnz is None:
         report = adapter.to_report(obj, target=target)
-    elif adapter.name == "pytorch":
+    elif can(adapter.name, "nnz"):
         report = adapter.to_report(obj, target=target, nnz=bool(nnz))
     else:
-        raise option_error("nnz", f"given only for PyTorch models (other frameworks always count), "
+        raise option_error("nnz", f"given only for {labels_having('nnz')} models (other frameworks always count), "
                            f"not a {adapter.name} model", nnz)
     if formats:
         report = report.with_section("formats", adapter.format_sizes(obj, compression))

@@ -126,7 +126,7 @@ def test_built_in_entries_are_found_without_scanning_installed_packages(monkeypa
 
 
 EXPECTED = {
-    "modelsize.adapters.registry:ADAPTERS": ["KerasAdapter", "PyTorchAdapter", "BoostingAdapter", "SklearnAdapter"],
+    "modelsize.adapters.registry:ADAPTERS": ["keras", "pytorch", "boosting", "sklearn"],
     "modelsize.shrink.runner:BACKENDS": ["keras", "pytorch", "boosting", "sklearn", "onnx"],
     "modelsize.factors.studies.registry:STUDIES": ["complexity", "ensembles", "regularization", "data_size",
                                                    "features", "augmentation", "precision"],

@@ -86,3 +86,14 @@ def booster_component(name: str, kind: str, path: str, records: list[Any], child
         attrs["trees"] = summary
     attrs["fitted"] = True
     return Component(name=name, kind=kind, path=path, tensors=tuple(records), children=tuple(children), attrs=attrs)
+
+
+def main_formats(model: Any, compression: CompressionOptions) -> list[FormatSize]:
+    """The files an XGBoost / LightGBM user ships: the library's native files and the pickle
+    (the ``main_formats`` of the framework's entry in :data:`modelsize.frameworks.FRAMEWORKS`)."""
+    from ..serialize.boosting_formats import lightgbm_text_size, xgboost_native_sizes
+    from ..serialize.sklearn_formats import pickle_size
+
+    library = library_of(model)
+    native = xgboost_native_sizes(model, compression) if library == "xgboost" else [lightgbm_text_size(model, compression)]
+    return [*native, pickle_size(model, compression)]

@@ -200,3 +200,11 @@ def _notes(walk: Walk) -> list[str]:
             "exist yet and are not counted."
         )
     return notes
+
+
+def main_formats(model: Any, compression: CompressionOptions) -> list[FormatSize]:
+    """The files a Keras user ships: the ``.keras`` archive and ``.weights.h5`` (the
+    ``main_formats`` of the framework's entry in :data:`modelsize.frameworks.FRAMEWORKS`)."""
+    from ..serialize.keras_formats import keras_archive_size, weights_h5_size
+
+    return [keras_archive_size(model, model_flavor(model), compression), weights_h5_size(model, compression)]

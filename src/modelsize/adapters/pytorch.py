@@ -617,3 +617,12 @@ def _state_dict_report(state: Mapping[str, Any], target: str | None, torch: Any,
     source = Source(framework="pytorch", object_type=type(state).__name__, target=target,
                     details={"torch_version": torch.__version__, "nonzeros": counter.section()})
     return Report(root=root, source=source, notes=tuple(notes))
+
+
+def main_formats(model: Any, compression: CompressionOptions) -> list[FormatSize]:
+    """The files a PyTorch user ships: ``torch.save(state_dict)`` and safetensors (the
+    ``main_formats`` of the framework's entry in :data:`modelsize.frameworks.FRAMEWORKS`)."""
+    from ..serialize.torch_formats import safetensors_format, torch_save_format
+
+    return [torch_save_format("torch.save(state_dict)", model.state_dict(), compression),
+            safetensors_format(model, compression)]

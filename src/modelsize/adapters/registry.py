@@ -9,21 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import UnsupportedObjectError
-from ..core.registry import Registry
+from ..frameworks import FRAMEWORKS, Framework, view
 
-#: Order matters: the first adapter whose ``can_handle`` answers yes wins. Other packages add
-#: adapters through the ``modelsize.adapters`` entry-point group (tried after these).
-ADAPTERS = Registry("adapter", instantiate=True, group="modelsize.adapters", entries=[
-    "modelsize.adapters.keras:KerasAdapter",  # before pytorch: a Keras 3 model on torch is an nn.Module
-    "modelsize.adapters.pytorch:PyTorchAdapter",
-    "modelsize.adapters.boosting:BoostingAdapter",  # before sklearn: XGBClassifier is a BaseEstimator
-    "modelsize.adapters.sklearn:SklearnAdapter",
-])
+#: framework id -> adapter, a view of :data:`modelsize.frameworks.FRAMEWORKS` (its order: the
+#: first adapter whose ``can_handle`` answers yes wins). Other packages add adapters through the
+#: ``modelsize.adapters`` entry-point group (tried after these).
+ADAPTERS = view("adapter", "adapter", group="modelsize.adapters", instantiate=True)
 
 
 def _load(entry: str) -> Any:
-    """The adapter instance of an entry (its name or its ``"module:Class"`` string)."""
-    return ADAPTERS[entry if entry in ADAPTERS else Registry.name_of(entry)]
+    """The adapter instance of an entry (its framework id or its ``"module:Class"`` string)."""
+    if entry not in ADAPTERS:
+        entry = next((name for name, spec in ADAPTERS.specs().items() if spec == entry), entry)
+    return ADAPTERS[entry]
 
 
 def adapter_for(obj: Any) -> Any:
@@ -37,3 +35,12 @@ def adapter_for(obj: Any) -> Any:
         f"modelsize cannot measure an object of type {kind}. Supported frameworks: {names}. "
         "Pass a model object (e.g. a torch.nn.Module or its state_dict) or a model file."
     )
+
+
+def framework_of(obj: Any) -> Framework | None:
+    """The :data:`~modelsize.frameworks.FRAMEWORKS` entry whose adapter takes ``obj`` (the
+    framework's detection), or ``None`` (also for a plugin adapter's object); imports no framework."""
+    for name in ADAPTERS:
+        if ADAPTERS[name].can_handle(obj):
+            return FRAMEWORKS.get(name)
+    return None

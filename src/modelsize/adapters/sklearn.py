@@ -114,3 +114,11 @@ def ensure_fitted(est: Any) -> None:
             f"The estimator must be fitted before it can be measured: its size is its fitted state. "
             f"Got an unfitted {type(est).__name__}. Call .fit(X, y) first."
         )
+
+
+def main_formats(model: Any, compression: CompressionOptions) -> list[FormatSize]:
+    """The files a scikit-learn user ships: pickle and compressed joblib (the ``main_formats``
+    of the framework's entry in :data:`modelsize.frameworks.FRAMEWORKS`)."""
+    from ..serialize.sklearn_formats import joblib_compressed_size, pickle_size
+
+    return [pickle_size(model, compression), joblib_compressed_size(model)]

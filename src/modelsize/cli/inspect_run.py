@@ -124,17 +124,12 @@ def _measure(request: InspectRequest) -> Any:
 def _with_layer_shapes(report: Any, model: object, inputs: object) -> Any:
     """Each module's input/output shapes for ``--input`` (PyTorch and Keras models), as torchinfo and
     Keras ``summary()`` show them."""
-    framework = report.source.framework
-    if framework == "keras":
-        from ..compute.keras_flops import keras_layer_shapes
+    from ..frameworks import hook
 
-        shapes = keras_layer_shapes(model, inputs)
-    elif framework == "pytorch":
-        from ..compute.layer_shapes import torch_layer_shapes
-
-        shapes = torch_layer_shapes(model, inputs)
-    else:
+    layer_shapes = hook(report.source.framework, "layer_shapes")  # the framework's entry says how, if it can
+    if layer_shapes is None:
         return report
+    shapes = layer_shapes(model, inputs)
     return report.with_section("layer_shapes", shapes) if shapes else report
 
 

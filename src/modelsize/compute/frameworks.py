@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core import optional
-from ..core.registry import Registry
+from ..frameworks import view
 
 if TYPE_CHECKING:  # pragma: no cover
     from .options import ComputeOptions
     from .result import ComputeProfile
 
-#: Order matters: Keras before PyTorch (a Keras 3 model on the torch backend is an nn.Module).
-PROFILERS = Registry("compute profiler", instantiate=True, group="modelsize.profilers", entries={
-    "keras": "modelsize.compute.frameworks:KerasProfiler",
-    "pytorch": "modelsize.compute.frameworks:TorchProfiler",
-})
+#: framework id -> profiler, a view of :data:`modelsize.frameworks.FRAMEWORKS` (its order:
+#: Keras before PyTorch, a Keras 3 model on the torch backend is an nn.Module).
+PROFILERS = view("compute profiler", "profiler", group="modelsize.profilers", instantiate=True)
 
 
 def is_keras(model: Any) -> bool:

@@ -50,29 +50,11 @@ def size_metrics(report: Report) -> dict[str, Any]:
 
 def main_formats(model: Any, adapter: Any, compression: CompressionOptions) -> list[FormatSize]:
     """The framework's usual files: cheap to size, the ones a user would ship."""
-    name = getattr(adapter, "name", "")
-    if name == "sklearn":
-        from ..serialize.sklearn_formats import joblib_compressed_size, pickle_size
+    from ..frameworks import hook
 
-        return [pickle_size(model, compression), joblib_compressed_size(model)]
-    if name == "pytorch":
-        from ..serialize.torch_formats import safetensors_format, torch_save_format
-
-        return [torch_save_format("torch.save(state_dict)", model.state_dict(), compression),
-                safetensors_format(model, compression)]
-    if name == "keras":
-        from ..adapters.keras import model_flavor
-        from ..serialize.keras_formats import keras_archive_size, weights_h5_size
-
-        return [keras_archive_size(model, model_flavor(model), compression), weights_h5_size(model, compression)]
-    if name == "boosting":
-        from ..adapters.boosting import library_of
-        from ..serialize.boosting_formats import lightgbm_text_size, xgboost_native_sizes
-        from ..serialize.sklearn_formats import pickle_size
-
-        library = library_of(model)
-        native = xgboost_native_sizes(model, compression) if library == "xgboost" else [lightgbm_text_size(model, compression)]
-        return [*native, pickle_size(model, compression)]
+    main = hook(getattr(adapter, "name", ""), "main_formats")  # the framework's entry names its usual files
+    if main is not None:
+        return list(main(model, compression))
     return list(adapter.format_sizes(model, compression))
 
 

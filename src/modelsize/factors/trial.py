@@ -34,6 +34,7 @@ from . import datasets, refs, transforms
 from .grid import route
 from .measure import formats, latency, report_of, scorer, size_metrics
 from .timeout import TrialTimeout, time_limit
+from ..frameworks import can
 from .training import framework, train
 from .types import SweepLike as Sweep
 from .types import TrialResult, TrialSpec
@@ -112,7 +113,7 @@ def _train_and_measure(sweep: Sweep, trial: TrialSpec, prepared: _Prepared, metr
     data = prepared.data
     with _framework_guard(config.threads) as guard:
         model = build(prepared.factory, prepared.kwargs, trial.seed)
-        guard.keep(framework(model) in ("torch", "keras"))
+        guard.keep(can(framework(model), "global_state"))  # the framework entry says whether training is process-wide
         before = _rss("current") if config.memory else None
         clock = time.perf_counter()
         model, info = train(model, data, prepared.fit, trial.seed)

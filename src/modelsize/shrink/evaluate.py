@@ -35,3 +35,13 @@ def score(backend: "Backend", model: Any, split: Split, metric: "Metric | None" 
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
         raise OptionError(f"The 'metric' option must be a function returning a finite number. Got {value!r}.")
     return float(value)
+
+
+def decode_outputs(out: "np.ndarray", task: str) -> "np.ndarray":
+    """A network's outputs as sweep targets: class labels (argmax over columns; one column or a
+    vector thresholded at 0.5 for probabilities, 0 for logits) or regression values."""
+    if task == "classification" and out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    if task == "classification":
+        return (out.reshape(len(out)) > (0.5 if out.min() >= 0 else 0.0)).astype(np.int64)
+    return out.reshape(len(out), -1)[:, 0] if out.ndim > 1 and out.shape[1] == 1 else out

@@ -70,6 +70,18 @@ class Backend(Protocol):
 
     def fit(self, model: Any, train: "Split", val: "Split | None", epochs: int, seed: int) -> dict[str, Any]: ...
 
+    # Sweeps (``modelsize.factors.training``) train and predict through the same backend; a
+    # backend of a framework sweeps do not build (ONNX) leaves these two out.
+
+    def train(self, model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+        """Train as a sweep's ``FitConfig`` says on ``data.X_train``/``data.y_train``; returns
+        what happened (``epochs_run``, ``final_loss``, ``stopped_early``; empty when not applicable)."""
+        ...
+
+    def predict_target(self, model: Any, X: "np.ndarray", task: str) -> "np.ndarray":
+        """Labels (``task="classification"``) or values for rows of features."""
+        ...
+
     def simulated_quantization(self, model: Any) -> dict[str, Any] | None:
         """What shows the model only *simulates* quantization (fake-quant modules, float weights
         on an integer grid), JSON-ready with a ``message``; ``None`` where the framework has no check."""

@@ -18,23 +18,16 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ModelStateError, UnsupportedObjectError, option_error
-from ..core.registry import Registry
+from ..frameworks import view
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
 from .result import ShrinkResult, Side
 from .savers import CHECK_SAMPLES, round_trip
 
-#: framework name -> "module:Class" of its backend, imported only when a model of it comes.
-#: Other packages add backends through the ``modelsize.shrink_backends`` entry-point group.
-BACKENDS = Registry("shrink backend", group="modelsize.shrink_backends", entries={
-    "keras": "modelsize.shrink.keras.backend:KerasBackend",  # before pytorch: Keras 3 on torch is an nn.Module
-    "pytorch": "modelsize.shrink.torch.backend:TorchBackend",
-    "boosting": "modelsize.shrink.boosting.backend:BoostingBackend",  # before sklearn: XGBClassifier is one
-    "sklearn": "modelsize.shrink.sklearn.backend:SklearnBackend",
-    "onnx": "modelsize.shrink.onnx.backend:OnnxBackend",
-})
-#: what "the saved model" is when a recipe names no format of its own
-DEFAULT_PRIMARY = {"pytorch": "torch.save(state_dict)"}
+#: framework id -> backend class, a view of :data:`modelsize.frameworks.FRAMEWORKS` (its order),
+#: imported only when a model of it comes. Other packages add backends through the
+#: ``modelsize.shrink_backends`` entry-point group.
+BACKENDS = view("shrink backend", "backend", group="modelsize.shrink_backends", instantiate=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
                           "real inputs, and there is neither data nor an example_input.")
     metric_name = getattr(metric, "__name__", "metric") if metric is not None else "accuracy"
     base_context = ShrinkContext(backend, data, metric, options.seed, model, check_X[:8])
-    primary = DEFAULT_PRIMARY.get(backend.name, "")
+    primary = getattr(backend, "default_primary", "")  # "the saved model" when a recipe names no format
     with backend.threads(options.threads), tempfile.TemporaryDirectory(prefix="modelsize-shrink-") as tmp:
         root = Path(options.save_dir) if options.save_dir is not None else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)

@@ -49,17 +49,16 @@ RECIPES = Registry("recipe", group="modelsize.recipes", entries={
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
-#: the folder of a recipe's module -> the framework's name for people
-FRAMEWORK_NAMES = {"torch": "PyTorch", "keras": "Keras", "sklearn": "scikit-learn", "boosting": "XGBoost/LightGBM",
-                   "onnx": "ONNX"}
-
-
 def by_framework() -> dict[str, list[str]]:
-    """Recipe names grouped by framework (registry order), for help texts."""
+    """Recipe names grouped by framework (registry order), for help texts: the label of the
+    :data:`~modelsize.frameworks.FRAMEWORKS` entry whose modules hold the recipe."""
+    from ..frameworks import FRAMEWORKS
+
     groups: dict[str, list[str]] = {}
     for name, where in RECIPES.specs().items():
-        folder = where.split(":")[0].split(".")[2] if where.startswith("modelsize.shrink.") else "other"
-        groups.setdefault(FRAMEWORK_NAMES.get(folder, folder), []).append(name)
+        module = where.split(":")[0]
+        label = next((f.label for f in FRAMEWORKS.values() if f.owns(module)), "other")
+        groups.setdefault(label, []).append(name)
     return groups
 
 

@@ -147,3 +147,12 @@ class BoostingBackend:
             raise UnsupportedObjectError("A native booster cannot be refitted here; pass the scikit-learn wrapper.")
         model.fit(train.X, train.y)
         return {"epochs_run": 1, "fitted": True}
+
+    def train(self, model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+        """Train for a sweep (``modelsize.factors``): the wrapper's ``fit`` with the spec's extra keywords."""
+        model.fit(data.X_train, data.y_train, **dict(fit.kwargs))
+        return {}
+
+    def predict_target(self, model: Any, X: np.ndarray, task: str) -> np.ndarray:
+        """Labels (classification) or values for rows of features: the wrapper's ``predict``."""
+        return np.asarray(model.predict(X))

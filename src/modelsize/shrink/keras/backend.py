@@ -161,3 +161,16 @@ class KerasBackend:
         from .train import fit_classifier
 
         return fit_classifier(model, train, val, epochs, seed)
+
+    def train(self, model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+        """Train for a sweep (``modelsize.factors``) as its ``FitConfig`` says; returns
+        ``epochs_run``, ``final_loss``, ``stopped_early``."""
+        from .train import train_config
+
+        return train_config(model, data, fit)
+
+    def predict_target(self, model: Any, X: np.ndarray, task: str) -> np.ndarray:
+        """Labels (classification) or values for rows of features: :meth:`predict`, decoded."""
+        from ..evaluate import decode_outputs
+
+        return decode_outputs(self.predict(model, X), task)

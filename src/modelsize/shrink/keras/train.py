@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...core import optional
+from ...core.errors import UnsupportedObjectError
 from ...core.optional import require
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,3 +117,44 @@ def predict_batch(model: Any) -> Callable[[np.ndarray], Any]:
         return model.predict_on_batch(x)
 
     return call
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+
+def _keras_module(model: Any) -> Any:
+    for name in ("keras", "tf_keras"):
+        module = optional.loaded(name)
+        layer = getattr(module, "Layer", None) if module is not None else None
+        if isinstance(layer, type) and isinstance(model, layer):
+            return module
+    raise UnsupportedObjectError(f"Not a Keras model: {type(model).__name__}.")  # pragma: no cover
+
+
+def train_config(model: Any, data: Any, fit: Any) -> dict[str, Any]:
+    """Train for a sweep (``modelsize.factors``): ``compile`` with its optimizer and loss when
+    the model is not compiled yet, then ``fit`` with ``EarlyStopping(restore_best_weights=True)``
+    when ``patience`` is set; Keras 3 or tf_keras, whichever the model belongs to."""
+    keras = _keras_module(model)
+    if getattr(model, "optimizer", None) is None:
+        opt = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}[fit.optimizer]
+        kwargs: dict[str, Any] = {"learning_rate": fit.lr}
+        if fit.optimizer == "sgd":
+            kwargs["momentum"] = fit.momentum
+        if fit.weight_decay:
+            kwargs["weight_decay"] = fit.weight_decay
+        loss = fit.loss if fit.loss != "auto" else (
+            "sparse_categorical_crossentropy" if data.task == "classification" else "mse")
+        model.compile(optimizer=getattr(keras.optimizers, opt)(**kwargs), loss=loss)
+    callbacks = []
+    if fit.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=fit.patience,
+                                                       restore_best_weights=True))
+    history = model.fit(
+        np.asarray(data.X_train), np.asarray(data.y_train), epochs=fit.epochs, batch_size=fit.batch_size,
+        verbose=0, shuffle=True, callbacks=callbacks,
+        validation_split=fit.validation_fraction if fit.patience is not None else 0.0, **dict(fit.kwargs),
+    )
+    losses = history.history.get("loss", [])
+    return {"epochs_run": len(losses), "final_loss": float(losses[-1]) if losses else None,
+            "stopped_early": (len(losses) < fit.epochs) if fit.patience is not None else None}

@@ -164,3 +164,12 @@ class SklearnBackend:
             raise ModelStateError("Fitting the estimator needs a training split.")
         model.fit(train.X, train.y)
         return {"epochs_run": 1, "fitted": True}
+
+    def train(self, model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+        """Train for a sweep (``modelsize.factors``): ``model.fit`` with the spec's extra keywords."""
+        model.fit(data.X_train, data.y_train, **dict(fit.kwargs))
+        return {}
+
+    def predict_target(self, model: Any, X: np.ndarray, task: str) -> np.ndarray:
+        """Labels (classification) or values for rows of features: the estimator's ``predict``."""
+        return np.asarray(model.predict(X))

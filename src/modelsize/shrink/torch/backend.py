@@ -36,6 +36,8 @@ class TorchBackend:
     """:class:`~modelsize.shrink.base.Backend` for ``torch.nn.Module`` models."""
 
     name = "pytorch"
+    #: what "the saved model" is when a recipe names no format of its own
+    default_primary = "torch.save(state_dict)"
 
     def can_handle(self, model: Any) -> bool:
         torch = optional.loaded("torch")
@@ -117,6 +119,20 @@ class TorchBackend:
         from .train import TrainOptions, fit
 
         return fit(model, train, val, TrainOptions(epochs=epochs, seed=seed)).to_dict()
+
+    def train(self, model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+        """Train for a sweep (``modelsize.factors``) as its ``FitConfig`` says; returns
+        ``epochs_run``, ``final_loss``, ``stopped_early``."""
+        from .train import train_config
+
+        return train_config(model, data, fit, seed)
+
+    def predict_target(self, model: Any, X: np.ndarray, task: str) -> np.ndarray:
+        """Labels (classification) or values for rows of features: :meth:`predict`, decoded."""
+        from ..evaluate import decode_outputs
+
+        X = np.require(X, requirements="W")  # torch warns on a read-only array (a sweep's data is one)
+        return decode_outputs(self.predict(model, X), task)
 
 
 def _wipe_packed(module: Any, torch: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.errors import option_error
 from ...core.optional import require
 from ..data import Split
 from .evaluate import model_dtype, predict_torch
@@ -112,3 +113,74 @@ def fit(model: Any, train: Split, val: Split | None, options: TrainOptions = Tra
 
 def _state_copy(model: Any) -> dict[str, Any]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+
+def _sweep_optimizer(torch: Any, params: Any, fit: Any) -> Any:
+    optim = torch.optim
+    if fit.optimizer == "sgd":
+        return optim.SGD(params, lr=fit.lr, momentum=fit.momentum, weight_decay=fit.weight_decay)
+    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[fit.optimizer]
+    return cls(params, lr=fit.lr, weight_decay=fit.weight_decay)
+
+
+def _sweep_loss(torch: Any, fit: Any, task: str) -> Any:
+    name = fit.loss if fit.loss != "auto" else ("cross_entropy" if task == "classification" else "mse")
+    losses = {"cross_entropy": torch.nn.CrossEntropyLoss, "mse": torch.nn.MSELoss, "l1": torch.nn.L1Loss,
+              "huber": torch.nn.HuberLoss}
+    if name not in losses:
+        raise option_error("fit.loss", "'auto' or one of " + ", ".join(losses), fit.loss)
+    return losses[name]()
+
+
+def train_config(model: Any, data: Any, fit: Any, seed: int) -> dict[str, Any]:
+    """Train for a sweep (``modelsize.factors``) as its ``FitConfig`` says (optimizer, loss,
+    epochs, batch size, early stopping on the loss of a held-back ``validation_fraction``),
+    seeded shuffling, in the model's own dtype; ``data`` has ``X_train``, ``y_train``, ``task``."""
+    torch = require("torch", "train PyTorch models")
+    param = next(iter(model.parameters()), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    X = torch.tensor(np.asarray(data.X_train), dtype=dtype)
+    if data.task == "classification":
+        y = torch.tensor(np.asarray(data.y_train), dtype=torch.long)
+    else:
+        y = torch.tensor(np.asarray(data.y_train), dtype=dtype).reshape(-1, 1)
+    generator = torch.Generator().manual_seed(seed)
+    X_val = y_val = None
+    if fit.patience is not None and len(X) > 1:
+        order = torch.randperm(len(X), generator=generator)
+        n_val = min(len(X) - 1, max(1, int(round(fit.validation_fraction * len(X)))))
+        X_val, y_val = X[order[:n_val]], y[order[:n_val]]
+        X, y = X[order[n_val:]], y[order[n_val:]]
+    optimizer = _sweep_optimizer(torch, model.parameters(), fit)
+    loss_fn = _sweep_loss(torch, fit, data.task)
+    best, best_state, bad, epochs, last, stopped = float("inf"), None, 0, 0, None, False
+    for _ in range(fit.epochs):
+        model.train()
+        order = torch.randperm(len(X), generator=generator)
+        for start in range(0, len(X), fit.batch_size):
+            idx = order[start:start + fit.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+            last = float(loss.detach())
+        epochs += 1
+        if X_val is not None:
+            model.eval()
+            with torch.no_grad():
+                val = float(loss_fn(model(X_val), y_val))
+            if val < best:
+                best, bad = val, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= int(fit.patience or 0):
+                    stopped = True
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return {"epochs_run": epochs, "final_loss": last, "stopped_early": stopped if X_val is not None else None}

@@ -96,7 +96,8 @@ FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in (
     ),
     Framework(
         "boosting", "XGBoost/LightGBM", aliases=("xgboost", "lightgbm", "catboost"),
-        packages=("adapters.boosting", "adapters.boosting_", "serialize.boosting_", "shrink.boosting"),
+        packages=("adapters.boosting", "adapters.boosting_", "serialize.boosting_", "shrink.boosting",
+                  "formats.booster_", "formats.pickle_boosters", "formats.catboost_file"),
         adapter="modelsize.adapters.boosting:BoostingAdapter",
         backend="modelsize.shrink.boosting.backend:BoostingBackend",
         main_formats="modelsize.adapters.boosting:main_formats",

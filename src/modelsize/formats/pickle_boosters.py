@@ -128,3 +128,14 @@ def records_and_kinds(decoded: Decoded) -> tuple[list[TensorRecord], dict[str, s
         records.extend(c.tensors)
         stack.extend(c.children)
     return records, kinds
+
+
+def decoded_booster_notes(boosters: list[dict]) -> list[str]:
+    """One note per booster payload decoded from a pickle: what it was, and which reading it equals."""
+    notes = []
+    for b in boosters:
+        like = "the .cbm reader" if b["library"] == "catboost" else "the live adapter"
+        notes.append(f"The {b['library']} model at {b['payload']!r} ({b['payload_bytes']} bytes of {b['encoding']}) was "
+                     f"decoded into {b['trees']} trees, as {like} reads them; their records give the "
+                     "in-memory sizes of the arrays, not the payload's bytes.")
+    return notes

@@ -23,6 +23,7 @@ from ..core.report import Report
 from ._common import MAX_EXPANDED, MAX_EXPANSION_RATIO, FileLayout, build_report, file_section, invalid
 from .pickle_scan import ScanError, Stream, scan
 from .pickle_values import Global, Obj
+from .pickle_boosters import decoded_booster_notes
 from .pickle_tree import attribute, globals_section, kind_of, security_notes
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
@@ -215,11 +216,7 @@ def read_pickle(path: Path) -> Report:
             "trailing": trailing,
         })
     notes = security_notes(sec, "pickle.load or joblib.load") + list(result.notes) + att.notes
-    for b in att.boosters:
-        like = "the .cbm reader" if b["library"] == "catboost" else "the live adapter"
-        notes.append(f"The {b['library']} model at {b['payload']!r} ({b['payload_bytes']} bytes of {b['encoding']}) was "
-                     f"decoded into {b['trees']} trees, as {like} reads them; their records give the "
-                     "in-memory sizes of the arrays, not the payload's bytes.")
+    notes.extend(decoded_booster_notes(att.boosters))
     if trailing:
         notes.append(f"{trailing} bytes follow the pickle's STOP opcode and were not read.")
     objects = [r for r in att.records if r.dtype == "object" and (r.stored_bytes or 0) > r.dense_bytes]

@@ -38,7 +38,7 @@ class Readers:
 #: Formats whose loaders parse numbers and names only (no pickle, no code from the file). ExecuTorch is not here:
 #: its programs carry delegate payloads that a backend runs, which modelsize does not judge.
 NO_CODE_FORMATS = frozenset({"safetensors", "gguf", "onnx", "tflite", "numpy", "tfjs", "openvino", "coreml",
-                             "fasttext", "catboost", "xgboost-json", "xgboost-ubj", "lightgbm-text"})
+                             "fasttext", "catboost", "xgboost-json", "xgboost-ubj", "lightgbm-text", "keras"})
 #: Files and sub-folders a folder walk looks at, at most; past it the folder's verdict is unknown.
 MAX_FOLDER_FILES = 10_000
 MAX_FOLDER_DEPTH = 4
@@ -139,7 +139,7 @@ def report_streams(report: Any, path: Path | None = None, readers: Readers | Non
         streams.extend(_keras_streams(keras))
     if not streams:
         fmt = report.source.format or "unknown"
-        if fmt in NO_CODE_FORMATS or fmt == "keras":
+        if fmt in NO_CODE_FORMATS:  # a Keras file with a config was judged above (_keras_streams)
             streams.append({"stream": fmt, "verdict": "safe", "dangerous": [], "unknown": [],
                             "why": f"a {fmt} file holds numbers and names only: its loader runs no code from it"})
         else:

@@ -96,8 +96,8 @@ def _plain_rope(value: Any) -> bool:
 
 
 def _family_ok(family: Family, data: dict[str, Any], layers: int) -> bool:
-    if family.prefix == "Mistral":
-        return data.get("sliding_window") is None
+    if family.prefix == "Mistral":  # transformers' default window is 4096: the key must say null
+        return "sliding_window" in data and data["sliding_window"] is None
     if family.prefix == "Qwen2":
         types = data.get("layer_types")
         full = types is None or (isinstance(types, list) and len(types) == layers
@@ -165,6 +165,9 @@ class RMSNorm(nn.Module):
         hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
         return self.weight * hidden_states.to(input_dtype)
 
+    def extra_repr(self) -> str:
+        return f"{tuple(self.weight.shape)}, eps={self.variance_epsilon}"
+
 
 class RotaryEmbedding(nn.Module):
     def __init__(self, head_dim: int) -> None:
@@ -186,6 +189,15 @@ def _rotate_half(x: Any) -> Any:
     x1 = x[..., : x.shape[-1] // 2]
     x2 = x[..., x.shape[-1] // 2:]
     return torch.cat((-x2, x1), dim=-1)
+
+
+def _apply_rotary(q: Any, k: Any, cos: Any, sin: Any) -> tuple[Any, Any]:
+    """A function, as in transformers: the unrotated q and k stay alive until both are rotated (same peak)."""
+    cos = cos.unsqueeze(1)
+    sin = sin.unsqueeze(1)
+    q_embed = (q * cos) + (_rotate_half(q) * sin)
+    k_embed = (k * cos) + (_rotate_half(k) * sin)
+    return q_embed, k_embed
 
 
 def _repeat_kv(hidden_states: Any, n_rep: int) -> Any:
@@ -251,10 +263,7 @@ class Attention(nn.Module):
         query = self.q_proj(hidden_states).view(hidden_shape).transpose(1, 2)
         key = self.k_proj(hidden_states).view(hidden_shape).transpose(1, 2)
         value = self.v_proj(hidden_states).view(hidden_shape).transpose(1, 2)
-        cos, sin = position_embeddings
-        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-        query = (query * cos) + (_rotate_half(query) * sin)
-        key = (key * cos) + (_rotate_half(key) * sin)
+        query, key = _apply_rotary(query, key, *position_embeddings)
         if cache is not None:
             key, value = cache.update(key, value, self.layer_idx)
         out = _sdpa(self, query, key, value, 0.0 if not self.training else self.attention_dropout)

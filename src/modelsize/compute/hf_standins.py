@@ -315,7 +315,9 @@ class Model(nn.Module):
     def __init__(self, spec: StandinSpec) -> None:
         super().__init__()
         self.use_cache = spec.use_cache
-        self.embed_tokens = nn.Embedding(spec.vocab, spec.hidden, spec.pad)
+        # the weight given: no normal_ initialisation, whose meta kernel imports torch._dynamo (~1.5 s)
+        self.embed_tokens = nn.Embedding(spec.vocab, spec.hidden, spec.pad,
+                                         _weight=torch.empty(spec.vocab, spec.hidden))
         self.layers = nn.ModuleList([_named(DecoderLayer, spec)(spec, i) for i in range(spec.layers)])
         self.norm = _named(RMSNorm, spec)(spec.hidden, spec.eps)
         self.rotary_emb = _named(RotaryEmbedding, spec)(spec.head_dim)

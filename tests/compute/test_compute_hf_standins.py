@@ -36,14 +36,15 @@ def _config(tmp_path: Path, data: dict) -> Path:
     return path
 
 
-def _both(path: Path, seq: int, monkeypatch: pytest.MonkeyPatch, backward: bool = True) -> tuple[dict, dict]:
+def _both(path: Path, seq: int, monkeypatch: pytest.MonkeyPatch, backward: bool = True,
+          batch: int = 1) -> tuple[dict, dict]:
     """The report of ``path`` through the stand-in and through transformers, notes aside."""
     options = ComputeOptions(backward=backward)
-    fast = from_config.inspect_from_config(path, token_inputs(seq), options).to_dict()
+    fast = from_config.inspect_from_config(path, token_inputs(seq, batch), options).to_dict()
     assert "transformers not imported" in fast["sections"]["compute"]["notes"][-1]
     with monkeypatch.context() as m:
         m.setattr(from_config, "_standin_model", lambda *a: None)
-        slow = from_config.inspect_from_config(path, token_inputs(seq), options).to_dict()
+        slow = from_config.inspect_from_config(path, token_inputs(seq, batch), options).to_dict()
     assert "transformers LlamaForCausalLM" in slow["sections"]["compute"]["notes"][-1] \
         or "stand-in" not in slow["sections"]["compute"]["notes"][-1]
     assert fast["source"]["object_type"] == "modelsize.compute.hf_standins." + slow["source"]["object_type"].split(".")[-1]
@@ -79,8 +80,9 @@ def test_every_figure_equals_the_transformers_model(tmp_path, monkeypatch, famil
                               "qwen2": "Qwen2ForCausalLM"}[family]]
     path = _config(tmp_path, data)
     assert standin_spec(data) is not None
-    for seq in (16, 1):  # one token: transformers' other SDPA branch (no causal flag)
-        fast, slow = _both(path, seq, monkeypatch, backward=seq > 1)
+    # one token: transformers' other SDPA branch (no causal flag); a batch of 3
+    for seq, batch in ((16, 1), (1, 1), (8, 3)):
+        fast, slow = _both(path, seq, monkeypatch, backward=seq > 1, batch=batch)
         assert fast == slow
         assert fast["sections"]["compute"]["kv_cache"]["total_bytes"] > 0
 

@@ -159,3 +159,14 @@ def test_the_fast_path_does_not_import_transformers(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
     assert done.stdout.split() == [str(2 * 80 * 8 * 128 * 64 * 2), "False"]
+
+
+def test_the_stand_in_pickles_like_any_module(tmp_path) -> None:
+    import pickle
+
+    path = _config(tmp_path, {"model_type": "qwen2", **TINY})
+    model = from_config._standin_model(path, None)
+    again = pickle.loads(pickle.dumps(model))
+    assert type(again).__name__ == "Qwen2ForCausalLM" and type(again.model.layers[0]).__name__ == "Qwen2DecoderLayer"
+    assert [(n, tuple(p.shape)) for n, p in again.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in model.named_parameters()]

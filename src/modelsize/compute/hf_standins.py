@@ -360,7 +360,10 @@ def _named(base: type, spec: StandinSpec) -> type:
     """``base`` under transformers' class name for the family (``LlamaDecoderLayer``): module kinds match."""
     key = (spec.family.prefix, base)
     if key not in _CLASSES:
-        _CLASSES[key] = type(spec.family.prefix + base.__name__, (base,), {"__module__": __name__})
+        name = spec.family.prefix + base.__name__
+        cls = type(name, (base,), {"__module__": __name__, "__qualname__": name})
+        globals()[name] = cls  # importable by its name, so the model pickles and copies like any module
+        _CLASSES[key] = cls
     return _CLASSES[key]
 
 

@@ -132,8 +132,8 @@ def inspect_from_config(
     if options.dedup_layers is None:  # built here from the config: layers of one kind are identical by construction
         options = dataclasses.replace(options, dedup_layers=True)
     profile = run(model, inputs, options)
-    built = (f"modelsize's stand-in for transformers' {type(model).__name__} (same parameters and ops; "
-             "transformers not imported)" if fast else f"transformers {type(model).__name__}")
+    built = (f"modelsize's stand-in for transformers' {type(model).__name__}, same parameters and ops, "
+             "transformers not imported" if fast else f"transformers {type(model).__name__}")
     notes = (f"Built from {file.name} on the meta device ({built}; no weights loaded): the compute section "
              "describes that architecture.",)
     return report.with_section("compute", profile.with_(notes=profile.notes + notes))

@@ -4,8 +4,11 @@
 Each command runs N times in a fresh interpreter, alternating, so a loaded machine hits both
 alike; wall and CPU seconds (the child's user + system) are reported as medians, and the ratio
 to ``import torch`` in the same run. "before" is the same profile tracing all 80 layers
-(``ComputeOptions(dedup_layers=False)``), "after" traces each distinct layer once. A last child
-times the stages in one process (CPU seconds). The exact figures are checked on every run.
+(``ComputeOptions(dedup_layers=False)``), "after" traces each distinct layer once; both build the
+model with transformers (the stand-in turned off). "after: no transformers import" is what
+``modelsize.inspect`` does now: the Llama stand-in (``compute.hf_standins``) built from the JSON,
+each distinct layer traced once. Two last children time the stages in one process (CPU seconds).
+The exact figures are checked on every run.
 
     PYTHONPATH=src python benchmarks/bench_config_path.py [--runs 5]
 """
@@ -35,7 +38,9 @@ MACS, KV = 657_318_974_849_024, 2_684_354_560
 PROFILE = textwrap.dedent("""
     import json, sys
     import modelsize
-    from modelsize.compute import ComputeOptions, token_inputs
+    from modelsize.compute import ComputeOptions, from_config, token_inputs
+    if sys.argv[3] == "transformers":
+        from_config._standin_model = lambda *args: None
     report = modelsize.inspect(sys.argv[1], inputs=token_inputs(8192),
                                compute=ComputeOptions(dedup_layers=sys.argv[2] == "after"))
     c = report.to_dict()["sections"]["compute"]
@@ -55,8 +60,32 @@ STAGES = textwrap.dedent("""
     mark("import modelsize.compute")
     config = load_config(sys.argv[1]); mark("load_config (transformers config class and its imports)")
     model = build_meta(config); mark("build on meta (modeling module imports + 80 layers)")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    FakeTensorMode(); mark("first FakeTensorMode() (imports torch._dynamo)")
     run(model, token_inputs(8192), ComputeOptions(dedup_layers=False)); mark("profile, every layer traced (before)")
     run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("profile, each distinct layer once (after)")
+    print(json.dumps(rows))
+""")
+
+
+STANDIN_STAGES = textwrap.dedent("""
+    import json, sys, time
+    t = time.process_time(); rows = []
+    def mark(name):
+        global t
+        now = time.process_time(); rows.append((name, now - t)); t = now
+    import torch; mark("import torch")
+    from pathlib import Path
+    from modelsize.compute import ComputeOptions, run, token_inputs
+    from modelsize.compute.from_config import _read_json
+    from modelsize.compute import hf_standins
+    mark("import modelsize.compute + hf_standins")
+    spec = hf_standins.standin_spec(_read_json(Path(sys.argv[1]))); mark("read config.json, check every key")
+    model = hf_standins.build_standin(spec); mark("build the stand-in on meta (80 layers)")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    FakeTensorMode(); mark("first FakeTensorMode() (imports torch._dynamo)")
+    run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("profile, each distinct layer once")
+    run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("the same profile again (warm)")
     print(json.dumps(rows))
 """)
 
@@ -81,8 +110,9 @@ def main() -> None:
         config.write_text(json.dumps(CONFIG))
         commands = {
             'python -c "import torch"': [env_python, "-c", "import torch"],
-            "before: every layer traced": [env_python, "-c", PROFILE, str(config), "before"],
-            "after: each distinct layer once": [env_python, "-c", PROFILE, str(config), "after"],
+            "before: every layer traced": [env_python, "-c", PROFILE, str(config), "before", "transformers"],
+            "after: each distinct layer once": [env_python, "-c", PROFILE, str(config), "after", "transformers"],
+            "after: no transformers import": [env_python, "-c", PROFILE, str(config), "after", "standin"],
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
@@ -92,14 +122,18 @@ def main() -> None:
                     assert json.loads(out.strip().splitlines()[-1]) == [MACS, KV], out
                 results[name].append((wall, cpu))
         stages = json.loads(timed([env_python, "-c", STAGES, str(config)])[2].strip().splitlines()[-1])
+        standin = json.loads(timed([env_python, "-c", STANDIN_STAGES, str(config)])[2].strip().splitlines()[-1])
     base_wall = statistics.median(w for w, _ in results['python -c "import torch"'])
     base_cpu = statistics.median(c for _, c in results['python -c "import torch"'])
     print(f"{'command':34} {'wall s':>7} {'CPU s':>7} {'× import torch (wall)':>22} {'× (CPU)':>8}")
     for name, rows in results.items():
         wall, cpu = statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows)
         print(f"{name:34} {wall:7.2f} {cpu:7.2f} {wall / base_wall:22.2f} {cpu / base_cpu:8.2f}")
-    print(f"\nMACs {MACS:,} and KV {KV:,} B (bf16) on every run.\n\nStages in one process (CPU s):")
+    print(f"\nMACs {MACS:,} and KV {KV:,} B (bf16) on every run.\n\nStages in one process, transformers path (CPU s):")
     for name, seconds in stages:
+        print(f"  {name:60} {seconds:6.2f}")
+    print("\nStages in one process, stand-in path (CPU s):")
+    for name, seconds in standin:
         print(f"  {name:60} {seconds:6.2f}")
     print(f"\n{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
 

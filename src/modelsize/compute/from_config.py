@@ -7,6 +7,10 @@ code, ``auto_map`` without a built-in ``model_type``, are refused) — and profi
 model: FLOPs, activation and training memory, KV cache. A folder keeps its header-only file
 report (tensor counts and bytes read from the weight files' headers) with the compute section
 added next to it; a bare config.json gets the parameter report of the meta model.
+
+Llama, Mistral and Qwen2 configs whose every key is understood, profiled on token ids, are built
+without importing transformers (:mod:`.hf_standins`: the same parameters, module kinds and ops, so
+the same figures, in a fraction of the time); everything else is built by transformers.
 """
 
 from __future__ import annotations
@@ -115,7 +119,10 @@ def inspect_from_config(
     if file is None:
         raise option_error("inputs", "given with a live model, a Hugging Face model folder or a config.json "
                            "(files are read, never run)", inputs)
-    model = build_meta(load_config(path))
+    model = _standin_model(file, inputs)
+    fast = model is not None
+    if model is None:
+        model = build_meta(load_config(path))
     report = _file_report(path)
     if report is None:  # a bare config.json, or a folder holding only its config
         report = adapter_for(model).to_report(model, target=target)
@@ -125,9 +132,30 @@ def inspect_from_config(
     if options.dedup_layers is None:  # built here from the config: layers of one kind are identical by construction
         options = dataclasses.replace(options, dedup_layers=True)
     profile = run(model, inputs, options)
-    notes = (f"Built from {file.name} on the meta device (transformers {type(model).__name__}; no weights "
-             "loaded): the compute section describes that architecture.",)
+    built = (f"modelsize's stand-in for transformers' {type(model).__name__}, same parameters and ops, "
+             "transformers not imported" if fast else f"transformers {type(model).__name__}")
+    notes = (f"Built from {file.name} on the meta device ({built}; no weights loaded): the compute section "
+             "describes that architecture.",)
     return report.with_section("compute", profile.with_(notes=profile.notes + notes))
+
+
+def _standin_model(file: Path, inputs: Any) -> Any:
+    """The model built without transformers (:mod:`.hf_standins`), or None when transformers must build it.
+
+    Taken only for a known family whose every config key is understood, and for token ids alone
+    (no mask, no embeddings, no real tensors: transformers builds masks with ops of its own).
+    """
+    from .inputs import resolve
+
+    if inputs is not None:
+        spec, real = resolve(inputs)  # a bad spec is the same error on either path
+        if real is not None or len(spec.tensors) != 1 or spec.tensors[0].name not in (None, "input_ids") \
+                or spec.tensors[0].dtype not in ("int64", "int32") or len(spec.tensors[0].shape) != 2:
+            return None
+    from . import hf_standins
+
+    spec_ = hf_standins.standin_spec(_read_json(file))
+    return hf_standins.build_standin(spec_) if spec_ is not None else None
 
 
 def _file_report(path: str | os.PathLike[str]) -> Report | None:

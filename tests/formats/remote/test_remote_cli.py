@@ -86,8 +86,8 @@ def test_offline_and_usage_errors(server: RangeServer, capsys: pytest.CaptureFix
     local.write_bytes(b"")
     code, _, err = _cli(capsys, "inspect", str(local), "--offline")
     assert code == 2 and "applies to remote targets" in err
-    code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--fit", "24")
-    assert code == 2 and "'fit' option must be a memory size with its unit" in err
+    code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--fit", "24b")  # bits: the one size rule refuses
+    assert code == 2 and "'fit' option must be a size in bytes: a lowercase 'b' means bits" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--batch", "2")
     assert code == 2 and "'fit' option must be given when --batch or --training is used" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--timeout", "0.5", "--no-cache",

@@ -29,9 +29,6 @@ Batch = Annotated[
     int | None,
     typer.Option("--batch", metavar="B", show_default=False, help="Sequences at once for --fit (default 1)."),
 ]
-Training = Annotated[
-    bool, typer.Option("--training", help="With --fit: full fine-tuning with mixed-precision AdamW instead of inference."),
-]
 Offline = Annotated[
     bool, typer.Option("--offline", help="Remote targets: use only the header cache, make no request."),
 ]

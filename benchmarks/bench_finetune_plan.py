@@ -60,7 +60,7 @@ def build(name: str) -> Any:
         return transformers.GPT2LMHeadModel(cfg)
     if name == "t5":
         cfg = transformers.T5Config(d_model=128, d_ff=512, d_kv=32, num_layers=2, num_decoder_layers=2,
-                                    num_heads=4, vocab_size=2000)
+                                    num_heads=4, vocab_size=2000, decoder_start_token_id=0, pad_token_id=0)
         return transformers.T5ForConditionalGeneration(cfg)
     if name == "vit":
         cfg = transformers.ViTConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=3,
@@ -166,24 +166,32 @@ def plans(name: str, optimizer: str) -> dict[tuple[str, bool], int]:
 
 
 def peers(name: str) -> dict[str, Any]:
-    """accelerate's estimate-memory rule and DeepSpeed's model-state estimators on the same model."""
+    """accelerate's estimate-memory training figure and DeepSpeed's ZeRO-2/3 model-state estimators (1 GPU, no
+    offload) on the same model: full fine-tuning with Adam only (neither models LoRA, SGD or activations)."""
     model = build(name)
-    size = sum(p.numel() * p.element_size() for p in model.parameters())
-    out: dict[str, Any] = {"accelerate_adam_x4": 4 * size}
+    params = sum(p.numel() for p in model.parameters())
+    out: dict[str, Any] = {"params": params}
     try:
-        import io
-        from contextlib import redirect_stdout
+        from accelerate.commands.estimate import estimate_training_usage
 
-        from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs_all_live
-        from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs_all_live
+        usage = estimate_training_usage(4 * params, "float32")  # what `accelerate estimate-memory` prints: the max
+        out["accelerate"] = max(usage.values())
+    except ImportError as exc:
+        out["accelerate"] = f"not available: {exc}"
+    try:
+        from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs
+        from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
 
-        with redirect_stdout(io.StringIO()) as buf:
-            estimate_zero2_model_states_mem_needs_all_live(model, num_gpus_per_node=1, num_nodes=1)
-            estimate_zero3_model_states_mem_needs_all_live(model, num_gpus_per_node=1, num_nodes=1)
-        out["deepspeed"] = buf.getvalue()
-    except Exception as exc:  # noqa: BLE001 - a peer that does not import is reported, not fatal
-        out["deepspeed"] = f"not available: {type(exc).__name__}: {exc}"
+        largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules())
+        out["deepspeed_zero2"] = estimate_zero2_model_states_mem_needs(params, 1, 1, cpu_offload=False)[1]
+        out["deepspeed_zero3"] = estimate_zero3_model_states_mem_needs(params, largest, 1, 1, cpu_offload=False)[1]
+    except ImportError as exc:
+        out["deepspeed_zero2"] = out["deepspeed_zero3"] = f"not available: {exc}"
     return out
+
+
+def _mib(v: Any) -> str:
+    return f"{v / 2**20:.2f} MiB" if isinstance(v, int) else str(v)
 
 
 def main() -> int:
@@ -211,6 +219,11 @@ def main() -> int:
                           f"  plan {p / 2**20:8.2f} MiB  {100 * err:+6.1f} %",
                           flush=True)
     peer = {name: peers(name) for name in args.models.split(",")}
+    for name, p in peer.items():
+        adamw = next(r["measured"] for r in rows if r["model"] == name and r["method"] == "full"
+                     and r["optimizer"] == "adamw" and not r["ckpt"])
+        print(f"{name:6} full AdamW measured {adamw / 2**20:.2f} MiB; accelerate {_mib(p['accelerate'])}, DeepSpeed "
+              f"ZeRO-2 {_mib(p['deepspeed_zero2'])}, ZeRO-3 {_mib(p['deepspeed_zero3'])}")
     worst = max(abs(r["error"]) for r in rows)
     print(f"worst |error| {100 * worst:.1f} % over {len(rows)} rows ({time.time() - t0:.0f} s)")
     if args.json:

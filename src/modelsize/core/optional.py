@@ -27,6 +27,8 @@ EXTRAS: dict[str, str] = {
     "xgboost": "boost",
     "lightgbm": "boost",
     "transformers": "hf",
+    "peft": "finetune",
+    "bitsandbytes": "finetune",
     "zstandard": "",
     "fsspec": "remote",
     "aiohttp": "remote",

@@ -151,14 +151,14 @@ def _trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int, s
 
 
 def _blocks(model: Any) -> list[str]:
-    """Paths of the repeated blocks (children of every ``ModuleList`` holding modules with parameters)."""
+    """Paths of the repeated blocks: children of the outermost ``ModuleList``\ s, those with parameters."""
     import torch
 
-    out = []
+    out: list[str] = []
     for path, mod in model.named_modules():
-        if isinstance(mod, torch.nn.ModuleList):
+        if isinstance(mod, torch.nn.ModuleList) and not any(path.startswith(p + ".") for p in out):
             out += [f"{path}.{name}" for name, child in mod.named_children() if any(True for _ in child.parameters())]
-    return out
+    return out  # outermost only: a T5 block's own list of sub-layers is inside a block already
 
 
 def _block_input(model: Any, spec: Any, dtype: Any) -> int:
@@ -175,3 +175,65 @@ def _block_input(model: Any, spec: Any, dtype: Any) -> int:
     if tokens is None and isinstance(image, int) and isinstance(patch, int):
         tokens = spec.tensors[0].shape[0] * ((image // patch) ** 2 + 1)
     return int(tokens or 0) * hidden * torch.empty((), dtype=dtype).element_size()
+
+
+LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "num_decoder_layers", "encoder_layers", "decoder_layers")
+#: Deeper models built from a config are traced on 1- and 2-layer copies and extended linearly.
+SHALLOW_ABOVE = 4
+
+
+def depth(model: Any) -> int:
+    """The largest layer count the model's config names (0 when it names none)."""
+    config = getattr(model, "config", None)
+    return max((getattr(config, k) for k in LAYER_KEYS if isinstance(getattr(config, k, None), int)), default=0)
+
+
+def shallow_copy(model: Any, layers: int) -> Any:
+    """The same architecture with ``layers`` layers per stack, built on the meta device from a copy of its config."""
+    import torch
+
+    config = copy.deepcopy(model.config)
+    for key in LAYER_KEYS:
+        if isinstance(getattr(config, key, None), int):
+            setattr(config, key, min(layers, getattr(config, key)))
+    for key in ("layer_types", "mlp_only_layers"):
+        value = getattr(config, key, None)
+        if isinstance(value, list):
+            setattr(config, key, value[:layers])
+    with torch.device("meta"):
+        return type(model)(config)
+
+
+def extended(one: StepActivations, two: StepActivations, layers: int) -> StepActivations:
+    """The step of a ``layers``-deep model from the traces of its 1- and 2-layer copies: every term grows by
+    the second layer's share per layer (a stack of identical layers), the largest block stays as traced."""
+    def grow(a: int, b: int) -> int:
+        return max(0, a + (layers - 1) * (b - a))
+
+    n = len(one.block_saved)
+    stacks = len(two.block_saved) - n  # one more block per stack (decoder; encoder and decoder)
+    blocks = tuple(one.block_saved)
+    if stacks > 0:
+        extra = (sum(two.block_saved) - sum(one.block_saved)) // stacks
+        blocks += (extra,) * ((layers - 1) * stacks)
+    return StepActivations(grow(one.at_peak, two.at_peak), grow(one.gradients_at_peak, two.gradients_at_peak),
+                           grow(one.at_end, two.at_end), grow(one.gradients, two.gradients), two.inputs, blocks,
+                           two.block_input)
+
+
+def trace_deep(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int,
+               seq_len: int) -> tuple[StepActivations, list[str]]:
+    """:func:`trace`, on 1- and 2-layer copies extended to the model's depth when it is deeper than
+    :data:`SHALLOW_ABOVE` layers and on the meta device (built from a config: tracing 80 layers takes minutes)."""
+    layers = depth(model)
+    on_meta = all(p.device.type == "meta" for p in model.parameters())
+    if layers <= SHALLOW_ABOVE or not on_meta or getattr(model, "config", None) is None:
+        return trace(model, dtype, lora, checkpointing, batch, seq_len)
+    one, notes = trace(shallow_copy(model, 1), dtype, lora, False, batch, seq_len)
+    two, more = trace(shallow_copy(model, 2), dtype, lora, False, batch, seq_len)
+    step = extended(one, two, layers)
+    notes = [*notes, *more, f"Activations traced on 1- and 2-layer copies of the architecture and extended to its "
+             f"{layers} layers."]
+    if checkpointing and step.block_saved and getattr(model, "supports_gradient_checkpointing", False):
+        step = checkpointed(step)
+    return step, notes

@@ -17,7 +17,7 @@ Optimizer state, by the real layouts:
 * ``sgd`` (``torch.optim.SGD``, momentum 0): no state;
 * ``adafactor`` (``transformers.Adafactor``, ``beta1=None``): a tensor of 2+ dims keeps fp32 row and
   column second moments (``shape[:-1]`` and ``shape[:-2] + shape[-1:]``), a 1-D one a full fp32
-  ``exp_avg_sq``.
+  ``exp_avg_sq``; each keeps a 0-dim fp32 ``RMS`` too (its ``step`` is a Python int).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def state_bytes(optimizer: str, shapes: Iterable[tuple[int, ...]], precision: st
                 total += 4 * (_prod(shape[:-1]) + _prod(shape[:-2] + shape[-1:]))
             else:
                 total += 4 * n
+            total += 4  # the fp32 RMS of the parameter, a 0-dim tensor per parameter
         elif optimizer != "sgd":
             raise ValueError(optimizer)
     return total

@@ -57,9 +57,9 @@ def plan_structure(structure: st.Structure, o: FinetuneOptions, notes: list[str]
 
 
 def _trace(structure: st.Structure, dtype: Any, adapters: Any, ckpt: bool, o: FinetuneOptions, seq: int) -> Any:
-    from .activations import trace
+    from .activations import trace_deep
 
-    return trace(structure.model, dtype, adapters, ckpt, o.batch, seq)
+    return trace_deep(structure.model, dtype, adapters, ckpt, o.batch, seq)
 
 
 def structure_of(target: Any, notes: list[str]) -> st.Structure:

@@ -70,19 +70,27 @@ class FinetuneFlags:
 
 
 def normalise(argv: Sequence[str]) -> list[str]:
-    """A bare ``--training`` of ``inspect`` (at the end, or before an option or a word that is not a method)
-    → ``--training=full``."""
+    """A bare ``--training`` of ``inspect`` (at the end, or before an option or the target) → ``--training=full``.
+
+    A following word is the target when it names a path, a URL or a ``module:attr`` (``.``, ``/``, ``:``) or
+    exists; any other word is taken as the method, so ``--training dora`` says what the methods are."""
     args = list(argv)
     if not args or args[0] != "inspect":
         return args
     out = []
     for i, arg in enumerate(args):
         nxt = args[i + 1] if i + 1 < len(args) else None
-        if arg == "--training" and (nxt is None or nxt.startswith("-") or nxt not in METHODS):
+        if arg == "--training" and (nxt is None or nxt.startswith("-") or _is_target(nxt)):
             out.append("--training=full")
         else:
             out.append(arg)
     return out
+
+
+def _is_target(word: str) -> bool:
+    from pathlib import Path
+
+    return word not in METHODS and (any(c in word for c in "./:\\") or Path(word).exists())
 
 
 def finetune_request(budget: int | None, seq_len: int | None, batch: int | None,

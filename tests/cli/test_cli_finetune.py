@@ -74,3 +74,29 @@ def test_planner_options_are_checked(cli, config_only: Path) -> None:  # noqa: A
 def test_the_quick_path_leaves_the_planner_to_the_full_parser(config_only: Path) -> None:
     assert quick.parse(["inspect", str(config_only), "--fit", "24GiB", "--training"]) is None
     assert quick.parse(["inspect", str(config_only), "--training", "qlora"]) is None
+
+
+def test_a_remote_config_alone_is_planned(cli, config_only: Path) -> None:  # noqa: ANN001
+    """https://…/config.json (a server on 127.0.0.1): the config is read, no weights, the plan built on meta."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(config_only))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/config.json"
+        r = cli("inspect", url, "--no-cache", "--fit", "2GiB", "--training", "full", "--seq-len", "16", "--format",
+                "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    fit = data["sections"]["fit"]
+    assert fit["source"].startswith("LlamaForCausalLM built from the report's config section on the meta device")
+    assert fit["params"] == 64 * 300 * 2 + 2 * (64 * 64 * 2 + 64 * 32 * 2 + 3 * 64 * 172 + 2 * 64) + 64
+    assert data["sections"]["remote"]["requests"] >= 1 and all(row["activation_bytes"] for row in fit["options"])

@@ -103,7 +103,7 @@ def inspect_command(
         fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)
         finetune = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
-                                               fitting is not None)
+                                               fitting is not None, finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)

@@ -186,3 +186,20 @@ def test_options_are_checked() -> None:
                 dict(rank=0), dict(gpus=0), dict(batch=0), dict(seq_len=0), dict(target_modules=())):
         with pytest.raises(OptionError):
             FinetuneOptions(**bad).validate()  # type: ignore[arg-type]
+
+
+def test_tensor_headers_without_a_config_never_say_it_fits() -> None:
+    from modelsize.core.tensors import TensorRecord
+
+    records = [TensorRecord(path="model.embed_tokens.weight", shape=(300, 64), dtype="bfloat16"),
+               TensorRecord(path="model.layers.0.self_attn.q_proj.weight", shape=(64, 64), dtype="bfloat16"),
+               TensorRecord(path="model.layers.0.mlp.down_proj.weight", shape=(64, 172), dtype="bfloat16"),
+               TensorRecord(path="model.layers.0.input_layernorm.weight", shape=(64,), dtype="bfloat16"),
+               TensorRecord(path="lm_head.weight", shape=(300, 64), dtype="bfloat16")]
+    s = structure.from_records(records, None)
+    assert s.output_head == "lm_head" and [layer.name for layer in s.layers] == [
+        "model.layers.0.self_attn.q_proj", "model.layers.0.mlp.down_proj", "lm_head"]
+    p = plan_structure(s, FinetuneOptions(budget_bytes=1 << 40, method="lora", rank=2, seq_len=8))
+    assert p.row("lora").trainable_params == 2 * (64 + 64) + 2 * (172 + 64)  # the head is not all-linear
+    assert all(r.activation_bytes is None and r.fits is None and r.min_gpus is None for r in p.rows)
+    assert any("activations are not counted" in n for n in p.notes) and p.to_dict()["fits"] == []

@@ -52,6 +52,8 @@ def _matches(name: str, targets: tuple[str, ...]) -> bool:
 
 def resolve(structure: Structure, targets: tuple[str, ...] | str, rank: int) -> LoraAdapters:
     """The modules ``targets`` wraps in ``structure``; an unknown or unsupported target is an error, as in peft."""
+    if not isinstance(targets, str):
+        targets = tuple(targets)
     if targets == ALL_LINEAR:
         chosen = [layer for layer in structure.layers if layer.kind == LINEAR and layer.name != structure.output_head]
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...core.errors import option_error
 
@@ -62,15 +62,13 @@ class FinetuneOptions:
         if not isinstance(self.grad_checkpointing, bool):
             raise option_error("grad-checkpointing", "True or False", self.grad_checkpointing)
         targets = self.target_modules
-        if not (targets == ALL_LINEAR or (isinstance(targets, tuple) and targets
+        if not (targets == ALL_LINEAR or (isinstance(targets, (tuple, list)) and targets
                                           and all(isinstance(t, str) and t for t in targets))):
             raise option_error("target-modules", "'all-linear' or module names such as q_proj,v_proj", targets)
         if self.device not in DEVICES:
             raise option_error("device", f"one of {', '.join(DEVICES)}", self.device)
 
     def with_(self, **changes: object) -> "FinetuneOptions":
-        from dataclasses import replace
-
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

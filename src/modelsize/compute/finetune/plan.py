@@ -8,6 +8,7 @@ optimizer step (all gradients, what is left of the activations, the optimizer's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,8 +68,6 @@ def model_states(structure: Structure, o: FinetuneOptions, method: str,
 
 
 def _block_of(name: str) -> str:
-    import re
-
     m = re.search(r"^(.*?\.\d+)\.", name)
     return m.group(1) if m else name
 

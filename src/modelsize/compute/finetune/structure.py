@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...core import dtypes
 from ...core.errors import ModelStateError, UnsupportedObjectError
 
 LINEAR = "linear"  #: torch.nn.Linear and transformers' Conv1D (GPT-2), as peft treats both
@@ -120,8 +121,6 @@ def from_records(records: Iterable[Any], config: Mapping[str, Any] | None) -> St
         if key in seen:
             continue
         seen.add(key)
-        from ...core import dtypes
-
         floating = dtypes.known(r.dtype) and dtypes.get(r.dtype).kind in ("float", "quantized")
         params.append((r.path, tuple(int(d) for d in r.shape), floating))
         if r.path.endswith(".weight") and len(r.shape) == 2 and floating:

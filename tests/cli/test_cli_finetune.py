@@ -100,3 +100,16 @@ def test_a_remote_config_alone_is_planned(cli, config_only: Path) -> None:  # no
     assert fit["source"].startswith("LlamaForCausalLM built from the report's config section on the meta device")
     assert fit["params"] == 64 * 300 * 2 + 2 * (64 * 64 * 2 + 64 * 32 * 2 + 3 * 64 * 172 + 2 * 64) + 64
     assert data["sections"]["remote"]["requests"] >= 1 and all(row["activation_bytes"] for row in fit["options"])
+
+
+def test_a_live_model_without_input_ids_is_traced_on_its_input(cli) -> None:  # noqa: ANN001
+    r = cli("inspect", "modelsize.examples.seed:simple_nn", "--fit", "1GiB", "--training", "full", "--input", "64x784",
+            "--precision", "fp32", "--format", "json")
+    assert r.code == 0, r.err
+    fit = json.loads(r.out)["sections"]["fit"]
+    assert fit["inputs"].startswith("64x784:float32")
+    assert all(row["activation_bytes"] and row["fits"] is False for row in fit["options"])  # 1 GiB overhead alone
+    r = cli("inspect", "modelsize.examples.seed:simple_nn", "--fit", "1GiB", "--training", "--format", "json")
+    fit = json.loads(r.out)["sections"]["fit"]
+    assert r.code == 0 and all(row["activation_bytes"] is None and row["fits"] is None for row in fit["options"])
+    assert any("not traced" in note and "input_ids" in note for note in fit["notes"])

@@ -102,6 +102,8 @@ def inspect_command(
     def prepare(resolved: Any) -> InspectRequest:
         fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)
         finetune = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
+        if finetune is not None and inputs:
+            finetune = finetune.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])  # models without input_ids
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
                                                fitting is not None, finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit

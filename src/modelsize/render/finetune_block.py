@@ -61,8 +61,11 @@ def title(data: Mapping[str, Any], base: units.Base) -> str:
     gpus = data.get("gpus", 1)
     shard = f", {data['shard']}" if gpus > 1 else ""
     budget = _size(data.get("budget_bytes"), base)
+    inputs = str(data.get("inputs") or "")
+    shape = (f"batch {data['batch']} × {data['seq_len']:,} tokens" if not inputs or inputs.startswith("input_ids")
+             else inputs.split(" (")[0])
     return (f"Will fine-tuning fit in {budget} per GPU? ({gpus} GPU{'s' if gpus > 1 else ''}{shard}, "
-            f"{data['optimizer']}, {data['precision']}, batch {data['batch']} × {data['seq_len']:,} tokens)")
+            f"{data['optimizer']}, {data['precision']}, {shape})")
 
 
 def rows(data: Mapping[str, Any], base: units.Base) -> tuple[list[list[str]], list[list[str]]]:

@@ -115,7 +115,8 @@ def prepared(model: Any, dtype: Any, lora: Any, checkpointing: bool) -> tuple[An
     return work, notes
 
 
-def trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int, seq_len: int) -> tuple[StepActivations, list[str]]:
+def trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int, seq_len: int,
+          inputs: Any = None) -> tuple[StepActivations, list[str]]:
     """Trace one training step of ``model`` set up for the row (see the module docstring)."""
     import warnings
 
@@ -123,14 +124,21 @@ def trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int, se
 
     with warnings.catch_warnings():  # transformers' deprecation notices about its own checkpointing names
         warnings.simplefilter("ignore", FutureWarning)
-        return _trace(model, dtype, lora, checkpointing, batch, seq_len, run_passes)
+        return _trace(model, dtype, lora, checkpointing, (batch, seq_len, inputs), run_passes)
 
 
-def _trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int, seq_len: int,
+def _trace(model: Any, dtype: Any, lora: Any, checkpointing: bool, shape: tuple[int, int, Any],
            run_passes: Any) -> tuple[StepActivations, list[str]]:
+    batch, seq_len, inputs = shape
     work, notes = prepared(model, dtype, lora, False)
     base = work.get_base_model() if callable(getattr(work, "get_base_model", None)) else work
-    spec, text = inputs_for(base, batch, seq_len)
+    if inputs is not None:
+        from ..inputs import resolve
+
+        spec = resolve(inputs)[0].with_default_float(str(dtype).removeprefix("torch."))
+        text = spec.user_text() + " (backward from the first output: no loss)"
+    else:
+        spec, text = inputs_for(base, batch, seq_len)
     passes = run_passes(work, spec, None, include_elementwise=False, backward=True)
     step = passes.trace
     if step is None:
@@ -222,13 +230,13 @@ def extended(one: StepActivations, two: StepActivations, layers: int) -> StepAct
 
 
 def trace_deep(model: Any, dtype: Any, lora: Any, checkpointing: bool, batch: int,
-               seq_len: int) -> tuple[StepActivations, list[str]]:
+               seq_len: int, inputs: Any = None) -> tuple[StepActivations, list[str]]:
     """:func:`trace`, on 1- and 2-layer copies extended to the model's depth when it is deeper than
     :data:`SHALLOW_ABOVE` layers and on the meta device (built from a config: tracing 80 layers takes minutes)."""
     layers = depth(model)
     on_meta = all(p.device.type == "meta" for p in model.parameters())
-    if layers <= SHALLOW_ABOVE or not on_meta or getattr(model, "config", None) is None:
-        return trace(model, dtype, lora, checkpointing, batch, seq_len)
+    if layers <= SHALLOW_ABOVE or not on_meta or getattr(model, "config", None) is None or inputs is not None:
+        return trace(model, dtype, lora, checkpointing, batch, seq_len, inputs)
     one, notes = trace(shallow_copy(model, 1), dtype, lora, False, batch, seq_len)
     two, more = trace(shallow_copy(model, 2), dtype, lora, False, batch, seq_len)
     step = extended(one, two, layers)

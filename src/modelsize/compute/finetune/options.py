@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ...core.errors import option_error
 
@@ -42,6 +43,7 @@ class FinetuneOptions:
     shard: str = "ddp"
     overhead_bytes: int = OVERHEAD_BYTES
     device: str = "cuda"  #: whose optimizer implementation (cuda: foreach; cpu: one tensor at a time)
+    inputs: Any = None  #: one step's inputs for models that take no input_ids/pixel_values ("8x3x32x32")
 
     def validate(self) -> None:
         """Raise :class:`~modelsize.core.errors.OptionError` for the first value out of range."""

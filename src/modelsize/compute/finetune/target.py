@@ -59,7 +59,7 @@ def plan_structure(structure: st.Structure, o: FinetuneOptions, notes: list[str]
 def _trace(structure: st.Structure, dtype: Any, adapters: Any, ckpt: bool, o: FinetuneOptions, seq: int) -> Any:
     from .activations import trace_deep
 
-    return trace_deep(structure.model, dtype, adapters, ckpt, o.batch, seq)
+    return trace_deep(structure.model, dtype, adapters, ckpt, o.batch, seq, o.inputs)
 
 
 def structure_of(target: Any, notes: list[str]) -> st.Structure:

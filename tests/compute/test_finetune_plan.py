@@ -203,3 +203,20 @@ def test_tensor_headers_without_a_config_never_say_it_fits() -> None:
     assert p.row("lora").trainable_params == 2 * (64 + 64) + 2 * (172 + 64)  # the head is not all-linear
     assert all(r.activation_bytes is None and r.fits is None and r.min_gpus is None for r in p.rows)
     assert any("activations are not counted" in n for n in p.notes) and p.to_dict()["fits"] == []
+
+
+def test_deep_configs_traced_on_two_shallow_copies_match_the_full_trace() -> None:
+    """A 6-layer model from a config: the 1- and 2-layer traces extended to 6 layers equal the 6-layer trace."""
+    from modelsize.compute.finetune import activations
+
+    model = transformers.LlamaForCausalLM(transformers.LlamaConfig(
+        hidden_size=64, intermediate_size=172, num_hidden_layers=6, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=300, max_position_embeddings=128))
+    meta = activations.meta_copy(model, torch.float32)
+    adapters = lora.resolve(structure.from_module(model, "test"), "all-linear", 4)
+    for ad, ckpt in ((None, False), (adapters, True)):
+        full, _ = activations.trace(model, torch.float32, ad, ckpt, 2, 16)
+        deep, notes = activations.trace_deep(meta, torch.float32, ad, ckpt, 2, 16)
+        assert (deep.at_peak, deep.gradients_at_peak, deep.gradients, sum(deep.block_saved)) == \
+            (full.at_peak, full.gradients_at_peak, full.gradients, sum(full.block_saved))
+        assert any("1- and 2-layer copies" in n for n in notes)

@@ -129,9 +129,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    from .finetune_options import normalise  # a bare --training means full
+
     command = typer.main.get_command(app)
+    args = normalise(sys.argv[1:] if argv is None else argv)
     try:
-        return guarded(lambda: command.main(args=list(argv) if argv is not None else None, prog_name="modelsize"))
+        return guarded(lambda: command.main(args=args, prog_name="modelsize"))
     except SystemExit as exc:
         return _exit_status(exc.code)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ..core.errors import OptionError
-from . import compute_options, inspect_run, remote_options
+from . import compute_options, finetune_options, inspect_run, remote_options
 from .errors import usage_problem
 from .inspect_run import InspectRequest
 from .options import SI, Depth, Format, Output_, base_for
@@ -25,6 +25,8 @@ Examples:
   modelsize inspect path/to/hf-folder --seq-len 4096 --backward
   modelsize inspect my_project/models.py:build_model -v    # timing: import, build, measure, render
   modelsize inspect hf://meta-llama/Llama-3.1-8B --fit 24GiB --seq-len 8192
+  modelsize inspect path/to/config.json --fit 24GiB --training qlora --seq-len 2048 --batch 4
+  modelsize inspect path/to/hf-folder --fit 80GB --training full --gpus 8 --shard zero3
   modelsize inspect https://host/model.safetensors.index.json --offline
   modelsize inspect downloaded.pt --require-safe    # exit 4 unless the safety verdict is 'safe'
 """
@@ -78,7 +80,14 @@ def inspect_command(
     ] = None,
     fit: remote_options.Fit = None,
     batch: remote_options.Batch = None,
-    training: remote_options.Training = False,
+    training: finetune_options.Training = None,
+    rank: finetune_options.Rank = None,
+    target_modules: finetune_options.TargetModules = None,
+    optimizer: finetune_options.Optimizer = None,
+    precision: finetune_options.Precision = None,
+    grad_checkpointing: finetune_options.GradCheckpointing = False,
+    gpus: finetune_options.Gpus = None,
+    shard: finetune_options.Shard = None,
     offline: remote_options.Offline = False,
     no_cache: remote_options.NoCache = False,
     timeout: remote_options.Timeout = None,
@@ -93,11 +102,17 @@ def inspect_command(
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..serialize.base import CompressionOptions
 
-    fitting = remote_options.fit_request(fit, seq_len, batch, training)  # a bad size: exit 2 before any loading
+    fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)  # a bad size: exit 2 before any loading
+    flags = finetune_options.FinetuneFlags(training, rank, target_modules, optimizer, precision, grad_checkpointing,
+                                           gpus, shard)
+    planned = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
 
     def prepare(resolved: Any) -> InspectRequest:
+        finetune = planned
+        if finetune is not None and inputs:
+            finetune = finetune.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])  # models without input_ids
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
-                                               fitting is not None)
+                                               fitting is not None, finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
@@ -114,7 +129,8 @@ def inspect_command(
         return InspectRequest(
             target, resolved, dict(formats=not no_formats, compression=compression, target=target, input_shape=shape,
                                    nnz=None if resolved.is_file else nnz, **extra),
-            fmt, depth, base_for(si), output, remote, fitting, require_safe)  # type: ignore[arg-type]
+            fmt, depth, base_for(si), output, remote, None if finetune else fitting, require_safe,
+            finetune)  # type: ignore[arg-type]
 
     inspect_run.run(target, prepare, verbose=verbose, output=output)
 

@@ -30,6 +30,7 @@ class InspectRequest:
     remote: Any = None  #: :class:`modelsize.formats.remote.RemoteOptions` for a remote target
     fitting: Any = None  #: :class:`modelsize.compute.fit.FitOptions` for ``--fit``
     require_safe: bool = False  #: ``--require-safe``: fail unless the safety verdict is 'safe'
+    finetune: Any = None  #: :class:`modelsize.compute.finetune.FinetuneOptions` for ``--fit … --training``
 
 
 def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool = False,
@@ -112,8 +113,20 @@ def _measure(request: InspectRequest) -> Any:
         from ..formats.remote import read as read_remote
 
         report = read_remote(request.target, request.remote)
+    elif request.finetune is not None and request.resolved.is_file:
+        from ..compute.from_config import config_file, inspect_from_config
+
+        if config_file(request.resolved.value) is not None:  # a config alone is enough: built on meta
+            report = inspect_from_config(request.resolved.value, None, None, target=request.target)
+        else:
+            report = measure_(request.resolved.value, **request.options)
     else:
         report = measure_(request.resolved.value, **request.options)
+    if request.finetune is not None:
+        from ..compute.finetune import finetune_report
+
+        report = finetune_report(report, None if request.remote is not None else request.resolved.value,
+                                 request.finetune)
     if request.fitting is not None:
         from ..compute.fit import fit_report
 

@@ -29,9 +29,6 @@ Batch = Annotated[
     int | None,
     typer.Option("--batch", metavar="B", show_default=False, help="Sequences at once for --fit (default 1)."),
 ]
-Training = Annotated[
-    bool, typer.Option("--training", help="With --fit: full fine-tuning with mixed-precision AdamW instead of inference."),
-]
 Offline = Annotated[
     bool, typer.Option("--offline", help="Remote targets: use only the header cache, make no request."),
 ]
@@ -71,7 +68,7 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
 
 
 def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float | None,
-                   download: bool, fitting: bool = False) -> "RemoteOptions | None":
+                   download: bool, fitting: bool = False, training: bool = False) -> "RemoteOptions | None":
     """The remote options, or ``None`` for a local target (where they are usage errors)."""
     if not remote:
         for name, given in (("offline", offline), ("no-cache", no_cache), ("timeout", timeout is not None),
@@ -89,4 +86,5 @@ def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float |
     from ..formats.remote import RemoteOptions  # only for remote targets: it loads the HTTP client
 
     return RemoteOptions(offline=offline, cache=not no_cache, timeout=timeout, allow_download=download,
-                         sibling_config=fitting)  # --fit wants the config.json beside a single file
+                         sibling_config=fitting,  # --fit wants the config.json beside a single file
+                         config_alone=training)  # the fine-tuning planner builds a config alone on meta

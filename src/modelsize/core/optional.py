@@ -28,6 +28,8 @@ EXTRAS: dict[str, str] = {
     "xgboost": "boost",
     "lightgbm": "boost",
     "transformers": "hf",
+    "peft": "finetune",
+    "bitsandbytes": "finetune",
     "zstandard": "",
     "fsspec": "remote",
     "aiohttp": "remote",

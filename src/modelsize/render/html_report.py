@@ -255,6 +255,11 @@ def report_html(report: Report, base: Base = "iec") -> str:
         body += ["<h2>FLOPs per component</h2>",
                  table(["Component", "Forward FLOPs"], [[p or "(model)", f"{v:,}"] for p, v in flops.items()
                                                          if p.count(".") < 2], left=1, cls="flops-table")]
+    from .finetune_block import html as finetune_html
+
+    plan = finetune_html(report, base)
+    if plan:
+        body.append(plan)
     notes = list(report.notes)
     if threshold:
         notes.append(f"{folded} components smaller than {format_bytes(threshold, base)} are drawn as one box each "

@@ -23,7 +23,7 @@ from ..core.report import Report
 from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
-from . import compute_block, fit_block, labels, shorten
+from . import compute_block, finetune_block, fit_block, labels, shorten
 
 #: Shared tensors this small are listed as one folded line in the totals block.
 TINY_SHARED_BYTES = 64
@@ -68,7 +68,8 @@ def table(
     if formats is not None:
         parts.append(_formats(labels.section_items(formats), base))
     parts.extend(compute_block.renderables(report, depth, base))
-    parts.extend(fit_block.renderables(report, base))
+    parts.extend(finetune_block.renderables(report, base) if finetune_block.plan_section(report) is not None
+                 else fit_block.renderables(report, base))
     others = sorted(name for name in report.sections if name not in _RENDERED_SECTIONS)
     notes = list(report.notes)
     if others:

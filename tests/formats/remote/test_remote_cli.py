@@ -99,7 +99,8 @@ def test_fit_on_a_local_folder(served: Path, capsys: pytest.CaptureFixture[str])
     code, out, err = _cli(capsys, "inspect", str(served / "llama70b"), "--format", "json", "--fit", "24GiB",
                           "--training", "--seq-len", "2048")
     assert code == 0, err
-    fit = json.loads(out)["sections"]["fit"]
-    assert fit["training"] is True and fit["fits"] == []
+    fit = json.loads(out)["sections"]["fit"]  # a bare --training is full fine-tuning, in the planner (issue 30)
+    assert fit["training"] == "full" and fit["fits"] == []
     full = fit["options"][0]
-    assert full["training_state_bytes"] == 14 * LLAMA_70B_PARAMS
+    assert full["name"] == "Full" and full["weights_bytes"] == 2 * LLAMA_70B_PARAMS
+    assert full["optimizer_bytes"] // LLAMA_70B_PARAMS == 12  # fp32 master + Adam m, v (+ a 4-byte step per tensor)

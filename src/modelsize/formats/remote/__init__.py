@@ -44,6 +44,7 @@ class RemoteOptions:
     timeout: float | None = None  #: seconds without an answer; default $MODELSIZE_HTTP_TIMEOUT or 30
     allow_download: bool = False  #: download whole files when the format needs it (pickles …)
     sibling_config: bool = False  #: for a single file or index, also read the config.json beside it (--fit)
+    config_alone: bool = False  #: a config.json alone is a target (the fine-tuning planner builds it on meta)
 
     def resolved_timeout(self) -> float:
         value: Any = self.timeout
@@ -91,7 +92,8 @@ def read(target: str, options: RemoteOptions | None = None) -> Report:
             path = HttpPath(session, resolved or target)
         from .. import registry
 
-        report = _read_bounded(target, path, options, registry.read)
+        alone = _config_alone(path) if options.config_alone else None
+        report = alone if alone is not None else _read_bounded(target, path, options, registry.read)
         if options.sibling_config and "config" not in report.sections and path.is_file():
             report = _with_sibling_config(report, path)
         session.save()
@@ -153,6 +155,28 @@ def _remote_safety(report: Report, path: SourcePath) -> dict[str, Any]:
                     for p in sorted(path.iterdir(), key=lambda p: p.name) if p.name.endswith(_PICKLED)]
     return summarize(streams or [{"file": path.name, "stream": "folder", "verdict": "unknown", "dangerous": [],
                                   "unknown": [], "format_only": True, "why": "nothing in it was judged"}])
+
+
+def _config_alone(path: SourcePath) -> Report | None:
+    """A report holding only the whole ``config.json`` (as its ``config`` section) when ``path`` is that file, or a
+    folder with it and no weights; None otherwise. The planner builds the architecture from it on meta."""
+    from .._common import build_report
+    from ..hf_config import read_config
+
+    if path.is_file() and path.name == "config.json":
+        folder = path.parent
+    elif path.is_dir() and (path / "config.json").is_file() and not any(
+            p.name.endswith((".safetensors", ".gguf", ".onnx", ".bin", ".pt")) for p in path.iterdir()):
+        folder = path
+    else:
+        return None
+    config = read_config(folder)  # type: ignore[arg-type]
+    if config is None:
+        return None
+    return build_report(str(path), "config.json", [], framework="huggingface",
+                        object_type=str(config.get("model_type") or "config"), sections={"config": config},
+                        notes=("config.json alone: no weights read; the parameters are those of the architecture "
+                               "built from it.",))
 
 
 def _with_sibling_config(report: Report, path: SourcePath) -> Report:

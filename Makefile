@@ -37,6 +37,7 @@ test: $(STAMP) browser bytecode
 	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP) bytecode
+	$(PY) -m pip install -q -e '.[bench]'  # peers only the benchmarks compare with (DeepSpeed)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Real model files shipped in packages, checked against each format's own library (downloads; not in `make test`).

@@ -71,7 +71,7 @@ def test_70b_folder_page_stays_small(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     size = len(text.encode())
     assert size < 5_000_000, size
-    assert elapsed < 5, elapsed
+    assert elapsed < 5, elapsed  # a hang guard: 128× the 0.039 s of benchmarks/bench_report.py
     assert sum(int(a["data-bytes"]) for a in parse(text).tops) == report.totals.stored_bytes
     assert report.totals.params > 70e9
     # a tighter box budget folds small components but keeps the totals exact

@@ -173,11 +173,14 @@ def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure:
 
             run_budget(out, model, dataset, search)
             return
+        dataset, carved = dataset.with_validation(seed=data.seed)  # the budget search carves (and notes) its own
+        if carved:
+            out.hint(carved)
         options = RunOptions(latency_runs=measure.latency_runs, seed=data.seed, save_dir=measure.save_dir,
                              threads=measure.threads)
         progress = ShrinkProgress(out, len(recipes))
         results = shrink_each(model, recipes, dataset, options=options, progress=progress)
-    _show(out, target, backend, model, results, show)
+    _show(out, target, backend, model, results, show, dataset)
 
 
 def _live_model(target: str) -> Any:
@@ -233,7 +236,8 @@ class ShrinkProgress:
         self.out.progress(f"[{step}/{self.total}] {label}{eta}")
 
 
-def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any], show: ShowOptions) -> None:
+def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any], show: ShowOptions,
+          dataset: Any = None) -> None:
     from ..shrink.result import ShrinkRun
 
     run = ShrinkRun(tuple(results))
@@ -255,6 +259,12 @@ def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any]
         return table(run, base_for(show.si), width=out.width(), color=color)
 
     out.data(render("terminal" if show.fmt == "table" else show.fmt))
+    if results:
+        from ..shrink.runner import chance_note
+
+        chance = chance_note(results[0].before.score, dataset)
+        if chance:
+            out.warning(chance)
     if show.html is not None:
         from pathlib import Path
 
@@ -266,6 +276,13 @@ def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any]
     if show.output is not None:
         output_file.write(show.output, render)
         out.hint(f"Wrote {show.output}.")
+    failed = [r for r in results if r.failed]
+    if failed:  # after the table: the recipes that worked are shown and written, the exit code says not all did
+        from ..shrink.base import RecipeError
+
+        names = ", ".join(r.recipe for r in failed)
+        raise RecipeError(f"{len(failed)} of {len(results)} recipes failed ({names}); the reason is in each one's "
+                          "row, and the other recipes' results stand.")
 
 
 #: The demo's recipes: every technique once, sized to keep the step to a few seconds.

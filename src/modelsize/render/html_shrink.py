@@ -41,6 +41,9 @@ def points(run: Any) -> tuple[list[Point], list[str]]:
     for r in results:
         after = r.get("after") or {}
         size = after.get("file_bytes") or after.get("stored_bytes")
+        if r.get("status") == "failed":
+            skipped.append(f"{r.get('recipe')}: failed ({r.get('error')})")
+            continue
         if size is None or after.get("score") is None:
             skipped.append(f"{r.get('recipe')}: {'no size' if size is None else 'no score'} measured")
             continue

@@ -94,6 +94,8 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
     row("original", before, None)
     for result in results:
         row(str(result.get("recipe")), result["after"], result.get("deltas") or {})
+        if result.get("status") == "failed":  # nothing measured: the row says so, the reason is below
+            rows[-1] = [rows[-1][0], "failed", *[""] * 8, "—"]
     headers = ["Model", "Params", "In memory", "Saved file", "smaller", "zstd", (metric or "score")[:8], "Δ",
                "Latency", "faster", "Reload"]
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
@@ -202,6 +204,8 @@ def _details_block(results: Sequence[Mapping[str, Any]], base: units.Base) -> Ta
     grid.add_column(overflow="fold")
     for result in results:
         lines = highlights(result, base)
+        if result.get("status") == "failed" and not any("failed:" in n for n in result.get("notes", [])):
+            lines.append(f"failed: {result.get('error')}")
         for note in result.get("notes", []):
             lines.append(note)
         grid.add_row(Text(str(result.get("recipe"))), Text("\n".join(f"• {line}" for line in lines) or "—"))
@@ -240,7 +244,7 @@ def table(run: Any, base: units.Base = "iec", *, width: int = 100, color: bool =
 
 
 CSV_FIELDS = ("recipe", "params", "stored_bytes", "primary_format", "file_bytes", "compressed_bytes", "file_ratio",
-              "score", "score_change_points", "latency_median_ns", "latency_ratio", "round_trips_ok")
+              "score", "score_change_points", "latency_median_ns", "latency_ratio", "round_trips_ok", "error")
 
 
 def csv_text(run: Any) -> str:
@@ -249,11 +253,11 @@ def csv_text(run: Any) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    rows = ([("original", before, {}, True)] if before else []) + \
-        [(r["recipe"], r["after"], r.get("deltas") or {}, r.get("round_trips_ok")) for r in results]
-    for label, side, deltas, ok in rows:
+    rows = ([("original", before, {}, True, None)] if before else []) + \
+        [(r["recipe"], r["after"], r.get("deltas") or {}, r.get("round_trips_ok"), r.get("error")) for r in results]
+    for label, side, deltas, ok, error in rows:
         writer.writerow([label, side.get("params"), side.get("stored_bytes"), side.get("primary_format"),
                          side.get("file_bytes"), side.get("compressed_bytes"), deltas.get("file_ratio"),
                          side.get("score"), deltas.get("score_change_points"),
-                         (side.get("latency") or {}).get("median_ns"), deltas.get("latency_ratio"), ok])
+                         (side.get("latency") or {}).get("median_ns"), deltas.get("latency_ratio"), ok, error])
     return out.getvalue()

@@ -20,10 +20,9 @@ from rich.text import Text
 from ..core import units
 from ..core.report import Report
 from ..core.sections import Section, section_data
+from .whole_cells import Column, fitted
 
 
-#: widest the recipe label may get before it is cut with "…" (the table fits 120 columns)
-LABEL_WIDTH = 24
 
 
 def _data(item: Any) -> dict[str, Any]:
@@ -71,8 +70,8 @@ def _size(n: int | None, base: units.Base) -> str:
 
 
 def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]], base: units.Base,
-                metric: str | None) -> Table:
-    """One row per model; every column but the first keeps its full width (the label may be cut)."""
+                metric: str | None, width: int = 100) -> list[Table]:
+    """One row per model; every number whole at ``width`` (:func:`.whole_cells.fitted`)."""
     rows: list[list[str]] = []
 
     def row(label: str, side: Mapping[str, Any], deltas: Mapping[str, Any] | None) -> None:
@@ -96,19 +95,13 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
         row(str(result.get("recipe")), result["after"], result.get("deltas") or {})
         if result.get("status") == "failed":  # nothing measured: the row says so, the reason is below
             rows[-1] = [rows[-1][0], "failed", *[""] * 8, "—"]
-    headers = ["Model", "Params", "In memory", "Saved file", "smaller", "zstd", (metric or "score")[:8], "Δ",
-               "Latency", "faster", "Reload"]
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
-    for index, title in enumerate(headers):
-        widest = max(len(title), *(len(r[index]) for r in rows))
-        if index == 0:
-            grid.add_column(title, no_wrap=True, overflow="ellipsis", min_width=min(widest, 12),
-                            max_width=min(widest, LABEL_WIDTH))
-        else:
-            grid.add_column(title, justify="right" if index < 10 else "left", no_wrap=True, min_width=widest)
-    for index, cells in enumerate(rows):
-        grid.add_row(Text(cells[0], style="bold" if index == 0 else ""), *cells[1:])
-    return grid
+    score = metric or "score"
+    columns = [Column("Model", "Model", "left"), Column("Params", "Params"), Column("In memory", "Memory"),
+               Column("Saved file", "File"), Column("smaller", "×"), Column("zstd", "zstd"),
+               Column(score, score if len(score) <= 5 else score[:3] + "."), Column("Δ", "Δ"), Column("Latency", "Latency"), Column("faster", "×"),
+               Column("Reload", "Reload", "left")]
+    cells = [[Text(r[0], style="bold" if i == 0 else ""), *(Text(c) for c in r[1:])] for i, r in enumerate(rows)]
+    return fitted(columns, cells, width)
 
 
 def _latency_cell(latency: Mapping[str, Any] | None) -> str:
@@ -212,7 +205,7 @@ def _details_block(results: Sequence[Mapping[str, Any]], base: units.Base) -> Ta
     return grid
 
 
-def renderables(run: Any, base: units.Base = "iec") -> list[RenderableType]:
+def renderables(run: Any, base: units.Base = "iec", width: int = 100) -> list[RenderableType]:
     """The shrink blocks (none when there is nothing to show)."""
     before, results = results_of(run)
     if before is None or not results:
@@ -224,12 +217,12 @@ def renderables(run: Any, base: units.Base = "iec") -> list[RenderableType]:
                  "Latency: median of batch-1 CPU passes in rounds alternating original and shrunk (after a "
                  "warm-up, threads pinned), ± half the spread between rounds." + "".join(
                      " " + n for n in latency_notes(before, results)), style="dim")
-    return [_main_table(before, results, base, metric), files, _details_block(results, base)]
+    return [*_main_table(before, results, base, metric, width), files, _details_block(results, base)]
 
 
 def table(run: Any, base: units.Base = "iec", *, width: int = 100, color: bool = False) -> str:
     """The before/after table and each recipe's findings, as text."""
-    parts = renderables(run, base)
+    parts = renderables(run, base, width)
     if not parts:
         return "No shrink results.\n"
     spaced: list[RenderableType] = []

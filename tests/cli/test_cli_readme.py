@@ -109,7 +109,7 @@ README_CHECKS = {
     "result = shrink(model, Chain(": "assert result.before.score > 0.5  # trained: far from chance (10 %)",
     "found = to_budget(": "assert found.chosen.file_bytes <= 26 * 1024",
     "result = sweep.run(": ("assert law.law == 'linear' and round(law.coefficients['b'], 1) == 520.0, law\n"
-                            "assert law.sentence.startswith('stored bytes grow linearly with data.n_samples')"),
+                            "assert sentence(law).startswith('stored bytes grow linearly with data.n_samples')"),
     "assert_size(build_model()": "test_model_fits()",
 }
 #: blocks that take minutes on the shared 2-core box (a budget search trains and writes many candidates)

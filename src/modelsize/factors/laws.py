@@ -95,13 +95,6 @@ class LawFit:
     def candidate(self, law: str) -> Candidate:
         return next(c for c in self.candidates if c.law == law)
 
-    @property
-    def sentence(self) -> str:
-        """The fit in one sentence (worded by :func:`modelsize.render.laws.sentence`)."""
-        from ..render.laws import sentence
-
-        return sentence(self)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric, "factor": self.factor, "group": dict(self.group), "law": self.law,

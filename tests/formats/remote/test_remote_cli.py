@@ -89,7 +89,7 @@ def test_offline_and_usage_errors(server: RangeServer, capsys: pytest.CaptureFix
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--fit", "24")
     assert code == 2 and "'fit' option must be a memory size with its unit" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--batch", "2")
-    assert code == 2 and "'fit' option must be given when --batch or --training is used" in err
+    assert code == 2 and "The '--batch' option needs --fit SIZE" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--timeout", "0.5", "--no-cache",
                         "--input", "1x3")
     assert code == 2 and "read header-only" in err

@@ -103,3 +103,19 @@ def test_fit_on_a_local_folder(served: Path, capsys: pytest.CaptureFixture[str])
     assert fit["training"] is True and fit["fits"] == []
     full = fit["options"][0]
     assert full["training_state_bytes"] == 14 * LLAMA_70B_PARAMS
+
+
+def test_library_fit_report_equals_the_cli_fit(server: RangeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 28: ``fit_report(modelsize.inspect(url))`` has the KV cache and activations of ``--fit``."""
+    import modelsize
+    from modelsize.compute.fit import FitOptions, fit_report
+
+    code, out, err = _cli(capsys, "inspect", server.url(INDEX), "--format", "json", "--fit", "80GiB",
+                          "--seq-len", "4096", "--no-cache")
+    assert code == 0, err
+    cli_fit = json.loads(out)["sections"]["fit"]
+    report = modelsize.inspect(server.url(INDEX))
+    assert "config" in report.sections  # the config.json beside the index, as the CLI reads it for --fit
+    library_fit = fit_report(report, FitOptions(budget_bytes=80 * 2**30, seq_len=4096)).sections["fit"]
+    assert json.loads(json.dumps(library_fit)) == cli_fit
+    assert cli_fit["kv_cache"]["total_bytes"] == 2 * 80 * 8 * 128 * 4096 * 2

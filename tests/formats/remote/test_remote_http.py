@@ -165,7 +165,8 @@ def test_pickle_needs_permission_and_says_why(server: RangeServer, served: Path)
 def test_modelsize_inspect_takes_urls(server: RangeServer) -> None:
     report = modelsize.inspect(server.url("llama70b/model.safetensors.index.json"))
     assert report.totals.params == LLAMA_70B_PARAMS
-    assert report.sections["remote"]["requests"] == 32
+    # index (2) + 30 shard headers + the config.json beside the index (HEAD, then GET): what --fit reads
+    assert report.sections["remote"]["requests"] == 34 and "config" in report.sections
 
 
 def test_missing_file_and_missing_shard(server: RangeServer, served: Path) -> None:

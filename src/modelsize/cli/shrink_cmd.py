@@ -17,7 +17,7 @@ from ..core.errors import TargetError, option_error
 from . import output_file
 from .errors import usage_problem
 from .shrink_budget import BudgetArgs
-from .options import SI, Output_, base_for, parse_format, parse_shape
+from .options import SI, Output_, at_least, base_for, parse_format, parse_shape
 from .output import Output
 
 def _recipes_help() -> str:
@@ -108,15 +108,15 @@ def shrink_command(
         "--input-shape", metavar="SHAPE",
         help="Reshape each sample, e.g. 1x8x8 (or 1,8,8) for a CNN on digits; no batch axis.")] = None,
     train_epochs: Annotated[int, typer.Option(
-        "--train-epochs", min=0, metavar="N", help="Train the model on the data first (for targets that build an "
+        "--train-epochs", callback=at_least("train-epochs", 0), metavar="N", help="Train the model on the data first (for targets that build an "
                                                    "untrained model, like the seed factories).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", min=0, metavar="N",
+    seed: Annotated[int, typer.Option("--seed", callback=at_least("seed", 0), metavar="N",
                                       help="Seed of data splits, training, init and every random generator "
                                            "(torch, NumPy, random, TensorFlow); same seed, same numbers.")] = 0,
-    latency_runs: Annotated[int, typer.Option("--latency-runs", min=1, metavar="N",
+    latency_runs: Annotated[int, typer.Option("--latency-runs", callback=at_least("latency-runs", 1), metavar="N",
                                               help="Timed batch-1 passes per model.")] = 20,
     threads: Annotated[int | None, typer.Option(
-        "--threads", min=1, metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
+        "--threads", callback=at_least("threads", 1), metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
     save_dir: Annotated[str | None, typer.Option(
         "--save-dir", metavar="DIR", help="Keep the written files (original and each shrunk model) in DIR.")] = None,
     fmt: ShrinkFormat = "table",
@@ -132,7 +132,7 @@ def shrink_command(
     ratio: Annotated[float | None, typer.Option(
         "--ratio", metavar="RATIO", help="Budget = original file / RATIO (a number > 1).")] = None,
     max_drop: Annotated[float | None, typer.Option(
-        "--max-drop", min=0.0, metavar="POINTS", help="The smallest model within this many points of the original's "
+        "--max-drop", callback=at_least("max-drop", 0.0), metavar="POINTS", help="The smallest model within this many points of the original's "
                                     "validation score (with --budget/--ratio: also within it).")] = None,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,

@@ -83,9 +83,12 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], float
     if not span > 0:
         return [lo], 1.0
     magnitude = 10 ** math.floor(math.log10(span / count))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if span / (m * magnitude) <= count)
-    first = math.ceil(lo / step - 1e-9)
-    ticks = [round(k * step, 12) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+    for m in (1, 2, 2.5, 5, 10, 20):  # the finest round step giving at most count + 1 ticks
+        step = m * magnitude
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [round(k * step, 12) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+        if len(ticks) <= count + 1:
+            break
     return ticks, step
 
 

@@ -1,52 +1,63 @@
-"""Start-up stays fast (issue 15): ``import modelsize`` ≤ 100 ms and ``modelsize --help`` ≤ 0.3 s.
+"""Start-up stays light (issue 15): counted as the work done, not raced against the clock.
 
-Times are the best of a few fresh interpreters (the machine is shared: the best run is the
-cost of our code, the others add other people's load). ``benchmarks/bench_startup.py`` gives
-the ratio to ``python -c pass``; see BENCHMARKS.md.
+``import modelsize`` loads three of our modules and nothing outside the standard library;
+``modelsize --help`` adds typer and no verb module. Wall time is only a hang guard here (≥ 10×
+the expected time); the speed goals (import ≤ 100 ms, help ≤ 0.3 s) are measured by
+``benchmarks/bench_startup.py`` and recorded in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ENV = dict(os.environ, PYTHONPATH=str(SRC))
+#: hang guards: 10× or more the medians in BENCHMARKS.md (62 ms import, 195 ms help, 2-core box)
+IMPORT_HANG_S, HELP_HANG_S = 5.0, 10.0
+
+PROBE = """
+import json, sys
+before = set(sys.modules)
+{body}
+new = set(sys.modules) - before
+third = sorted({{m.split('.')[0] for m in new}} - set(sys.stdlib_module_names))
+print(json.dumps({{"ours": sorted(m for m in new if m.startswith('modelsize')), "third": third}}))
+"""
 
 
-def _best(argv: list[str], runs: int = 5) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - start)
-    return best
+def _loaded(body: str, timeout: float) -> dict[str, list[str]]:
+    code = PROBE.format(body=body)
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_import_modelsize_loads_no_numpy_and_takes_under_100_ms() -> None:
-    code = ("import sys, time; t = time.perf_counter(); import modelsize; dt = time.perf_counter() - t; "
-            "print(dt, 'numpy' in sys.modules, 'modelsize.factors' in sys.modules)")
-    runs = [subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True).stdout
-            for _ in range(5)]
-    seconds = min(float(r.split()[0]) for r in runs)
-    assert all(r.split()[1:] == ["False", "False"] for r in runs), runs
-    assert seconds <= 0.100, f"import modelsize took {seconds * 1000:.0f} ms"
+def test_import_modelsize_loads_three_modules_and_nothing_outside_the_stdlib() -> None:
+    loaded = _loaded("import modelsize", IMPORT_HANG_S)
+    assert loaded["ours"] == ["modelsize", "modelsize.core", "modelsize.core.errors"]
+    assert loaded["third"] == ["modelsize"]  # no numpy, no sweep engine, no framework
     # and the public names still resolve, lazily
     probe = "import modelsize, sys; modelsize.Sweep; modelsize.inspect; print('numpy' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True).stdout.strip() == "True"
+    done = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True"
 
 
-def test_help_is_under_300_ms_and_imports_no_verb() -> None:
-    seconds = _best([sys.executable, "-m", "modelsize", "--help"], runs=3)
-    assert seconds <= 0.300, f"modelsize --help took {seconds * 1000:.0f} ms"
-    code = "import sys; from modelsize.cli.app import run; run(['--help']); print(sorted(m for m in sys.modules if m.endswith('_cmd')))"
-    out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+def test_help_imports_typer_and_no_verb() -> None:
+    body = "from modelsize.cli.app import run\ntry:\n    run(['--help'])\nexcept SystemExit:\n    pass"
+    loaded = _loaded(body, HELP_HANG_S)
+    assert not [m for m in loaded["ours"] if m.endswith("_cmd")], loaded["ours"]
+    assert "numpy" not in loaded["third"] and "rich" not in loaded["third"], loaded["third"]
+    assert set(loaded["third"]) <= {"modelsize", "typer", "click", "shellingham", "annotated_doc", "typing_extensions"}
+    assert len(loaded["ours"]) <= 20, loaded["ours"]  # 15 today: app, entry, errors, core …
+    done = subprocess.run([sys.executable, "-m", "modelsize", "--help"], env=ENV, capture_output=True, text=True,
+                          timeout=HELP_HANG_S)
+    assert done.returncode == 0 and "inspect" in done.stdout
 
 
 def test_the_static_verb_list_matches_each_command() -> None:

@@ -47,7 +47,8 @@ def inspect(
     if isinstance(obj, str) and obj.lower().startswith(("http://", "https://", "hf://")):
         from .formats import remote  # header-only over HTTP / the Hub: see formats/remote
 
-        return remote.read(obj)
+        # the config.json beside the file too, so fit_report(inspect(url)) sees what `inspect URL --fit` sees
+        return remote.read(obj, remote.RemoteOptions(sibling_config=True))
     if isinstance(obj, (str, os.PathLike)):
         if nnz is not None:
             raise option_error("nnz", "given with a live PyTorch model (file readers decide what they scan)", nnz)

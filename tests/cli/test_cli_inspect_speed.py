@@ -33,7 +33,7 @@ def test_verbose_times_import_build_measure_render(cli, torch, write_module) -> 
     steps = dict((name, float(sec)) for name, sec in re.findall(r"(\w+) ([\d.]+) s", line))
     assert list(steps)[-5:] == ["import", "build", "measure", "render", "total"]
     assert 0.3 <= steps["import"] < 0.3 + 5 and 0.5 <= steps["build"] < 0.5 + 5
-    assert steps["measure"] < steps["build"]
+    assert steps["measure"] < 5  # a hang guard; the 0.5 s build sleep is counted in "build" above
     assert "Timing:" not in result.out  # stdout carries only data
     quiet = cli("inspect", f"{module}:build", "--no-formats")
     assert "Timing:" not in quiet.err
@@ -44,7 +44,8 @@ def test_verbose_on_a_python_file_target(cli, torch, write_module) -> None:
     result = cli("inspect", f"{path}:build", "--no-formats", "-v", "--format", "json")
     assert result.code == 0, result.err
     json.loads(result.out)
-    assert re.search(r"Timing: .*import 0\.[3-9]\d* s, build [0-9.]+ s, measure [0-9.]+ s, render", result.err)
+    timing = re.search(r"Timing: .*import (\d+\.\d+) s, build [0-9.]+ s, measure [0-9.]+ s, render", result.err)
+    assert timing and float(timing.group(1)) >= 0.3  # the module's own 0.3 s sleep is in "import"
 
 
 def test_exact_compress_and_nnz_flags(cli, torch, write_module, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -31,24 +28,14 @@ def _run(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedPro
 
 
 @needs_script
-def test_help_answers_in_under_half_a_second() -> None:
-    """Median of 3 runs of ``modelsize --help`` under 0.5 s.
-
-    Timed as the child's CPU time (user + system): that is what the command itself costs, and
-    unlike wall time it does not grow when other test workers share the cores. (Wall time on an
-    idle machine is within a few hundredths of a second of it: start-up is not I/O bound.)
-    """
-    cpu_times, wall_times = [], []
-    for _ in range(3):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        result = _run(str(MODELSIZE), "--help")
-        wall_times.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_times.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-        assert result.returncode == 0, result.stderr
-        assert "inspect" in result.stdout and "demo" in result.stdout
-    assert statistics.median(cpu_times) < 0.5, {"cpu": cpu_times, "wall": wall_times}
+def test_help_answers_from_the_console_script() -> None:
+    """``modelsize --help`` through the installed script. Time is only a hang guard (10 s, 50× the
+    195 ms median in BENCHMARKS.md); what it loads is counted in ``tests/test_startup.py`` and the
+    speed goal (≤ 0.3 s) is measured by ``benchmarks/bench_startup.py``."""
+    result = _run(str(MODELSIZE), "--help", timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert "inspect" in result.stdout and "demo" in result.stdout
+    assert result.stderr == ""
 
 
 def _loaded_after(code: str) -> list[str]:

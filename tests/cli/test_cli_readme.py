@@ -95,3 +95,53 @@ def test_every_readme_command_uses_options_its_command_has(cli, readme: str) -> 
         for word in words:
             if word.startswith("--"):
                 assert word.split("=")[0] in help_text, f"README: {command!r} uses {word}, unknown to {' '.join(path)}"
+
+
+# ---- every Python block runs as written (issue 28), and the figures its comments quote are checked
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+#: a line that identifies a block → code run after it, asserting the figures the block's comments quote
+README_CHECKS = {
+    "report = modelsize.inspect(simple_nn())": "assert report.totals.params == 101770",
+    "result = shrink(model, Chain(": "assert result.before.score > 0.5  # trained: far from chance (10 %)",
+    "found = to_budget(": "assert found.chosen.file_bytes <= 26 * 1024",
+    "result = sweep.run(": ("assert law.law == 'linear' and round(law.coefficients['b'], 1) == 520.0, law\n"
+                            "assert sentence(law).startswith('stored bytes grow linearly with data.n_samples')"),
+    "assert_size(build_model()": "test_model_fits()",
+}
+#: blocks that take minutes on the shared 2-core box (a budget search trains and writes many candidates)
+SLOW_BLOCKS = ("found = to_budget(",)
+
+
+def _python_cases() -> list:  # noqa: ANN202
+    blocks = python_blocks(README.read_text()) if README.exists() else []
+    cases = []
+    for block in blocks:
+        key = next((k for k in README_CHECKS if k in block), None)
+        marks = [pytest.mark.slow] if any(s in block for s in SLOW_BLOCKS) else []
+        cases.append(pytest.param(block, key, marks=marks, id=(key or block.splitlines()[0])[:40]))
+    return cases
+
+
+def test_every_python_block_is_checked() -> None:
+    blocks = python_blocks(README.read_text())
+    assert len(blocks) >= 5
+    for block in blocks:
+        assert any(k in block for k in README_CHECKS), f"a README Python block with no check:\n{block}"
+
+
+@pytest.mark.parametrize("block,key", _python_cases())
+def test_readme_python_block_runs_as_written(block: str, key: str | None, tmp_path) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+
+    code = block + "\n" + (README_CHECKS[key] if key else "")
+    env = dict(os.environ, PYTHONPATH=str(README.parent / "src"))
+    env.pop("MODELSIZE_DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]

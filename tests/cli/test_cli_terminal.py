@@ -42,6 +42,9 @@ def test_sweep_run_json_to_a_file_from_a_terminal_fresh_and_from_the_store(spec:
         assert [t["factors"]["n_estimators"] for t in data["trials"]] == [2, 4]
         assert f"{ran} run, {cached} from the store" in result.err_plain
         assert "2/2" in result.err_plain  # the progress bar was drawn, on stderr
+        status = [line for line in result.err_plain.splitlines() if "Sweep " in line and " trials, " in line]
+        assert status and all(line.startswith("Sweep ") and "━" not in line and "ETA" not in line for line in status), \
+            result.err_plain  # issue 28: the status line above the bar, not printed into it
 
 
 def test_sweep_run_table_on_a_terminal_keeps_the_bar_off_stdout(spec: Path, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_llama2_7b_profiles_fast_and_small() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     compute = result["compute"]
     assert result["params"] == 6_738_415_616
-    assert result["seconds"] < 30, result["seconds"]
+    assert result["seconds"] < 60, result["seconds"]  # a hang guard: 20× the ~3 s in BENCHMARKS.md
     assert result["peak_rss"] < 2 * 1024**3, result["peak_rss"]  # the whole process, imports included
 
     # MACs per token by hand: every weight of a linear layer once per token — all parameters but

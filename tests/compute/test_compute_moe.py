@@ -119,7 +119,7 @@ def test_mixtral_8x7b_from_config_on_meta() -> None:
     model = _meta(transformers.MixtralForCausalLM, transformers.MixtralConfig())  # 8x7B defaults
     start = time.perf_counter()
     prof = profile(model, token_inputs(16))
-    assert time.perf_counter() - start < 20
+    assert time.perf_counter() - start < 40  # a hang guard: ~1.1 s (BENCHMARKS.md) + a cold ~2 s torch._dynamo import
     moe = prof.moe
     assert moe.total_params == 46_702_792_704
     assert round(moe.total_params / 1e9, 1) == 46.7

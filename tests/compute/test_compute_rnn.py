@@ -118,20 +118,29 @@ def conv_lstm_hand_macs(frames: int = 200) -> int:
     return conv + lstm + frames * 256 * 1400
 
 
-def test_conv_lstm_full_count_and_speed() -> None:
+def _op_calls(prof) -> tuple[int, int]:  # noqa: ANN001
+    return sum(o.calls for o in prof.coverage.ops), sum(o.calls for o in prof.backward_coverage.ops)
+
+
+#: a hang guard, not a speed goal: 10× and more the cold first profile (torch._dynamo's ~2 s import
+#: included); the speed goals (≤ 2 s forward, ≤ 5 s with backward) are in benchmarks/bench_flops.py --timing
+HANG_S = 30.0
+
+
+def test_conv_lstm_full_count_and_work_independent_of_the_steps() -> None:
     model = ConvLSTM()
     assert 1.25e6 < sum(p.numel() for p in model.parameters()) < 1.35e6
     start = time.perf_counter()
     prof = profile(model, "1x40x200")
-    forward_s = time.perf_counter() - start
     assert prof.macs == conv_lstm_hand_macs()
     assert not prof.coverage.not_counted
-    start = time.perf_counter()
     prof = profile(model, "1x40x200", backward=True)
-    both_s = time.perf_counter() - start
+    assert time.perf_counter() - start < HANG_S
     assert prof.backward.macs > 1.9 * prof.macs
-    assert forward_s <= 2.0 and both_s <= 5.0, (forward_s, both_s)
     assert NOT_COUNTED not in {o.status for o in prof.backward_coverage.ops}
+    # the work: every time step in one op chain per layer, so 10× the frames dispatch the same ops
+    # (22 forward, 57 backward); one graph per step took 5–21 s forward and 54 s with backward
+    assert _op_calls(prof) == _op_calls(profile(model, "1x40x20", backward=True)) == (22, 57)
 
 
 def test_free_ops_are_listed_apart_from_not_counted() -> None:
@@ -166,7 +175,8 @@ def test_projected_lstm_and_long_gru_are_counted_fast() -> None:
     gru = First(nn.GRU(128, 256, num_layers=2, batch_first=True))
     start = time.perf_counter()
     prof = profile(gru, "1x200x128", backward=True)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < HANG_S
+    assert _op_calls(prof) == _op_calls(profile(gru, "1x20x128", backward=True)) == (51, 109)  # not per step
     assert prof.macs == 200 * 3 * 256 * (128 + 256) + 200 * 3 * 256 * (256 + 256)
     # Backward: both weight gradients, the hidden gradient after step 0, and layer 2's input gradient.
     assert prof.backward.macs == prof.macs + 2 * 199 * 3 * 256 * 256 + 200 * 3 * 256 * 256

@@ -125,7 +125,7 @@ def test_yaml_errors(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({"grid": {}}, "'grid' option must be a non-empty mapping"),
-        ({"factory": None}, "'factory' option must be"),
+        ({"factory": None}, "'factory' option is missing"),
         ({"factory": "no_colon"}, "'factory' option must be"),
         ({"seed": "0"}, "'seed' option must be an integer"),
         ({"score": "auc"}, "'score' option must be one of"),

@@ -35,7 +35,9 @@ def _verbose(value: bool) -> None:
 
 def _width(value: int | None) -> None:
     if value is not None:
-        SETTINGS.width = value
+        from .options import at_least
+
+        SETTINGS.width = at_least("width", 40)(value)
 
 
 _donor = typer.Typer(add_completion=False)
@@ -52,7 +54,7 @@ def _flags(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", callback=_verbose, expose_value=False, is_eager=True,
                                           help="Also show the frameworks' log lines and warnings (TensorFlow, "
                                                "absl, torchao …).")] = False,
-    width: Annotated[int | None, typer.Option("--width", min=40, metavar="N", callback=_width, expose_value=False,
+    width: Annotated[int | None, typer.Option("--width", metavar="N", callback=_width, expose_value=False,
                                               is_eager=True, help="Table width in characters (default: $COLUMNS "
                                                                   "or the terminal's width).")] = None,
 ) -> None:

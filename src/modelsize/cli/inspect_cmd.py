@@ -64,7 +64,8 @@ def inspect_command(
                                   "By default they are counted up to 64 MiB of tensor data.")
     ] = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Print where the time went (import, build, measure, render) on stderr.")
+        bool, typer.Option("--verbose", "-v", help="Print where the time went (import, build, measure, render) on "
+                           "stderr, and let the frameworks' log lines (TensorFlow, absl, oneDNN …) through.")
     ] = False,
     si: SI = False,
     inputs: compute_options.Inputs = None,

@@ -1,6 +1,7 @@
 """Keep the frameworks' log lines off stderr unless ``--verbose`` asks for them.
 
-TensorFlow's C++ logger ("could not find cuda drivers"), absl, torch's own log records (a
+TensorFlow's C++ logger ("could not find cuda drivers"), absl (both filtered off file descriptor 2 by
+:mod:`modelsize.core.framework_logs`, since TensorFlow writes them before reading its log level), torch's own log records (a
 fake-tensor failure logs an ``E1203 … fake_tensor.py`` line before we report it in one line)
 and Python warnings raised inside torch/torchao/keras are noise on an ordinary run: stderr is
 for our own messages, which never go through :mod:`logging`. ``-v`` restores them.
@@ -12,7 +13,6 @@ back afterwards, so running the CLI in-process (tests, notebooks) leaves no trac
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,15 +23,15 @@ NOISY_LOGGERS = ("tensorflow", "absl", "h5py", "jax", "torchao", "torch", "onnxr
 #: modules whose warnings are hidden by default
 NOISY_WARNING_MODULES = r"(torch|torchao|keras|tensorflow|tf_keras|absl|sklearn|xgboost|lightgbm|onnx|onnxruntime)(\..*)?"
 
-_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GLOG_minloglevel": "3"}
 _saved: dict[str, int] = {}
 
 
 def silence_third_party() -> None:
     """Quiet the frameworks: log records up to ERROR dropped, their warnings ignored (the user's
     own environment variables win)."""
-    for key, value in _ENV.items():
-        os.environ.setdefault(key, value)
+    from ..core.framework_logs import quiet_this_process
+
+    quiet_this_process()
     _saved.setdefault("__disable__", logging.root.manager.disable)
     logging.disable(logging.ERROR)  # torch installs its own handlers at import: levels alone are not enough
     for name in NOISY_LOGGERS:
@@ -43,6 +43,9 @@ def silence_third_party() -> None:
 
 def show_third_party() -> None:
     """Undo :func:`silence_third_party` (``--verbose``)."""
+    from ..core.framework_logs import show_framework_logs
+
+    show_framework_logs(True)
     logging.disable(_saved.pop("__disable__", logging.NOTSET))
     for name, level in list(_saved.items()):
         logging.getLogger(name).setLevel(level)
@@ -62,9 +65,13 @@ def enable_verbose() -> None:
 @contextmanager
 def quiet_frameworks() -> Iterator[None]:
     """Silence the frameworks for the duration of one command; restore everything afterwards."""
-    with warnings.catch_warnings():
+    from ..core.framework_logs import filter_fd2, show_framework_logs
+
+    with warnings.catch_warnings(), filter_fd2():
         silence_third_party()
+        show_framework_logs(False)
         try:
             yield
         finally:
             show_third_party()
+            show_framework_logs(False)

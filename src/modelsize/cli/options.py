@@ -16,6 +16,20 @@ from .errors import usage_problem
 from .output import FORMATS, OutputFormat, base_for  # noqa: F401 - base_for: the verbs take it from here
 
 
+def at_least(option: str, low: float) -> Any:
+    """A typer callback refusing values under ``low`` in our one template (typer's own ``min=`` says
+    "Input should be greater than or equal to 1", pydantic's wording)."""
+    integer = isinstance(low, int)
+
+    def check(value: Any) -> Any:
+        if value is not None and value < low:
+            kind = "an integer" if integer else "a number"
+            raise usage_problem(option_error(option, f"{kind} >= {low:g}", value))
+        return value
+
+    return check
+
+
 def parse_depth(value: Any) -> int:
     """``--depth``: an integer >= 0 (0 shows the model as one row)."""
     if isinstance(value, int) and not isinstance(value, bool):

@@ -51,7 +51,9 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
     """What ``--fit`` asks for, or ``None``; ``--batch``/``--training`` without ``--fit`` are usage errors."""
     if fit is None:
         if batch is not None or training:
-            raise usage_problem(option_error("fit", "given when --batch or --training is used", None))
+            flag = "--training" if training else "--batch"
+            raise usage_problem(OptionError(f"The '{flag}' option needs --fit SIZE, the memory budget to check "
+                                            "(e.g. --fit 24GiB)."))
         return None
     from ..compute.fit import FitOptions  # only now: the compute package is not small
     from ..core.units import parse_size

@@ -17,7 +17,7 @@ from ..core.errors import TargetError, option_error
 from . import output_file
 from .errors import usage_problem
 from .shrink_budget import BudgetArgs
-from .options import SI, Output_, base_for, parse_format, parse_shape
+from .options import SI, Output_, at_least, base_for, parse_format, parse_shape
 from .output import Output
 
 def _recipes_help() -> str:
@@ -108,15 +108,15 @@ def shrink_command(
         "--input-shape", metavar="SHAPE",
         help="Reshape each sample, e.g. 1x8x8 (or 1,8,8) for a CNN on digits; no batch axis.")] = None,
     train_epochs: Annotated[int, typer.Option(
-        "--train-epochs", min=0, metavar="N", help="Train the model on the data first (for targets that build an "
+        "--train-epochs", callback=at_least("train-epochs", 0), metavar="N", help="Train the model on the data first (for targets that build an "
                                                    "untrained model, like the seed factories).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", min=0, metavar="N",
+    seed: Annotated[int, typer.Option("--seed", callback=at_least("seed", 0), metavar="N",
                                       help="Seed of data splits, training, init and every random generator "
                                            "(torch, NumPy, random, TensorFlow); same seed, same numbers.")] = 0,
-    latency_runs: Annotated[int, typer.Option("--latency-runs", min=1, metavar="N",
+    latency_runs: Annotated[int, typer.Option("--latency-runs", callback=at_least("latency-runs", 1), metavar="N",
                                               help="Timed batch-1 passes per model.")] = 20,
     threads: Annotated[int | None, typer.Option(
-        "--threads", min=1, metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
+        "--threads", callback=at_least("threads", 1), metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
     save_dir: Annotated[str | None, typer.Option(
         "--save-dir", metavar="DIR", help="Keep the written files (original and each shrunk model) in DIR.")] = None,
     fmt: ShrinkFormat = "table",
@@ -133,7 +133,7 @@ def shrink_command(
     ratio: Annotated[float | None, typer.Option(
         "--ratio", metavar="RATIO", help="Budget = original file / RATIO (a number > 1).")] = None,
     max_drop: Annotated[float | None, typer.Option(
-        "--max-drop", min=0.0, metavar="POINTS", help="The smallest model within this many points of the original's "
+        "--max-drop", callback=at_least("max-drop", 0.0), metavar="POINTS", help="The smallest model within this many points of the original's "
                                     "validation score (with --budget/--ratio: also within it).")] = None,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,
@@ -198,11 +198,14 @@ def run_shrink(target: str, recipe_specs: list[str], data: DataOptions, measure:
 
             run_budget(out, model, dataset, search)
             return
+        dataset, carved = dataset.with_validation(seed=data.seed)  # the budget search carves (and notes) its own
+        if carved:
+            out.hint(carved)
         options = RunOptions(latency_runs=measure.latency_runs, seed=data.seed, save_dir=measure.save_dir,
                              threads=measure.threads)
         progress = ShrinkProgress(out, len(recipes))
         results = shrink_each(model, recipes, dataset, options=options, progress=progress)
-    _show(out, target, backend, model, results, show)
+    _show(out, target, backend, model, results, show, dataset)
 
 
 def _live_model(target: str) -> Any:
@@ -258,7 +261,8 @@ class ShrinkProgress:
         self.out.progress(f"[{step}/{self.total}] {label}{eta}")
 
 
-def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any], show: ShowOptions) -> None:
+def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any], show: ShowOptions,
+          dataset: Any = None) -> None:
     from ..shrink.result import ShrinkRun
 
     run = ShrinkRun(tuple(results))
@@ -280,6 +284,12 @@ def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any]
         return table(run, base_for(show.si), width=out.width(), color=color)
 
     out.data(render("terminal" if show.fmt == "table" else show.fmt))
+    if results:
+        from ..shrink.runner import chance_note
+
+        chance = chance_note(results[0].before.score, dataset)
+        if chance:
+            out.warning(chance)
     if show.html is not None:
         from ..render.html_shrink import shrink_html
 
@@ -289,6 +299,13 @@ def _show(out: Output, target: str, backend: Any, model: Any, results: list[Any]
     if show.output is not None:
         output_file.write(show.output, render)
         out.hint(f"Wrote {show.output}.")
+    failed = [r for r in results if r.failed]
+    if failed:  # after the table: the recipes that worked are shown and written, the exit code says not all did
+        from ..shrink.base import RecipeError
+
+        names = ", ".join(r.recipe for r in failed)
+        raise RecipeError(f"{len(failed)} of {len(results)} recipes failed ({names}); the reason is in each one's "
+                          "row, and the other recipes' results stand.")
 
 
 #: The demo's recipes: every technique once, sized to keep the step to a few seconds.

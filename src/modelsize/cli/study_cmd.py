@@ -20,7 +20,7 @@ import typer
 from ..core.errors import option_error
 from .errors import argument_error, usage_problem
 from . import output_file
-from .options import Output_
+from .options import Output_, at_least
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,7 +208,7 @@ def run_command(
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR",
                                                  help="Report folder (default: $MODELSIZE_REPORT_DIR or "
                                                       "./modelsize-report).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, metavar="N",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", callback=at_least("jobs", 1), metavar="N",
                                       help="Local worker processes per sweep (1: run in this process).")] = 1,
     fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
                                      help="table for people, json for programs (schema in "

@@ -48,8 +48,9 @@ def with_progress(events: Iterable[Event], show: bool, label: str | None = None)
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("[red]{task.fields[failed]} failed"), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False,
-        # stdout is data: rich's default redirect would send our JSON to the terminal (stderr).
-        redirect_stdout=False, redirect_stderr=False,
+        # stdout is data: rich's default redirect would send our JSON to the terminal (stderr). Our own
+        # status lines (stderr) are redirected: rich prints them above the bar, not into it.
+        redirect_stdout=False, redirect_stderr=True,
     )
     task = None
     progress.start()

@@ -93,7 +93,9 @@ def measure_footprint(model: Any, spec: InputSpec, real: Any, options: MeasureOp
         except subprocess.TimeoutExpired as exc:
             raise ModelStateError(f"The footprint measurement took longer than {options.timeout_s} s and was stopped.") from exc
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        from ..core.framework_logs import without_framework_noise
+
+        tail = without_framework_noise(done.stderr or done.stdout)[-5:]
         raise ModelStateError("The footprint measurement failed in its subprocess: " + " | ".join(tail))
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return Footprint(
@@ -107,8 +109,11 @@ def measure_footprint(model: Any, spec: InputSpec, real: Any, options: MeasureOp
 
 
 def _child_env() -> dict[str, str]:
-    """The child sees the same ``sys.path`` (so the model's code and modelsize import there)."""
-    env = dict(os.environ)
+    """The child sees the same ``sys.path`` (so the model's code and modelsize import there), and the
+    frameworks' quiet log levels."""
+    from ..core.framework_logs import quiet_environment
+
+    env = quiet_environment()
     paths = [p for p in sys.path if p]
     env["PYTHONPATH"] = os.pathsep.join(paths + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return env

@@ -86,16 +86,29 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_CLASS_NAMES])
 
 
-def simple_nn() -> Any:
-    """The seed's ``SimpleNN()``, freshly initialised (101,770 parameters)."""
-    return _classes()["SimpleNN"]()
+def _built(name: str, seed: int | None) -> Any:
+    """``name``'s class initialised from ``seed`` — else the seed of an enclosing ``seeded()`` block
+    (``modelsize shrink --seed``), else 0 — without touching torch's global generator."""
+    torch = require("torch", "build the seed article's example models")
+    if seed is None:
+        from ..shrink.seeding import ACTIVE_SEED
+
+        seed = ACTIVE_SEED.get()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0 if seed is None else seed)
+        return _classes()[name]()
 
 
-def teacher_model() -> Any:
-    """The seed's ``TeacherModel()`` (535,818 parameters)."""
-    return _classes()["TeacherModel"]()
+def simple_nn(seed: int | None = None) -> Any:
+    """The seed's ``SimpleNN()``, freshly and reproducibly initialised (101,770 parameters)."""
+    return _built("SimpleNN", seed)
 
 
-def student_model() -> Any:
-    """The seed's ``StudentModel()`` (101,770 parameters)."""
-    return _classes()["StudentModel"]()
+def teacher_model(seed: int | None = None) -> Any:
+    """The seed's ``TeacherModel()`` (535,818 parameters), reproducibly initialised."""
+    return _built("TeacherModel", seed)
+
+
+def student_model(seed: int | None = None) -> Any:
+    """The seed's ``StudentModel()`` (101,770 parameters), reproducibly initialised."""
+    return _built("StudentModel", seed)

@@ -14,7 +14,8 @@ Each candidate is scored by leave-one-value-out cross-validation (every point at
 predicted from a fit to the others; root-mean-square error in the metric's own units). The
 law chosen is the simplest one whose error is within 10 % of the best (plus a millionth of the
 metric's mean, so numerically exact fits tie): a straight line that fits as well as a parabola
-is reported as a straight line. Independently, the log-log slope gives the growth exponent
+is reported as a straight line; a law whose shape the exponent contradicts gives way to the power or
+linear law (:func:`agree_with_exponent`). Independently, the log-log slope gives the growth exponent
 with a t-based confidence interval — "bytes ∝ n^1.00 (95 % CI 0.98–1.02)" — and the sentence
 that reports a fit is built from these numbers only. A fit also records whether any law fits at
 all (``fits``/``reason``); the wording lives in :mod:`modelsize.render.laws`, so a fit stays data.
@@ -236,8 +237,8 @@ def fit_law(x: Sequence[float], y: Sequence[float], *, metric: str = "y", factor
             continue
         coef = fit_single(law, xs, ys)
         candidates.append(Candidate(law, coef, cv_rmse(law, xs, ys), r_squared(ys, predict(law, coef, xs))))
-    chosen = choose(candidates, ys)
     exponent, ci = log_log_exponent(xs, ys, confidence)
+    chosen = agree_with_exponent(choose(candidates, ys), candidates, ci)
     mean = float(np.mean(ys))
     deviation = float(np.max(np.abs(ys - mean)) / abs(mean)) if mean else float(np.max(np.abs(ys)))
     reason = why_no_law(chosen, ci, deviation)
@@ -248,6 +249,28 @@ def fit_law(x: Sequence[float], y: Sequence[float], *, metric: str = "y", factor
         group=dict(group or {}), fits=reason is None, reason=reason, y_min=float(ys.min()), y_max=float(ys.max()),
         y_mean=mean, y_max_deviation=deviation,
     )
+
+
+def agree_with_exponent(chosen: Candidate, candidates: Sequence[Candidate],
+                        ci: tuple[float, float] | None) -> Candidate:
+    """The chosen law, unless its shape contradicts the log-log exponent's interval.
+
+    The rule: a growing quadratic says "faster than linear", so it needs the whole interval above 1;
+    a logarithm says "slower than linear", so it needs the whole interval below 1. When the
+    interval reaches 1 (or lies on the other side), the better-cross-validated of the power and the
+    linear law is reported instead: a forest's parameters with exponent 1.01 (CI 0.97–1.05) grow
+    linearly, and a training time with exponent 0.85 never "grows quadratically".
+    """
+    if ci is None:
+        return chosen
+    low, high = ci
+    growing = high > 0 and low > 0
+    contradicts = (chosen.law == "quadratic" and growing and low <= 1) or \
+        (chosen.law == "logarithmic" and growing and high >= 1)
+    if not contradicts:
+        return chosen
+    plain = [c for c in candidates if c.law in ("power", "linear") and c.cv_rmse is not None]
+    return min(plain, key=lambda c: (c.cv_rmse, c.n_coefficients)) if plain else chosen
 
 
 def why_no_law(chosen: Candidate, ci: tuple[float, float] | None, deviation: float) -> str | None:

@@ -131,6 +131,13 @@ def png(result: SweepResult, metric: str, factor: str, path: str | os.PathLike[s
         from matplotlib.ticker import FuncFormatter
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_bytes(int(v)) if v >= 0 else ""))
+        if not log_y and all_y:  # ticks at round values of one unit (16 KiB, 32 KiB), not at 20,000 bytes
+            from ..render.html_shrink import byte_ticks
+
+            low, high = ax.get_ylim()
+            ticks = byte_ticks(max(low, 0.0), high, False, "iec")
+            if len(ticks) >= 2:
+                ax.set_yticks([v for v, _ in ticks], [t for _, t in ticks])
     ax.set_title(f"{label(metric)} against {factor}", fontsize=10)
     if laws:
         import textwrap

@@ -121,7 +121,8 @@ class Sweep:
             if target == "factory" and not all(refs.is_ref(v) for v in values):
                 raise option_error("grid.factory", f"a list of {refs.FORMS} references", values)
         if self.factory is None and "factory" not in factors:
-            raise option_error("factory", "a class, a function or a 'module:attr' reference", None)
+            raise OptionError("The 'factory' option is missing: give a class, a function or a 'module:attr' "
+                              "reference, or make 'factory' a factor of the grid.")
         if self.factory is not None and not callable(self.factory) and not refs.is_ref(self.factory):
             raise option_error("factory", f"a class, a function or {refs.FORMS}", self.factory)
         if not isinstance(self.params, Mapping):

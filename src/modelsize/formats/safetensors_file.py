@@ -225,12 +225,19 @@ def _section(headers: list[Header], index: dict[str, Any] | None = None) -> dict
 
 def read_file(path: Path) -> Report:
     """Report for one ``.safetensors`` file."""
+    from .safetensors_packed import packed_records
+
     header = parse_header(path)
+    records, why = packed_records(header)  # modelsize's own packed file: logical tensors, not their parts
+    notes = [*header.notes, *([why] if why else [])]
+    if records is not None:
+        notes.append(f"{header.path.name}: a modelsize packed file; {len(records)} logical tensors stored as "
+                     f"{len(header.entries)} entries (packed layouts), counted as the tensors they stand for.")
     return build_report(
-        path, FORMAT, header.records(),
+        path, FORMAT, records if records is not None else header.records(),
         framework=FORMAT, object_type="state_dict",
         sections={"file": file_section(FORMAT, [header.layout()]), FORMAT: _section([header])},
-        notes=list(header.notes),
+        notes=notes,
     )
 
 

@@ -9,34 +9,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich import box
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from ..core import units
 from ..core.report import Report
+from .whole_cells import Column, fitted
 
 
-def renderables(report: Report, base: units.Base) -> list[RenderableType]:
-    """The fit table of ``report`` (none when it has no fit section)."""
+#: the fit table's columns: full header, the short one used when the full ones do not fit
+COLUMNS = (Column("Option", "Option", "left"), Column("Bits/weight", "Bits"), Column("Weights", "Weights"),
+           Column("Train state", "State"), Column("KV cache", "KV"), Column("Activations", "Activ."),
+           Column("Overhead", "Overh."), Column("Total", "Total"), Column("Fits", "Fits", "center"),
+           Column("Margin", "Margin"))
+
+
+def renderables(report: Report, base: units.Base, width: int = 100) -> list[RenderableType]:
+    """The fit table of ``report`` (none when it has no fit section), every number and verdict whole
+    at ``width`` columns (:func:`.whole_cells.fitted`: empty columns dropped, headers and units
+    shortened, then stacked)."""
     data = report.sections.get("fit")
     if not isinstance(data, Mapping) or not isinstance(data.get("options"), list):
         return []
     what = "training" if data.get("training") else "inference"
     title = (f"Will it fit in {units.format_bytes(data['budget_bytes'], base)}? ({what}, "
              f"{data['seq_len']:,} tokens × batch {data['batch']})")
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", title=title,
-                 title_justify="left", title_style="bold")
-    for name, justify in (("Option", "left"), ("Bits/weight", "right"), ("Weights", "right"),
-                          ("Train state", "right"), ("KV cache", "right"), ("Activations", "right"),
-                          ("Overhead", "right"), ("Total", "right"), ("Fits", "center"), ("Margin", "right")):
-        grid.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     training = bool(data.get("training"))
+    rows = []
     for row in data["options"]:
         bits = row.get("bits_per_weight")
         fits = bool(row.get("fits"))
-        grid.add_row(
+        rows.append([
             Text(str(row["name"])),
             Text(f"{bits:.2f}" if isinstance(bits, (int, float)) else "n/a"),
             Text(units.format_bytes(row["weights_bytes"], base)),
@@ -47,11 +50,11 @@ def renderables(report: Report, base: units.Base) -> list[RenderableType]:
             Text(units.format_bytes(row["total_bytes"], base), style="bold"),
             Text("yes" if fits else "no", style="green" if fits else "red"),
             Text(_signed(row["margin_bytes"], base)),
-        )
+        ])
     lines = Text()
     for i, line in enumerate([*data.get("assumptions", []), *data.get("notes", [])]):
         lines.append(("\n" if i else "") + f"• {line}", style="dim")
-    return [grid, lines]
+    return [*fitted(COLUMNS, rows, width, title), lines]
 
 
 def _signed(n: Any, base: units.Base) -> str:

@@ -110,7 +110,10 @@ def diff_html(diff: ModelDiff, old: Report | None = None, new: Report | None = N
             legend("growth", GROWTH_LEGEND, True), svg(root, "growth")]
     comps = list(rows.shown_components(diff, 2))
     if comps:
-        body += ["<h2>Components that differ</h2>",
+        differ = sum(1 for c in diff.components if c.depth > 0 and c.status != "unchanged")
+        counted = (f"{len(comps)} shown" if len(comps) == differ else
+                   f"{len(comps)} shown, to depth 2, of the {differ} that differ at any depth")
+        body += [f"<h2>Components that differ ({counted})</h2>",
                  table(["Component", "Status", "Kind", "Params", "Δ params", "Bytes", "Δ bytes", "Ratio", "Changes"],
                        [[c.label, c.status, rows.arrow(c.old_kind, c.new_kind), rows.count_pair(c.params),
                          rows.signed_count(c.params.delta), rows.bytes_pair(c.stored_bytes, base),

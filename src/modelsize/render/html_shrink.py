@@ -41,6 +41,9 @@ def points(run: Any) -> tuple[list[Point], list[str]]:
     for r in results:
         after = r.get("after") or {}
         size = after.get("file_bytes") or after.get("stored_bytes")
+        if r.get("status") == "failed":
+            skipped.append(f"{r.get('recipe')}: failed ({r.get('error')})")
+            continue
         if size is None or after.get("score") is None:
             skipped.append(f"{r.get('recipe')}: {'no size' if size is None else 'no score'} measured")
             continue
@@ -74,6 +77,52 @@ def _scale(values: list[float], lo_px: float, hi_px: float, log: bool) -> Any:
     return f, (lo, hi)
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5) -> tuple[list[float], float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 × 10ᵏ) inside ``[lo, hi]``, at most ``count``+1, and the step."""
+    span = hi - lo
+    if not span > 0:
+        return [lo], 1.0
+    magnitude = 10 ** math.floor(math.log10(span / count))
+    for m in (1, 2, 2.5, 5, 10, 20):  # the finest round step giving at most count + 1 ticks
+        step = m * magnitude
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [round(k * step, 12) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+        if len(ticks) <= count + 1:
+            break
+    return ticks, step
+
+
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step) + 1e-9) + (1 if round(step / 10 ** math.floor(math.log10(step)), 6)
+                                                          == 2.5 else 0))
+
+
+def percent_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Score ticks: round percentages, as many decimals as the step needs, so no two labels are equal."""
+    ticks, step = nice_ticks(lo, hi)
+    return [(v, f"{v:.{_decimals(step)}f}%") for v in ticks]
+
+
+def byte_ticks(lo: float, hi: float, log: bool, base: Base) -> list[tuple[float, str]]:
+    """Size ticks at round values of one unit (``16 KiB``, ``32 KiB`` …; on a log axis 1-2-5 steps)."""
+    factor = 1024.0 if base == "iec" else 1000.0
+    names = ("B", "KiB", "MiB", "GiB", "TiB") if base == "iec" else ("B", "kB", "MB", "GB", "TB")
+    lo = max(lo, 1.0)
+    power = min(len(names) - 1, max(0, int(math.log(max(hi, 1.0), factor))))
+    unit = factor ** power
+    if log:
+        values = [m * 10 ** k * unit for k in range(-6, 8) for m in (1, 2, 5)]
+        ticks = [v for v in values if lo <= v <= hi]
+        if len(ticks) > 6:
+            ticks = ticks[:: math.ceil(len(ticks) / 6)]
+        step = min((b - a for a, b in zip(ticks, ticks[1:])), default=unit) / unit
+    else:
+        scaled, step = nice_ticks(lo / unit, hi / unit)
+        ticks = [v * unit for v in scaled]
+    digits = 0 if log else _decimals(step)
+    return [(v, f"{v / unit:.{digits}f} {names[power]}" if digits else f"{v / unit:g} {names[power]}") for v in ticks]
+
+
 def scatter_svg(pts: Sequence[Point], front: Sequence[Point], base: Base) -> str:
     sizes = [float(p.size) for p in pts]
     log = max(sizes) / max(min(sizes), 1) > 8
@@ -82,18 +131,14 @@ def scatter_svg(pts: Sequence[Point], front: Sequence[Point], base: Base) -> str
     out = [f'<svg id="scatter" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" '
            'role="img" aria-label="size versus score">',
            f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" fill="#fff" stroke="#d0d7de"/>']
-    for i in range(5):  # y ticks
-        v = ylo + (yhi - ylo) * (i + 0.5) / 5
+    for v, text in percent_ticks(ylo, yhi):
         y = fy(v)
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
-                   f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{v:.1f}%</text>')
-    for i in range(5):  # x ticks
-        t = xlo + (xhi - xlo) * (i + 0.5) / 5
-        v = 10 ** t if log else t
+                   f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{text}</text>')
+    for v, text in byte_ticks(10 ** xlo if log else xlo, 10 ** xhi if log else xhi, log, base):
         x = fx(v)
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{H - BOTTOM}" stroke="#eaeef2"/>'
-                   f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" font-size="11" text-anchor="middle">'
-                   f'{e(format_bytes(v, base, 1))}</text>')
+                   f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" font-size="11" text-anchor="middle">{e(text)}</text>')
     out.append(f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 8}" font-size="12" text-anchor="middle">size of the saved '
                f'file{" (log scale)" if log else ""}</text><text x="16" y="{(TOP + H - BOTTOM) / 2}" font-size="12" '
                f'text-anchor="middle" transform="rotate(-90 16 {(TOP + H - BOTTOM) / 2})">score</text>')

@@ -69,7 +69,7 @@ def table(
         parts.append(_formats(labels.section_items(formats), base))
     parts.extend(compute_block.renderables(report, depth, base))
     parts.extend(finetune_block.renderables(report, base) if finetune_block.plan_section(report) is not None
-                 else fit_block.renderables(report, base))
+                 else fit_block.renderables(report, base, width))
     others = sorted(name for name in report.sections if name not in _RENDERED_SECTIONS)
     notes = list(report.notes)
     if others:
@@ -101,8 +101,10 @@ def _header(report: Report) -> Text:
     return text
 
 
-def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) -> Table:
-    """One row per component; long names are shortened in the middle, numbers are never cut.
+def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) -> RenderableType:
+    """One row per component; long names are shortened in the middle, numbers are never cut. When
+    the notes column would be narrower than :data:`.shorten.MIN_NOTES`, the notes are listed under
+    the table, one line per note named by its component, instead of folded two letters a line.
 
     With a ``layer_shapes`` section (``inspect --input``) each row also shows the shapes going
     into and out of the component, as torchinfo and Keras' ``summary()`` do.
@@ -124,6 +126,15 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
         numbers += [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Input", 8), ("Output", 9))]
     name_limit, kind_limit = shorten.name_budget(width, sum(numbers) + (6 if shown else 0),
                                                  max(len(r[3]) for r in rows), notes=any(r[7] for r in rows))
+    cells = []
+    for guide, name, level, kind, params, stored, dtypes, notes, shape_in, shape_out in rows:
+        label = Text(guide, style="dim")
+        label.append(shorten.middle(name, max(4, name_limit - len(guide))), style="bold" if level == 0 else "")
+        shapes = [Text(shape_in), Text(shape_out)] if shown else []
+        cells.append((label, Text(shorten.middle(kind, kind_limit)), shapes, params, stored, dtypes, notes, name))
+    used = (max(len("Component"), *(c[0].cell_len for c in cells)) + max(len("Kind"), *(c[1].cell_len for c in cells))
+            + sum(numbers) + shorten.GAPS // 5 * (len(numbers) + 2))
+    below = any(c[6] for c in cells) and width - used < shorten.MIN_NOTES  # too narrow: notes go under the table
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
     grid.add_column("Component", no_wrap=True)
     grid.add_column("Kind", style="cyan", no_wrap=True)
@@ -133,14 +144,17 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
     grid.add_column("Params", justify="right", no_wrap=True, min_width=numbers[0])
     grid.add_column("Stored", justify="right", no_wrap=True, min_width=numbers[1])
     grid.add_column("Dtypes", no_wrap=True, min_width=numbers[2])
-    grid.add_column("Notes", overflow="fold")
-    for guide, name, level, kind, params, stored, dtypes, notes, shape_in, shape_out in rows:
-        label = Text(guide, style="dim")
-        label.append(shorten.middle(name, max(4, name_limit - len(guide))), style="bold" if level == 0 else "")
-        shapes = [Text(shape_in), Text(shape_out)] if shown else []
-        grid.add_row(label, Text(shorten.middle(kind, kind_limit)), *shapes, Text(params), Text(stored),
-                     Text(dtypes), Text(notes))
-    return grid
+    if not below:
+        grid.add_column("Notes", overflow="fold")
+    for label, kind, shapes, params, stored, dtypes, notes, _name in cells:
+        grid.add_row(label, kind, *shapes, Text(params), Text(stored), Text(dtypes), *([] if below else [Text(notes)]))
+    if not below:
+        return grid
+    lines = Text("Notes per component", style="bold")
+    for *_cells, notes, name in cells:
+        for note in notes.splitlines():
+            lines.append(f"\n{name}: {note}")
+    return Group(grid, Text(""), lines)
 
 
 #: A component with more children than this shows only the largest :data:`FOLD_SHOW` of them, then one

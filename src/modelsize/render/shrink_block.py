@@ -20,10 +20,9 @@ from rich.text import Text
 from ..core import units
 from ..core.report import Report
 from ..core.sections import Section, section_data
+from .whole_cells import Column, fitted
 
 
-#: widest the recipe label may get before it is cut with "…" (the table fits 120 columns)
-LABEL_WIDTH = 24
 
 
 def _data(item: Any) -> dict[str, Any]:
@@ -71,8 +70,8 @@ def _size(n: int | None, base: units.Base) -> str:
 
 
 def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]], base: units.Base,
-                metric: str | None) -> Table:
-    """One row per model; every column but the first keeps its full width (the label may be cut)."""
+                metric: str | None, width: int = 100) -> list[Table]:
+    """One row per model; every number whole at ``width`` (:func:`.whole_cells.fitted`)."""
     rows: list[list[str]] = []
 
     def row(label: str, side: Mapping[str, Any], deltas: Mapping[str, Any] | None) -> None:
@@ -94,19 +93,15 @@ def _main_table(before: Mapping[str, Any], results: Sequence[Mapping[str, Any]],
     row("original", before, None)
     for result in results:
         row(str(result.get("recipe")), result["after"], result.get("deltas") or {})
-    headers = ["Model", "Params", "In memory", "Saved file", "smaller", "zstd", (metric or "score")[:8], "Δ",
-               "Latency", "faster", "Reload"]
-    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, header_style="bold")
-    for index, title in enumerate(headers):
-        widest = max(len(title), *(len(r[index]) for r in rows))
-        if index == 0:
-            grid.add_column(title, no_wrap=True, overflow="ellipsis", min_width=min(widest, 12),
-                            max_width=min(widest, LABEL_WIDTH))
-        else:
-            grid.add_column(title, justify="right" if index < 10 else "left", no_wrap=True, min_width=widest)
-    for index, cells in enumerate(rows):
-        grid.add_row(Text(cells[0], style="bold" if index == 0 else ""), *cells[1:])
-    return grid
+        if result.get("status") == "failed":  # nothing measured: the row says so, the reason is below
+            rows[-1] = [rows[-1][0], "failed", *[""] * 8, "—"]
+    score = metric or "score"
+    columns = [Column("Model", "Model", "left"), Column("Params", "Params"), Column("In memory", "Memory"),
+               Column("Saved file", "File"), Column("smaller", "×"), Column("zstd", "zstd"),
+               Column(score, score if len(score) <= 5 else score[:3] + "."), Column("Δ", "Δ"), Column("Latency", "Latency"), Column("faster", "×"),
+               Column("Reload", "Reload", "left")]
+    cells = [[Text(r[0], style="bold" if i == 0 else ""), *(Text(c) for c in r[1:])] for i, r in enumerate(rows)]
+    return fitted(columns, cells, width)
 
 
 def _latency_cell(latency: Mapping[str, Any] | None) -> str:
@@ -202,13 +197,15 @@ def _details_block(results: Sequence[Mapping[str, Any]], base: units.Base) -> Ta
     grid.add_column(overflow="fold")
     for result in results:
         lines = highlights(result, base)
+        if result.get("status") == "failed" and not any("failed:" in n for n in result.get("notes", [])):
+            lines.append(f"failed: {result.get('error')}")
         for note in result.get("notes", []):
             lines.append(note)
         grid.add_row(Text(str(result.get("recipe"))), Text("\n".join(f"• {line}" for line in lines) or "—"))
     return grid
 
 
-def renderables(run: Any, base: units.Base = "iec") -> list[RenderableType]:
+def renderables(run: Any, base: units.Base = "iec", width: int = 100) -> list[RenderableType]:
     """The shrink blocks (none when there is nothing to show)."""
     before, results = results_of(run)
     if before is None or not results:
@@ -220,12 +217,12 @@ def renderables(run: Any, base: units.Base = "iec") -> list[RenderableType]:
                  "Latency: median of batch-1 CPU passes in rounds alternating original and shrunk (after a "
                  "warm-up, threads pinned), ± half the spread between rounds." + "".join(
                      " " + n for n in latency_notes(before, results)), style="dim")
-    return [_main_table(before, results, base, metric), files, _details_block(results, base)]
+    return [*_main_table(before, results, base, metric, width), files, _details_block(results, base)]
 
 
 def table(run: Any, base: units.Base = "iec", *, width: int = 100, color: bool = False) -> str:
     """The before/after table and each recipe's findings, as text."""
-    parts = renderables(run, base)
+    parts = renderables(run, base, width)
     if not parts:
         return "No shrink results.\n"
     spaced: list[RenderableType] = []
@@ -240,7 +237,7 @@ def table(run: Any, base: units.Base = "iec", *, width: int = 100, color: bool =
 
 
 CSV_FIELDS = ("recipe", "params", "stored_bytes", "primary_format", "file_bytes", "compressed_bytes", "file_ratio",
-              "score", "score_change_points", "latency_median_ns", "latency_ratio", "round_trips_ok")
+              "score", "score_change_points", "latency_median_ns", "latency_ratio", "round_trips_ok", "error")
 
 
 def csv_text(run: Any) -> str:
@@ -249,11 +246,11 @@ def csv_text(run: Any) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    rows = ([("original", before, {}, True)] if before else []) + \
-        [(r["recipe"], r["after"], r.get("deltas") or {}, r.get("round_trips_ok")) for r in results]
-    for label, side, deltas, ok in rows:
+    rows = ([("original", before, {}, True, None)] if before else []) + \
+        [(r["recipe"], r["after"], r.get("deltas") or {}, r.get("round_trips_ok"), r.get("error")) for r in results]
+    for label, side, deltas, ok, error in rows:
         writer.writerow([label, side.get("params"), side.get("stored_bytes"), side.get("primary_format"),
                          side.get("file_bytes"), side.get("compressed_bytes"), deltas.get("file_ratio"),
                          side.get("score"), deltas.get("score_change_points"),
-                         (side.get("latency") or {}).get("median_ns"), deltas.get("latency_ratio"), ok])
+                         (side.get("latency") or {}).get("median_ns"), deltas.get("latency_ratio"), ok, error])
     return out.getvalue()

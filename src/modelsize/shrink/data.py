@@ -64,6 +64,20 @@ class ShrinkData:
         labels = [s.y for s in (self.train, self.val, self.test) if s is not None and len(s)]
         return int(max(int(y.max()) for y in labels) + 1) if labels else 0
 
+    def with_validation(self, fraction: float = VAL_FRACTION, seed: int = 0) -> tuple["ShrinkData", str | None]:
+        """These splits with a validation split carved from ``train`` (stratified, seeded) when there is
+        none, and the sentence saying so (``None`` when nothing was carved)."""
+        if (self.val is not None and len(self.val)) or self.train is None or len(self.train) < 2:
+            return self, None
+        carved = stratified_split(self.train.X, self.train.y, val=fraction, test=0.0, seed=seed, name=self.name)
+        if carved.val is None or not len(carved.val):
+            return self, None
+        note = (f"Validation: {len(carved.val):,} samples ({fraction:.0%}, stratified, seed {seed}) carved from the "
+                f"{len(self.train):,} training samples of {self.name}, which has no X_val/y_val; candidates are "
+                f"chosen on them and trained on the other {len(carved.train or ()):,}. If the model was trained on "
+                "all of X_train, validation scores are optimistic: give X_val, y_val it never saw.")
+        return replace(self, train=carved.train, val=carved.val), note
+
     def reshaped(self, shape: tuple[int, ...]) -> "ShrinkData":
         """Every split's samples reshaped to ``shape`` (e.g. ``(1, 8, 8)`` for a CNN)."""
         def one(split: Split | None) -> Split | None:

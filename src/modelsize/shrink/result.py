@@ -79,6 +79,12 @@ def _ratio(before: float | int | None, after: float | int | None) -> float | Non
     return before / after
 
 
+def empty_side(primary: str = "") -> Side:
+    """The ``after`` of a recipe that failed: nothing measured, every number ``None``."""
+    return Side(params=None, stored_bytes=None, dense_bytes=None, sparsity=None, bytes_by_dtype={}, files=(),
+                primary=primary)
+
+
 @dataclass(frozen=True)
 class ShrinkResult:
     """Before/after measurements of one recipe (or chain) on one model."""
@@ -98,10 +104,19 @@ class ShrinkResult:
     report: Report | None = field(default=None, compare=False, repr=False)
     #: objects for the caller, e.g. distillation's alone-trained student (not in JSON)
     artifacts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: why the recipe failed (``"RecipeError: …"``), or ``None``; a failed result's ``after`` is empty
+    error: str | None = None
 
     @property
-    def round_trips_ok(self) -> bool:
-        """Every file that was written reloaded to the same outputs."""
+    def failed(self) -> bool:
+        """The recipe raised: its row says so with :attr:`error`, the other recipes' results stand."""
+        return self.error is not None
+
+    @property
+    def round_trips_ok(self) -> bool | None:
+        """Every file that was written reloaded to the same outputs (``None``: the recipe failed)."""
+        if self.failed:
+            return None
         return all(f.reproduces for f in self.after.files if f.bytes is not None)
 
     def deltas(self) -> dict[str, Any]:
@@ -150,6 +165,8 @@ class ShrinkResult:
             "round_trips_ok": self.round_trips_ok,
             "details": _jsonable(dict(self.details)),
             "notes": list(self.notes),
+            "status": "failed" if self.failed else "ok",
+            "error": self.error,
         }
 
     def as_report(self) -> Report:

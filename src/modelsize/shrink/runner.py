@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ModelStateError, UnsupportedObjectError, option_error
+from ..core.errors import ModelSizeError, ModelStateError, OptionError, UnsupportedObjectError, option_error
 from ..frameworks import view
 from .base import Backend, Recipe, RecipeError, Saver, ShrinkContext, describe, recipe_error, techniques
 from .data import ShrinkData
@@ -76,18 +76,21 @@ def shrink(model: Any, recipe: Recipe, data: ShrinkData | None = None, *, metric
            options: RunOptions = RunOptions(), example_input: Any = None) -> ShrinkResult:
     """Apply ``recipe`` (or a :class:`~modelsize.shrink.base.Chain`) to a copy of ``model``
     and measure the original and the result. See :func:`shrink_each`."""
-    return shrink_each(model, [recipe], data, metric=metric, options=options, example_input=example_input)[0]
+    return shrink_each(model, [recipe], data, metric=metric, options=options, example_input=example_input,
+                       keep_going=False)[0]
 
 
 def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None = None, *, metric: Any = None,
                 options: RunOptions = RunOptions(), example_input: Any = None,
-                progress: Callable[[int, str], None] | None = None) -> list[ShrinkResult]:
+                progress: Callable[[int, str], None] | None = None, keep_going: bool = True) -> list[ShrinkResult]:
     """Apply each recipe to its own copy of ``model``; the original is measured once.
 
     ``data``: train / validation / evaluation splits (:mod:`modelsize.shrink.data`).
     ``metric(y_true, scores) -> float`` replaces accuracy. ``example_input``: inputs to check
     reloaded files and time latency when there is no data (``options.accuracy=False``).
-    ``progress(done, label)`` is called before the original and before each recipe.
+    ``progress(done, label)`` is called before the original and before each recipe. A recipe that
+    fails (:data:`RECIPE_FAILURES`) gives a result with ``error`` set and an empty ``after``; the
+    other recipes still run. ``keep_going=False`` raises the first failure instead.
     """
     say = progress or (lambda done, label: None)
     recipes = list(recipes)
@@ -108,25 +111,64 @@ def shrink_each(model: Any, recipes: Sequence[Recipe], data: ShrinkData | None =
         results = []
         for index, recipe in enumerate(recipes, start=1):
             say(index - 1, f"{describe(recipe)} …")
-            work = backend.copy(model)
-            shrunk = recipe.apply(work, base_context)
-            savers = _merge_savers(backend.default_savers(), shrunk.savers)
-            folder = root / f"{index}-{'+'.join(techniques(recipe))}"
-            after, after_report = _side(backend, shrunk.model, model, savers, shrunk.primary or primary, check_X,
-                                        folder, base_context, options)
-            paired_before = before
-            if options.latency:
-                with backend.threads(options.threads or 1):  # pinned: both sides on the same thread count
-                    latency_before, latency_after = paired_latency(backend, model, shrunk.model, check_X[:1], options)
-                paired_before = replace(before, latency=latency_before)
-                after = replace(after, latency=latency_after)
-            notes = list(shrunk.notes) + _notes(before, after, data, after_report.notes)
-            results.append(ShrinkResult(
-                recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=paired_before,
-                after=after, metric=metric_name if options.accuracy else None, details=shrunk.details,
-                notes=tuple(dict.fromkeys(notes)), data=data.describe() if data is not None else None,
-                model=shrunk.model, report=after_report, artifacts=shrunk.artifacts))
+            run = _RecipeRun(backend, model, before, primary, check_X, base_context, options, metric_name, data)
+            try:
+                results.append(run.result(recipe, root / f"{index}-{'+'.join(techniques(recipe))}"))
+            except RECIPE_FAILURES as exc:
+                if not keep_going or isinstance(exc, OptionError):  # a bad option is the caller's to fix: stop
+                    raise
+                results.append(run.failed(recipe, exc))
     return results
+
+
+#: what a recipe may raise and still leave the other recipes' results standing: our own errors and the
+#: frameworks' refusals (an invalid parameter, a shape they cannot handle, running out of memory)
+RECIPE_FAILURES = (RecipeError, ModelStateError, UnsupportedObjectError, ValueError, RuntimeError, ArithmeticError,
+                   MemoryError, NotImplementedError)
+
+
+@dataclass
+class _RecipeRun:
+    """One recipe on its own copy of the model, measured like the original, or its failure."""
+
+    backend: Backend
+    model: Any
+    before: Side
+    primary: str
+    check_X: Any
+    context: ShrinkContext
+    options: RunOptions
+    metric_name: str
+    data: ShrinkData | None
+
+    def result(self, recipe: Recipe, folder: Path) -> ShrinkResult:
+        backend, model, before, options = self.backend, self.model, self.before, self.options
+        shrunk = recipe.apply(backend.copy(model), self.context)
+        savers = _merge_savers(backend.default_savers(), shrunk.savers)
+        after, after_report = _side(backend, shrunk.model, model, savers, shrunk.primary or self.primary, self.check_X,
+                                    folder, self.context, options)
+        paired_before = before
+        if options.latency:
+            with backend.threads(options.threads or 1):  # pinned: both sides on the same thread count
+                latency_before, latency_after = paired_latency(backend, model, shrunk.model, self.check_X[:1], options)
+            paired_before = replace(before, latency=latency_before)
+            after = replace(after, latency=latency_after)
+        notes = list(shrunk.notes) + _notes(before, after, self.data, after_report.notes)
+        return ShrinkResult(
+            recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=paired_before,
+            after=after, metric=self.metric_name if options.accuracy else None, details=shrunk.details,
+            notes=tuple(dict.fromkeys(notes)), data=self.data.describe() if self.data is not None else None,
+            model=shrunk.model, report=after_report, artifacts=shrunk.artifacts)
+
+    def failed(self, recipe: Recipe, exc: BaseException) -> ShrinkResult:
+        from .result import empty_side
+
+        reason = str(exc) if isinstance(exc, ModelSizeError) else f"{type(exc).__name__}: {exc}"  # ours speak plainly
+        return ShrinkResult(
+            recipe=describe(recipe), techniques=techniques(recipe), params=_params(recipe), before=self.before,
+            after=empty_side(), metric=self.metric_name if self.options.accuracy else None,
+            notes=(f"{describe(recipe)} failed: {reason}",),
+            data=self.data.describe() if self.data is not None else None, error=reason)
 
 
 def shape_text(shape: Sequence[int]) -> str:
@@ -311,8 +353,16 @@ def _notes(before: Side, after: Side, data: ShrinkData | None, report_notes: Seq
     sim = after.simulated_quantization or {}
     if sim.get("message"):
         notes.append(str(sim["message"]))
-    classes = data.classes if data is not None else 0
-    if before.score is not None and classes > 1 and before.score < 1.5 / classes:
-        notes.append(f"The original model scores {before.score:.3f}, near chance for {classes} classes: it looks "
-                     "untrained, so score changes say little. Train it first (CLI: --train-epochs).")
+    chance = chance_note(before.score, data)
+    if chance:
+        notes.append(chance)
     return notes
+
+
+def chance_note(score: float | None, data: ShrinkData | None) -> str | None:
+    """A warning when the original's score is near chance (below 1.5 / classes): its changes are noise."""
+    classes = data.classes if data is not None else 0
+    if score is not None and classes > 1 and score < 1.5 / classes:
+        return (f"The original model scores {score:.3f}, near chance for {classes} classes: it looks "
+                "untrained, so score changes say little. Train it first (CLI: --train-epochs).")
+    return None

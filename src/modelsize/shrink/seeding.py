@@ -12,16 +12,22 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Iterator
+from contextvars import ContextVar
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
 
 
+#: the seed of the innermost :func:`seeded` block (``None`` outside one): the example factories use it
+ACTIVE_SEED: ContextVar[int | None] = ContextVar("modelsize_active_seed", default=None)
+
+
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """Seed Python, NumPy, PyTorch, TensorFlow and Keras (those already imported or importable
     cheaply), with deterministic PyTorch kernels; restore their state afterwards."""
+    token = ACTIVE_SEED.set(seed)
     py_state = random.getstate()
     np_state = np.random.get_state()
     restore_torch = _seed_torch(seed)
@@ -34,6 +40,7 @@ def seeded(seed: int) -> Iterator[None]:
         random.setstate(py_state)
         np.random.set_state(np_state)
         restore_torch()
+        ACTIVE_SEED.reset(token)
 
 
 def _seed_torch(seed: int) -> Any:

@@ -41,12 +41,15 @@ class Seen:
 class Log:
     requests: list[Seen] = field(default_factory=list)
     bytes_sent: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0  # the most requests being answered at once: parallelism, counted not timed
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
         with self.lock:
             self.requests.clear()
             self.bytes_sent = 0
+            self.peak_in_flight = 0
 
 
 class _Server(ThreadingHTTPServer):
@@ -96,6 +99,15 @@ class RangeServer:
     def _answer(self, h: BaseHTTPRequestHandler, body: bool) -> None:
         with self.log.lock:
             self.log.requests.append(Seen(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}))
+            self.log.in_flight += 1
+            self.log.peak_in_flight = max(self.log.peak_in_flight, self.log.in_flight)
+        try:
+            self._route(h, body)
+        finally:
+            with self.log.lock:
+                self.log.in_flight -= 1
+
+    def _route(self, h: BaseHTTPRequestHandler, body: bool) -> None:
         latency = self.behaviour.get("latency", 0)
         if latency:
             time.sleep(latency)

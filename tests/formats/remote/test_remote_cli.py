@@ -89,7 +89,7 @@ def test_offline_and_usage_errors(server: RangeServer, capsys: pytest.CaptureFix
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--fit", "24b")  # bits: the one size rule refuses
     assert code == 2 and "'fit' option must be a size in bytes: a lowercase 'b' means bits" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--batch", "2")
-    assert code == 2 and "'fit' option must be given when --batch or --training is used" in err
+    assert code == 2 and "The '--batch' option needs --fit SIZE" in err
     code, _, err = _cli(capsys, "inspect", server.url(INDEX), "--timeout", "0.5", "--no-cache",
                         "--input", "1x3")
     assert code == 2 and "read header-only" in err
@@ -104,3 +104,19 @@ def test_fit_on_a_local_folder(served: Path, capsys: pytest.CaptureFixture[str])
     full = fit["options"][0]
     assert full["name"] == "Full" and full["weights_bytes"] == 2 * LLAMA_70B_PARAMS
     assert full["optimizer_bytes"] // LLAMA_70B_PARAMS == 12  # fp32 master + Adam m, v (+ a 4-byte step per tensor)
+
+
+def test_library_fit_report_equals_the_cli_fit(server: RangeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 28: ``fit_report(modelsize.inspect(url))`` has the KV cache and activations of ``--fit``."""
+    import modelsize
+    from modelsize.compute.fit import FitOptions, fit_report
+
+    code, out, err = _cli(capsys, "inspect", server.url(INDEX), "--format", "json", "--fit", "80GiB",
+                          "--seq-len", "4096", "--no-cache")
+    assert code == 0, err
+    cli_fit = json.loads(out)["sections"]["fit"]
+    report = modelsize.inspect(server.url(INDEX))
+    assert "config" in report.sections  # the config.json beside the index, as the CLI reads it for --fit
+    library_fit = fit_report(report, FitOptions(budget_bytes=80 * 2**30, seq_len=4096)).sections["fit"]
+    assert json.loads(json.dumps(library_fit)) == cli_fit
+    assert cli_fit["kv_cache"]["total_bytes"] == 2 * 80 * 8 * 128 * 4096 * 2

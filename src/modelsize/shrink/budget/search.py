@@ -143,6 +143,9 @@ def to_budget(model: Any, data: ShrinkData, goal: Goal | Any, *, search: SearchO
         raise option_error("run", "a RunOptions", type(run).__name__)
     search.validate()
     run.validate()
+    carved = None
+    if isinstance(data, ShrinkData):
+        data, carved = data.with_validation(seed=run.seed)  # an .npz with X_train … X_test and no X_val
     if not isinstance(data, ShrinkData) or data.val is None or not len(data.val) or data.test is None:
         raise option_error("data", "a ShrinkData with validation and test splits (the search selects on "
                            "validation, reports on test)", type(data).__name__)
@@ -153,6 +156,8 @@ def to_budget(model: Any, data: ShrinkData, goal: Goal | Any, *, search: SearchO
     search_data = replace(data, test=data.val)
     start = time.perf_counter()
     state = _Search(backend, model, data, search_data, metric, seed, threads, progress)
+    if carved:
+        state.notes.append(carved)
     with tempfile.TemporaryDirectory(prefix="modelsize-budget-") as tmp:
         state.root = Path(tmp)
         state.total = len(specs) + (sweep + 3 if mixed and backend.name in SPACES else 0)
@@ -278,7 +283,8 @@ class _Search:
         folder = self.root / f"c{len(self.candidates) + 1}"
         options = RunOptions(latency=False, seed=self.seed, save_dir=folder, threads=self.threads)
         try:
-            result = shrink_each(self.model, [recipe], self.search_data, metric=self.metric, options=options)[0]
+            result = shrink_each(self.model, [recipe], self.search_data, metric=self.metric, options=options,
+                                 keep_going=False)[0]
         except RecipeError as exc:
             self.notes.append(f"{label}: skipped ({exc})")
             self.done += 1

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,9 @@ def run_child(recipe: str, model: Any, context: ShrinkContext, params: dict[str,
         if val is not None and len(val):
             arrays.update(X_val=val.X, y_val=val.y)
         np.savez(folder / "data.npz", **arrays)
-        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+        from ...core.framework_logs import quiet_environment
+
+        env = {**quiet_environment(), "TF_USE_LEGACY_KERAS": "1", "PYTHONUNBUFFERED": "1"}
         env.pop("KERAS_BACKEND", None)
         command = [sys.executable, "-m", "modelsize.shrink.keras.tfmot_child", str(folder)]
         try:
@@ -92,7 +93,9 @@ def run_child(recipe: str, model: Any, context: ShrinkContext, params: dict[str,
             raise recipe_error(recipe, f"the tf_keras child process did not finish within {timeout} s") from exc
         result_file = folder / "result.json"
         if not result_file.exists():
-            tail = " ".join(done.stderr.strip().splitlines()[-3:])[-300:]
+            from ...core.framework_logs import without_framework_noise
+
+            tail = " ".join(without_framework_noise(done.stderr)[-3:])[-300:]
             raise recipe_error(recipe, f"the tf_keras child process exited with code {done.returncode} and no result "
                                        f"({tail or 'no output'})")
         result = json.loads(result_file.read_text())

@@ -48,10 +48,11 @@ def joblib_bytes(model: Any) -> int:
 
 
 def node_count(model: Any) -> int:
-    """Nodes of a tree, or of all trees of a forest."""
+    """Nodes of a tree, or of all trees of a forest or a boosted ensemble (a 2-D array of trees)."""
     if hasattr(model, "tree_"):
         return int(model.tree_.node_count)
-    return int(sum(t.tree_.node_count for t in getattr(model, "estimators_", [])))
+    trees = np.asarray(getattr(model, "estimators_", []), dtype=object).ravel()
+    return int(sum(t.tree_.node_count for t in trees))
 
 
 def metric_of(context: ShrinkContext) -> Any:
@@ -130,6 +131,11 @@ class CostComplexityPrune(RecipeBase):
         return Shrunk(chosen, details=details, notes=(note,))
 
 
+#: the criteria a single tree takes (an ensemble's own may be another, or "deprecated")
+TREE_CRITERIA = {"DecisionTreeClassifier": {"gini", "entropy", "log_loss"},
+                 "DecisionTreeRegressor": {"squared_error", "absolute_error", "poisson"}}
+
+
 def _path_alphas(model: Any, train: Split) -> np.ndarray:
     """Effective α values of the pruning path (the last one prunes to the root: left out)."""
     from sklearn.base import clone, is_classifier
@@ -140,9 +146,13 @@ def _path_alphas(model: Any, train: Split) -> np.ndarray:
     else:  # ensembles: a single tree with the ensemble's criterion
         cls = DecisionTreeClassifier if is_classifier(model) else DecisionTreeRegressor
         params = model.get_params(deep=False)
-        criterion = params.get("criterion", "gini" if is_classifier(model) else "squared_error")
-        tree = cls(criterion=criterion if criterion != "friedman_mse" else "squared_error",
-                   random_state=params.get("random_state"))
+        criterion = params.get("criterion")
+        allowed = TREE_CRITERIA[cls.__name__]
+        if criterion == "friedman_mse":  # gradient boosting's regression trees: the squared error they refine
+            criterion = "squared_error"
+        if criterion not in allowed:  # e.g. GradientBoosting's criterion="deprecated" (scikit-learn 1.9)
+            criterion = "gini" if is_classifier(model) else "squared_error"
+        tree = cls(criterion=criterion, random_state=params.get("random_state"))
     path = tree.cost_complexity_pruning_path(train.X, train.y)
     alphas = np.asarray(path.ccp_alphas, dtype=np.float64)[:-1]
     return alphas[alphas > 0]

@@ -145,9 +145,11 @@ def _weight_stats(model: Any) -> tuple[int, int, int, int, list[str]]:
         value = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight)
         nbytes = int(value.nbytes)
         total += nbytes
-        foldable += nbytes if id(weight) in foldable_ids else 0
         key = (value.shape, value.dtype.str, hash(value.tobytes()))
-        duplicate += nbytes if key in seen_values else 0  # equal constants may be merged into one buffer
+        if id(weight) in foldable_ids:
+            foldable += nbytes
+        elif key in seen_values:
+            duplicate += nbytes  # equal constants may be merged into one buffer
         seen_values.add(key)
     rnn = sorted({type(layer).__name__ for layer in layers if type(layer).__name__ in _RNN})
     return total, foldable, duplicate, len(layers), rnn

@@ -32,6 +32,13 @@ Examples:
   modelsize inspect downloaded.pt --require-safe    # exit 4 unless the safety verdict is 'safe'
 """
 
+NoFormats = Annotated[
+    bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")]
+ExactFormats = Annotated[
+    bool, typer.Option("--exact-formats", help="Run the slow writers too, for exact sizes where the default "
+                       "estimates (Keras: the TFLite converter, seconds to minutes; by default its size is an "
+                       "estimate with its bound, marked ≈).")]
+
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
@@ -48,15 +55,8 @@ def inspect_command(
     ],
     depth: Depth = 2,
     fmt: Format = "table",
-    no_formats: Annotated[
-        bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")
-    ] = False,
-    exact_formats: Annotated[
-        bool, typer.Option("--exact-formats",
-                           help="Run the slow writers too, for exact sizes where the default estimates "
-                           "(Keras: the TFLite converter, seconds to minutes; by default its size is an "
-                           "estimate with its bound, marked ≈).")
-    ] = False,
+    no_formats: NoFormats = False,
+    exact_formats: ExactFormats = False,
     no_compress: Annotated[
         bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
     ] = False,

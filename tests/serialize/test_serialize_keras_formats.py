@@ -177,3 +177,12 @@ def test_estimate_bound_allows_for_folded_and_merged_weights():
 def test_exact_formats_without_formats_is_refused():
     with pytest.raises(modelsize.OptionError, match="exact_formats"):
         modelsize.inspect(_mlp(), formats=False, exact_formats=True)
+
+
+def test_sweeps_with_every_format_convert_instead_of_estimating():
+    """A sweep fits laws to the sizes (``measure: {formats: all}``): TFLite converted there, never estimated."""
+    from modelsize.adapters.keras import KerasAdapter
+    from modelsize.factors.measure import all_formats
+
+    rows = {r.format: r for r in all_formats(_mlp(), KerasAdapter(), CompressionOptions(enabled=False))}
+    assert rows["tflite (float32)"].exact and rows["tflite (float32)"].method == "converter output"

@@ -350,10 +350,11 @@ def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
         name = str(item.get("format", "?"))
         if item.get("note"):
             footnotes.setdefault(str(item["note"]), []).append(name)
+        about = "≈ " if item.get("bounds") and nbytes is not None else ""  # an estimate with its bound (in the note)
         grid.add_row(
             Text(name),
-            Text(units.format_bytes(nbytes, base)),
-            Text(units.format_count(nbytes)),
+            Text(about + units.format_bytes(nbytes, base)),
+            Text(about + units.format_count(nbytes)),
             Text("exact" if item.get("exact") else "estimate"),
             Text(str(item.get("method", "?"))),
             Text(_compressed(item.get("compressed"), base)),

@@ -208,3 +208,14 @@ def test_input_names_and_diff_numbers_are_whole(width: int) -> None:
     assert max(len(line) for line in diff.splitlines()) <= width
     for delta in ("-23.97", "-47.97", "-3.72", "×0.262", "×0.256", "×0.261", "16,512", "8,320"):
         assert delta in diff, (delta, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_serialized_sizes_are_whole(width: int) -> None:
+    """The compressed size was folded into ``97.66`` / ``KiB`` / ``(zstd-`` / ``3,`` at 80 columns (and
+    ``362.`` / ``94`` for the seed MLP): past the width the table is stacked, each size on one line."""
+    text = render.table(build_tiny_lm(), depth=2, width=width)
+    block = text.split("Serialized size")[1].split("\n\n")[0]
+    assert re.search(r"97\.66 ?Ki(B)? \(zstd-3, exact\)", block), block
+    assert re.search(r"≈ 87\.89 ?Ki(B)? ± 5\.0% \(zstd-3, sampled chunks\)", block), block
+    assert all(len(line) <= width for line in block.splitlines())

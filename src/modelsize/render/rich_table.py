@@ -24,6 +24,7 @@ from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
 from . import compute_block, finetune_block, fit_block, labels, shorten
+from .whole_cells import Column, fitted
 
 #: Shared tensors this small are listed as one folded line in the totals block.
 TINY_SHARED_BYTES = 64
@@ -66,7 +67,7 @@ def table(
         parts.append(_file_block(on_disk, base))
     formats = report.sections.get("formats")
     if formats is not None:
-        parts.append(_formats(labels.section_items(formats), base))
+        parts.append(_formats(labels.section_items(formats), base, width))
     parts.extend(compute_block.renderables(report, depth, base))
     parts.extend(finetune_block.renderables(report, base) if finetune_block.plan_section(report) is not None
                  else fit_block.renderables(report, base, width))
@@ -354,9 +355,22 @@ def _sparsity(report: Report) -> str:
     )
 
 
-def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
+#: the serialized-size table's columns, for :func:`.whole_cells.fitted` when it does not fit as one table
+_FORMAT_COLUMNS = (Column("Format", "Format", "left"), Column("Size"), Column("Bytes"), Column("Exact", "Exact", "left"),
+                   Column("Method", "Method", "left"), Column("Compressed", "zstd", "left"))
+
+
+def _formats(items: list[dict[str, Any]], base: units.Base, width: int = 100) -> RenderableType:
+    """The serialized sizes; where one table would not fit ``width`` (the compressed size folded to
+    ``362.`` / ``94``), it is laid out by :func:`.whole_cells.fitted` so every size stays whole."""
     if not items:
         return Text("Serialized size: no format could be sized for this model.", style="dim")
+    cells = [[str(item.get("format", "?")), units.format_bytes(item.get("bytes"), base),
+              units.format_count(item.get("bytes")), "exact" if item.get("exact") else "estimate",
+              str(item.get("method", "?")), _compressed(item.get("compressed"), base)] for item in items]
+    natural = sum(max(len(c.name), *(len(r[i]) for r in cells)) for i, c in enumerate(_FORMAT_COLUMNS))
+    if natural + 3 * (len(_FORMAT_COLUMNS) - 1) > width:
+        return _with_footnotes(Group(*fitted(_FORMAT_COLUMNS, cells, width, "Serialized size")), items)
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
     grid.title = "Serialized size"
     grid.title_justify = "left"
@@ -367,12 +381,9 @@ def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
     grid.add_column("Exact", no_wrap=True)
     grid.add_column("Method", no_wrap=True)
     grid.add_column("Compressed", overflow="fold")
-    footnotes: dict[str, list[str]] = {}  # note -> formats it applies to (notes repeat across formats)
     for item in items:
         nbytes = item.get("bytes")
         name = str(item.get("format", "?"))
-        if item.get("note"):
-            footnotes.setdefault(str(item["note"]), []).append(name)
         grid.add_row(
             Text(name),
             Text(units.format_bytes(nbytes, base)),
@@ -381,13 +392,22 @@ def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
             Text(str(item.get("method", "?"))),
             Text(_compressed(item.get("compressed"), base)),
         )
+    return _with_footnotes(grid, items)
+
+
+def _with_footnotes(table: RenderableType, items: list[dict[str, Any]]) -> RenderableType:
+    """The table, then each format note once with the formats it applies to."""
+    footnotes: dict[str, list[str]] = {}  # note -> formats it applies to (notes repeat across formats)
+    for item in items:
+        if item.get("note"):
+            footnotes.setdefault(str(item["note"]), []).append(str(item.get("format", "?")))
     if not footnotes:
-        return grid
+        return table
     text = Text()
     for note, names in footnotes.items():
         text.append(f"\n{', '.join(names)}: ", style="bold")
         text.append(note)
-    return Group(grid, text)
+    return Group(table, text)
 
 
 def _compressed(comp: dict[str, Any] | None, base: units.Base) -> str:

@@ -120,7 +120,7 @@ def inspect_command(
         if finetune is not None and inputs:
             finetune = finetune.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])  # models without input_ids
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
-                                               fitting is not None, finetune is not None)
+                                               training=finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)

@@ -111,6 +111,10 @@ README_CHECKS = {
     "result = sweep.run(": ("assert law.law == 'linear' and round(law.coefficients['b'], 1) == 520.0, law\n"
                             "assert sentence(law).startswith('stored bytes grow linearly with data.n_samples')"),
     "assert_size(build_model()": "test_model_fits()",
+    "plan = plan_finetune(": ("qlora = plan.row('qlora', checkpointing=True)\n"
+                              "assert round(qlora.total_bytes / 1e9, 1) == 11.6 and qlora.fits, qlora\n"
+                              "assert qlora.trainable_params == 41_943_040  # LoRA r=16 on every linear but the head\n"
+                              "assert plan.row('full').min_gpus == 24"),
 }
 #: blocks that take minutes on the shared 2-core box (a budget search trains and writes many candidates)
 SLOW_BLOCKS = ("found = to_budget(",)

@@ -34,7 +34,7 @@ AS_LIMIT = 1 << 30
 #: CPU seconds a case may use (RLIMIT_CPU: the work done, whatever the machine's load) …
 CASE_TIMEOUT_S = 10
 #: … and wall-clock seconds before a case that blocks without working (a FIFO opened) is killed.
-CASE_WALL_S = 30
+CASE_WALL_S = 100  # 10x the CPU budget: a hang guard, never a race with a loaded machine (issue 28)
 
 
 @dataclass

@@ -59,13 +59,15 @@ def _calls(fn, *args):  # noqa: ANN001, ANN202
 
 
 def test_folded_rendering_is_linear_and_shared_notes_are_bounded() -> None:
-    small, large = _flat(2_000, shared=True), _flat(40_000, shared=True)
-    _, calls_small = _calls(render.table, small)
-    text, calls_large = _calls(render.table, large)
+    # the work counted on 1,000 and 10,000 nodes (a profile hook over 40,000 crawls for minutes in a
+    # long-lived worker); the 40,000-node report rendered plainly for what it shows
+    _, calls_small = _calls(render.table, _flat(1_000, shared=True))
+    _, calls_large = _calls(render.table, _flat(10_000, shared=True))
+    text = render.table(_flat(40_000, shared=True))
     assert len(text.splitlines()) < 150  # was one line per node and one per shared reference
     assert "+1,945 more shared tensors" not in text and "+39,945 more shared tensors" in text
     assert "and 39,953 more → add_1.w" in text  # the totals name 5 of the 39,958 aliases, then count the rest
-    assert calls_large < 40 * calls_small, (calls_small, calls_large)  # 20x the nodes: well under quadratic (400x)
+    assert calls_large < 20 * calls_small, (calls_small, calls_large)  # 10x the nodes: well under quadratic (100x)
 
 
 def test_huge_reports_are_written_as_compact_json() -> None:

@@ -37,24 +37,26 @@ NOT_RUN = {
     "make test": "runs the whole suite, this test included",
     "modelsize sweep run forest.yaml --cluster tcp://scheduler:8786": "needs a running Dask scheduler",
 }
-#: commands over ~20 s on 2 shared cores, by a piece of them → why (measured 2026-12-07 under load)
+#: commands over ~12 s on 2 shared cores, by a piece of them → why (measured 2026-12-07 under load)
 SLOW = {
     "modelsize demo": "three studies on tiny grids and their report (~60 s)",
     "--training": "a fine-tuning plan traces forward and backward of the model (25–35 s each)",
-    "--data mnist5k": "trains MNIST models and writes every recipe's file",
-    "--data digits": "trains and fine-tunes the model for each recipe",
-    "--data data.npz": "trains the model, then writes and scores each recipe or candidate",
-    "sweep run": "trains 5 forests up to 200 trees",
-    "sweep export": "needs the sweep that 'sweep run' stores",
-    "sweep plot": "needs the sweep that 'sweep run' stores",
-    "study run": "trains each study's grid (45–65 s for all of them, --quick)",
-    "--recipe fp16 --recipe int8-dynamic --html": "trains the seed MLP on MNIST",
+    "--data mnist5k": "trains MNIST models and writes every recipe's file (25–100 s)",
+    "--data digits": "trains and fine-tunes the model for each recipe (~15 s)",
+    "--ratio 8": "a budget search: trains and writes many candidates (~17 s)",
+    "--max-drop 1.0": "a budget search: trains and writes many candidates (~13 s)",
+    "seed_keras:seed_cnn": "trains a Keras CNN, converts two TFLite files, runs tfmot (~30 s)",
+    "seed_random_forest": "fits forests, a distilled booster and ONNX float32 (~14 s)",
+    "study run all": "trains every study's grid (~35 s)",
+    "study run ensembles": "one study on its larger grids (~14 s)",
+    "--recipe fp16 --recipe int8-dynamic --html": "trains the seed MLP on MNIST (~24 s)",
 }
 
 
 def bash_blocks(text: str) -> list[tuple[int, str]]:
     """``(line number, block)`` for every ```bash block."""
-    return [(text[: m.start()].count("\n") + 2, m.group(1)) for m in re.finditer(r"```bash\n(.*?)```", text, flags=re.S)]
+    found = re.finditer(r"```bash\n(.*?)```", text, flags=re.S)
+    return [(text[: m.start()].count("\n") + 2, m.group(1)) for m in found]
 
 
 def commands(block: str) -> list[str]:

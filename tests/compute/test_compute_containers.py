@@ -34,7 +34,8 @@ def test_llama_layers_row_sums_its_decoder_layers_and_nests_them() -> None:
     layers = modules["model.layers"]
     assert layers["kind"] == "ModuleList" and layers["calls"] == 0
     for key in ("macs", "flops", "elementwise_flops"):
-        assert layers["forward"][key] == modules["model.layers.0"]["forward"][key] + modules["model.layers.1"]["forward"][key]
+        each = [modules[f"model.layers.{n}"]["forward"][key] for n in (0, 1)]
+        assert layers["forward"][key] == sum(each)
     # per layer and token: q, o 64×64, k, v 64×32, MLP 3 × 64×128 = 36,864 weight MACs, plus
     # QKᵀ and A·V over 16 tokens × 64 dims = 2,048; × 16 tokens = 622,592 per layer
     assert layers["forward"]["macs"] == 2 * 16 * (36_864 + 2_048)

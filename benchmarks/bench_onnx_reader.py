@@ -39,6 +39,7 @@ SRC = HERE.parent / "src"
 
 _CHILD = r"""
 import json, os, sys, time
+from modelsize.formats._protobuf import encode_field as _f, encode_varint as _varint
 t0 = time.perf_counter()
 which, path = sys.argv[1], sys.argv[2]
 if which == "modelsize":
@@ -117,19 +118,6 @@ def _gpt(path: Path) -> None:
     net = GPT().eval()
     with torch.no_grad():
         torch.onnx.export(net, (torch.randint(0, 3700, (1, 16)),), str(path), dynamo=False)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _f(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
 
 
 def _giant(path: Path, external: bool, nbytes: int = 2_000_000_000) -> None:

@@ -24,6 +24,7 @@ def inspect(
     compute: "ComputeOptions | None" = None,
     input_shape: "Sequence[int] | None" = None,
     nnz: bool | None = None,
+    exact_formats: bool = False,
 ) -> Report:
     """Measure ``obj`` — a live model (``torch.nn.Module``, state dict, …), a file path, or a
     remote model (``https://…`` file, ``hf://ORG/NAME[@REV][/PATH]``) read header-only.
@@ -38,7 +39,13 @@ def inspect(
     ``nnz`` (PyTorch models): count non-zero values for sparsity — ``True`` always, ``False``
     never, ``None`` (default) when the tensor data is at most 64 MiB, since counting reads every
     byte; a skipped count is said so in the report.
+    ``exact_formats``: also run the slow writers whose sizes are otherwise estimates with a
+    bound (Keras: the TFLite converter, seconds to minutes); without it those rows say
+    ``exact: false`` and carry ``bounds``. Frameworks without such a writer ignore it.
     """
+    if exact_formats and not formats:
+        raise option_error("exact_formats", "given with formats=True (it sizes the formats that formats=False skips)",
+                           exact_formats)
     if isinstance(compression, bool):
         compression = CompressionOptions(enabled=compression)
     elif not isinstance(compression, CompressionOptions):
@@ -80,7 +87,11 @@ def inspect(
         raise option_error("nnz", f"given only for {labels_having('nnz')} models (other frameworks always count), "
                            f"not a {adapter.name} model", nnz)
     if formats:
-        report = report.with_section("formats", adapter.format_sizes(obj, compression))
+        if exact_formats and can(adapter.name, "exact_formats"):
+            sizes = adapter.format_sizes(obj, compression, exact=True)
+        else:
+            sizes = adapter.format_sizes(obj, compression)
+        report = report.with_section("formats", sizes)
     if inputs is not None or compute is not None:
         from .compute import ComputeOptions, run as run_compute  # noqa: F811 (lazy import)
 

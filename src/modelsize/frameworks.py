@@ -30,8 +30,9 @@ from .core.registry import Registry
 
 #: ``capabilities`` values: ``nnz`` — ``inspect(nnz=...)`` can skip counting non-zeros;
 #: ``global_state`` — training touches process-wide state (graph, RNG, threads), so sweep
-#: trials of this framework hold the process lock.
-CAPABILITIES = frozenset({"nnz", "global_state"})
+#: trials of this framework hold the process lock; ``exact_formats`` — the adapter's
+#: ``format_sizes(..., exact=True)`` runs a slow writer (a converter) whose size is otherwise estimated.
+CAPABILITIES = frozenset({"nnz", "global_state", "exact_formats"})
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in (
         backend="modelsize.shrink.keras.backend:KerasBackend",
         main_formats="modelsize.adapters.keras:main_formats",
         layer_shapes="modelsize.compute.keras_flops:keras_layer_shapes",
-        capabilities=frozenset({"global_state"}),
+        capabilities=frozenset({"global_state", "exact_formats"}),
     ),
     Framework(
         "pytorch", "PyTorch", aliases=("torch", "pt"),

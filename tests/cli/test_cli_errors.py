@@ -143,3 +143,50 @@ def test_bad_inputs_name_the_users_text_never_an_internal_repr(cli, tmp_path: Pa
         assert result.code == code, (args, result.err)
         assert "InputSpec(" not in line and "TensorSpec(" not in line, line
         assert shown in line, (args, line)
+
+
+@pytest.mark.parametrize("argv", [
+    ("inspect", "anything", "--verbos"),  # the quick path hands an unknown flag to the full parser
+    ("diff", "a", "b", "--verbos"),
+    ("shrink", "anything", "--verbos"),
+    ("check", "anything", "--verbos"),
+    ("sweep", "run", "spec.yaml", "--verbos"),  # a verb of a nested group
+])
+def test_an_unknown_flag_is_named_in_our_voice_with_the_close_option(cli, argv) -> None:  # noqa: ANN001
+    result = cli(*argv)
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines()[-1] == "Error: No such option '--verbos'. Did you mean '--verbose'?"
+    assert "Possible options" not in result.err
+
+
+def test_an_unknown_flag_with_two_close_options_or_none(cli) -> None:  # noqa: ANN001
+    two = cli("inspect", "anything", "--foo")
+    assert two.code == 2 and two.err.splitlines()[-1] == "Error: No such option '--foo'. Did you mean '--fit' or '--format'?"
+    none = cli("inspect", "anything", "-z")
+    assert none.code == 2 and none.err.splitlines()[-1] == "Error: No such option '-z'."
+    root = cli("--verbos")
+    assert root.code == 2 and root.err.splitlines()[-1] == "Error: No such option '--verbos'. Did you mean '--version'?"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("inspect", "anything", "--batch", "abc"), "The 'batch' option must be an integer. Got 'abc'."),
+    (("inspect", "anything", "--timeout", "soon"), "The 'timeout' option must be a number. Got 'soon'."),
+    (("inspect", "anything", "--width", "wide"), "The 'width' option must be an integer. Got 'wide'."),
+    (("shrink", "anything", "--ratio", "half"), "The 'ratio' option must be a number. Got 'half'."),
+])
+def test_a_value_typer_cannot_convert_is_said_in_our_template_not_pydantic(cli, argv, message) -> None:  # noqa: ANN001
+    result = cli(*argv)
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == f"Error: {message}"
+    assert "Input should be" not in result.err and "Invalid value for" not in result.err
+
+
+def test_an_option_left_out_never_reads_got_none() -> None:
+    from modelsize.core.errors import option_error
+
+    assert str(option_error("fit", "given when --training is used", None)) == \
+        "The 'fit' option must be given when --training is used."
+    assert str(option_error("inputs", "an input spec such as '1x3x224x224'", None)) == \
+        "The 'inputs' option must be an input spec such as '1x3x224x224'. It was not given."
+    assert str(option_error("depth", "an integer >= 0", -1)) == "The 'depth' option must be an integer >= 0. Got -1."
+

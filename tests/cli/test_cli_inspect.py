@@ -221,7 +221,7 @@ def test_unexpected_exceptions_propagate(cli, write_module, monkeypatch: pytest.
         (["--depth", "two"], "The 'depth' option must be an integer >= 0. Got 'two'."),
         (["--depth", "--1"], "The 'depth' option must be an integer >= 0. Got '--1'."),
         (["--format", "xml"], "The 'format' option must be one of 'table', 'json', 'csv'. Got 'xml'."),
-        (["--colour"], "No such option: --colour"),
+        (["--colour"], "No such option '--colour'."),
     ],
 )
 def test_usage_errors_exit_2(cli, args: list[str], message: str) -> None:

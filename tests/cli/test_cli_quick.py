@@ -62,6 +62,7 @@ def _both(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[tuple[in
     ["--depth", "0"],
     ["-d", "5", "--width", "60"],
     ["--no-formats", "--no-compress"],
+    ["--exact-formats"],
     ["--exact-compress", "--nnz"],
     ["-q", "--no-progress"],
     ["--require-safe"],
@@ -162,6 +163,36 @@ def test_parse_reads_every_quick_option() -> None:
     assert args == quick.QuickArgs(target="m.safetensors", fmt="csv", depth=0, si=True, no_formats=True,
                                    no_compress=True, exact_compress=True, nnz=False, output="r.json", quiet=True,
                                    no_progress=True, verbose=True, width=80)
+
+
+def test_exact_formats_is_read_by_both_parsers(capsys, monkeypatch, tmp_path: Path) -> None:
+    """``--exact-formats`` (issue 28): the TFLite converter runs only when asked, on either parser."""
+    pytest.importorskip("tensorflow")
+    monkeypatch.delenv("MODELSIZE_DEBUG", raising=False)
+    assert quick.parse(["inspect", "m.py:build", "--exact-formats"]).exact_formats is True
+    assert quick.parse(["inspect", "m.py:build", "--exact-formats", "--no-formats"]) is None  # the full parser says why
+    source = tmp_path / "tiny_keras.py"
+    source.write_text("import keras\n\ndef build():\n    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])\n")
+    from modelsize.serialize import keras_formats
+
+    calls: list[object] = []
+    real = keras_formats.tflite_size
+    monkeypatch.setattr(keras_formats, "tflite_size", lambda *a: calls.append(a) or real(*a))
+    rows = {}
+    for flags in ([], ["--exact-formats"]):
+        fast, full = _both(capsys, ["inspect", f"{source}:build", "-f", "json", *flags])
+        assert fast[0] == full[0] == 0
+        pair = [{r["format"]: r for r in json.loads(out[1])["sections"]["formats"]}["tflite (float32)"]
+                for out in (fast, full)]
+        pair[0].pop("compressed"), pair[1].pop("compressed")  # each run builds fresh random weights
+        assert pair[0] == pair[1]  # the same row from both parsers
+        rows[bool(flags)] = pair[0]
+        assert len(calls) == (2 if flags else 0)  # one conversion per parser, and none by default
+    assert not rows[False]["exact"] and rows[False]["bounds"] is not None and rows[True]["exact"]
+    assert rows[False]["bounds"]["low"] <= rows[True]["bytes"] <= rows[False]["bounds"]["high"]
+    capsys.readouterr()
+    assert run_entry(["inspect", f"{source}:build", "--exact-formats", "--no-formats"]) == 2
+    assert "--exact-formats sizes the formats that --no-formats skips" in capsys.readouterr().err
 
 
 def test_refused_command_lines_still_work_through_the_entry(capsys, checkpoint: Path) -> None:

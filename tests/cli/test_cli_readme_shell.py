@@ -74,7 +74,8 @@ def _cases() -> list:  # noqa: ANN202
     for line, block in bash_blocks(README.read_text()) if README.exists() else []:
         for n, command in enumerate(commands(block), 1):
             why = next((w for k, w in SLOW.items() if k in command), None)
-            marks = [pytest.mark.slow] if why else []
+            # one worker runs them all, in the README's order: `sweep export` reads what `sweep run` stored
+            marks = [pytest.mark.xdist_group("readme_shell")] + ([pytest.mark.slow] if why else [])
             if command in NOT_RUN:
                 marks = [pytest.mark.skip(reason=NOT_RUN[command])]
             cases.append(pytest.param(command, marks=marks, id=f"line{line}.{n}:{command[10:50]}"))

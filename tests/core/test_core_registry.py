@@ -157,7 +157,10 @@ def test_every_registry_uses_the_one_type_and_listing_it_imports_no_entry() -> N
     names = eval(out.stdout)  # noqa: S307 - our own subprocess printing a dict of lists
     for where, expected in EXPECTED.items():
         assert names[where] == expected
-    assert names["modelsize.formats.registry:READERS"][:3] == ["HuggingFaceFolderReader", "SavedModelReader", "GGUFReader"]
+    # folder formats that hold a config of their own come before the Hugging Face folder reader, which
+    # would otherwise take their folders
+    assert names["modelsize.formats.registry:READERS"][:6] == ["TFJSReader", "OpenVINOReader", "CoreMLReader",
+                                                              "HuggingFaceFolderReader", "SavedModelReader", "GGUFReader"]
     assert names["modelsize.formats.registry:READERS"][-1] == "PickleReader"
     assert names["modelsize.shrink.spec:RECIPES"][:3] == ["prune", "channels", "fp16"]
     assert {"tflite", "ccp", "first-rounds", "onnx-static"} <= set(names["modelsize.shrink.spec:RECIPES"])

@@ -20,21 +20,9 @@ import pytest
 import modelsize
 from modelsize.core.errors import InvalidFileError
 from modelsize.formats import onnx_file
+from modelsize.formats._protobuf import encode_field as _f, encode_varint as _varint
 
 SRC = Path(__file__).parent.parent.parent / "src"
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _f(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
 
 
 def _tensor(name: bytes, dims: tuple[int, ...] = (4,), extra: bytes = b"") -> bytes:

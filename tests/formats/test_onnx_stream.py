@@ -31,6 +31,7 @@ from formats_helpers import check_file_invariants, run_limited
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from modelsize.formats._protobuf import encode_field as _field, encode_varint as _varint
 
 SRC = Path(__file__).parent.parent.parent / "src"
 
@@ -372,19 +373,6 @@ def test_tensor_bytes_are_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     report = assert_same_as_onnx(path)
     assert report.totals.params == 8 * 512 * 512
     assert counter[0] <= 16 * onnx_file.Stream.CHUNK < path.stat().st_size // 50  # 128 KiB of 8 MiB
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _field(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
 
 
 def _in_file_giant(path: Path, nbytes: int) -> None:

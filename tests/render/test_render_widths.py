@@ -1,6 +1,7 @@
 """Tables at a real terminal width (issue 28): numbers and verdicts are never cut with "…".
 
-Golden files at 80, 100 and 120 columns for inspect (plain, --fit, --fit --training) and shrink;
+Golden files at 80, 100 and 120 columns for inspect (plain, --input, --fit, --fit --training), shrink
+and diff;
 rewrite them with ``pytest tests/render/test_render_widths.py --overwrite-golden`` and review the diff.
 """
 
@@ -77,11 +78,62 @@ SHRINK = {
     ],
 }
 
+def _input_report() -> Report:
+    """``inspect MODEL --input 8x32`` of a seeded model with long layer names (issue 28: at 80 columns they
+    were squeezed to ``fe…ion``, two layers alike, while the shape columns stayed wide)."""
+    torch = pytest.importorskip("torch")
+    from modelsize.compute import ComputeOptions
+    from modelsize.frameworks import hook
+
+    class Block(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.self_attention_projection = torch.nn.Linear(64, 64)
+            self.feed_forward_expansion = torch.nn.Linear(64, 256)
+            self.feed_forward_contraction = torch.nn.Linear(256, 64)
+
+        def forward(self, x):  # noqa: ANN001, ANN202
+            return self.feed_forward_contraction(torch.relu(self.feed_forward_expansion(self.self_attention_projection(x))))
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding_projection = torch.nn.Linear(32, 64)
+            self.layers = torch.nn.ModuleList([Block(), Block()])
+            self.classification_head = torch.nn.Linear(64, 10)
+
+        def forward(self, x):  # noqa: ANN001, ANN202
+            x = self.embedding_projection(x)
+            for block in self.layers:
+                x = block(x)
+            return self.classification_head(x)
+
+    torch.manual_seed(0)
+    model = Net()
+    report = modelsize.inspect(model, formats=False, inputs="8x32", compute=ComputeOptions(), target="tests:net")
+    return report.with_section("layer_shapes", hook("pytorch", "layer_shapes")(model, "8x32"))
+
+
+def _diff_text(width: int) -> str:
+    """``modelsize diff`` of a model and its dynamically quantized copy (9 columns, 194 wide in one row)."""
+    pytest.importorskip("torch")
+    from html_pages import quantized_pair
+
+    from modelsize.diff import compare
+    from modelsize.render.diff_table import diff_table
+
+    model, quantized = quantized_pair()
+    return diff_table(compare(modelsize.inspect(model, formats=False), modelsize.inspect(quantized, formats=False)),
+                      width=width)
+
+
 CASES = {
     "inspect": lambda llama: render.table(build_tiny_lm(), depth=2, width=WIDTH[0]),
     "inspect_fit": lambda llama: render.table(_fit(llama, False), depth=0, width=WIDTH[0]),
     "inspect_fit_training": lambda llama: render.table(_fit(llama, True), depth=0, width=WIDTH[0]),
     "shrink": lambda llama: shrink_table(SHRINK, width=WIDTH[0]),
+    "inspect_input": lambda llama: render.table(_input_report(), depth=3, width=WIDTH[0]),
+    "diff": lambda llama: _diff_text(WIDTH[0]),
 }
 WIDTH = [100]
 CUT = re.compile(r"\d…|…\d|\b(?:y|n|ye|F|T|G|M|K)…")  # a number or a verdict cut by rich
@@ -140,3 +192,30 @@ def test_layout_steps_drop_empty_columns_then_shorten_then_abbreviate_then_stack
     stacked = render_at(16)  # too narrow for three columns: two tables, each with the label column
     assert len([l for l in stacked.splitlines() if set(l) == {"─"}]) == 2 and "12.55Gi" in stacked and "322.12Mi" in stacked
     assert stacked.count("alpha") == 2
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_input_names_and_diff_numbers_are_whole(width: int) -> None:
+    """``inspect --input``: every layer name whole (at 80 columns the shapes move to a table of their own
+    rather than squeeze ``feed_forward_expansion`` and ``feed_forward_contraction`` both to ``fe…ion``);
+    ``diff``: every byte delta whole and no line past the width (one row was 194 columns)."""
+    text = render.table(_input_report(), depth=3, width=width)
+    for name in ("embedding_projection", "self_attention_projection", "feed_forward_expansion",
+                 "feed_forward_contraction", "classification_head"):
+        assert re.search(rf"[├└]─ {name}\b", text), (name, width)
+    assert ("Shapes (--input)" in text) == (width == 80)
+    diff = _diff_text(width)
+    assert max(len(line) for line in diff.splitlines()) <= width
+    for delta in ("-23.97", "-47.97", "-3.72", "×0.262", "×0.256", "×0.261", "16,512", "8,320"):
+        assert delta in diff, (delta, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_serialized_sizes_are_whole(width: int) -> None:
+    """The compressed size was folded into ``97.66`` / ``KiB`` / ``(zstd-`` / ``3,`` at 80 columns (and
+    ``362.`` / ``94`` for the seed MLP): past the width the table is stacked, each size on one line."""
+    text = render.table(build_tiny_lm(), depth=2, width=width)
+    block = text.split("Serialized size")[1].split("\n\n")[0]
+    assert re.search(r"97\.66 ?Ki(B)? \(zstd-3, exact\)", block), block
+    assert re.search(r"≈ 87\.89 ?Ki(B)? ± 5\.0% \(zstd-3, sampled chunks\)", block), block
+    assert all(len(line) <= width for line in block.splitlines())

@@ -49,7 +49,9 @@ class KerasAdapter:
         """Build an unbuilt model for ``input_shape`` (see :func:`build_if_needed`)."""
         return build_if_needed(obj, input_shape)
 
-    def format_sizes(self, obj: Any, compression: CompressionOptions) -> list[FormatSize]:
+    def format_sizes(self, obj: Any, compression: CompressionOptions, exact: bool = False) -> list[FormatSize]:
+        """``.keras`` and ``.weights.h5`` (written, exact) and TFLite: converted when ``exact``,
+        else estimated with its bound (the converter takes seconds to minutes)."""
         from ..serialize.keras_formats import format_sizes
 
         flavor = model_flavor(obj)
@@ -58,7 +60,7 @@ class KerasAdapter:
                 f"The Keras adapter measures Keras layers and models. Got {type(obj).__name__}."
             )
         ensure_built(obj)
-        return format_sizes(obj, flavor, compression)
+        return format_sizes(obj, flavor, compression, exact=exact)
 
 
 def model_flavor(obj: Any) -> Flavor | None:

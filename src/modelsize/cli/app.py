@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ..core.registry import Registry
 from . import common_flags
+from .errors import BadParameter, NoSuchOption, in_our_voice, without_pydantic
 from .exit_codes import EXIT_ERROR
 from .guard import guarded
 from .output import Output
@@ -73,6 +74,24 @@ class LazyGroup(TyperGroup):
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
+
+    def make_context(self, info_name: Any, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        """Parse the group's own options; an unknown one or a value typer could not convert is reported in our voice."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoSuchOption as exc:
+            raise in_our_voice(exc) from None
+        except BadParameter as exc:
+            raise without_pydantic(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the verb; an unknown option of any verb (nested groups too) is reported in our voice."""
+        try:
+            return super().invoke(ctx)
+        except NoSuchOption as exc:
+            raise in_our_voice(exc) from None
+        except BadParameter as exc:
+            raise without_pydantic(exc) from None
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in VERBS:

@@ -84,7 +84,7 @@ def diff_command(
     kind = output_file.prepare_file(output, _BY_SUFFIX)  # exit 2 / 1 before any model is loaded
     reports = [_measure(target, not no_formats, not no_compress, out) for target in (old, new)]
     result = compare(*reports)
-    out.data(_render(result, reports, fmt, base_for(si), depth, show_all))
+    out.data(_render(result, reports, fmt, base_for(si), depth, show_all, out.width()))
     if output is not None and kind is not None:
         output_file.write_text(output, _render(result, reports, kind, base_for(si), depth, show_all))
         out.hint(f"Wrote {output}.")
@@ -104,7 +104,9 @@ def _measure(target: str, formats: bool, compression: bool, out: Output) -> Any:
     return measured(target, lambda: inspect(resolved.value, formats=formats, compression=compression, target=target))
 
 
-def _render(result: Any, reports: list[Any], kind: str, base: Any, depth: int, show_all: bool) -> str:
+def _render(result: Any, reports: list[Any], kind: str, base: Any, depth: int, show_all: bool,
+            width: int | None = None) -> str:
+    """The diff in ``kind``; a table fits ``width`` columns (the terminal's), a file's is one row per line."""
     if kind == "json":
         import json
 
@@ -119,4 +121,4 @@ def _render(result: Any, reports: list[Any], kind: str, base: Any, depth: int, s
         return diff_html(result, reports[0], reports[1], base)
     from ..render.diff_table import diff_table
 
-    return diff_table(result, base, depth, show_all)
+    return diff_table(result, base, depth, show_all, width)

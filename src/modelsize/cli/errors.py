@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import typer
 
-from ..core.errors import OptionError
+try:  # typer >= 0.2x carries its own copy of click; older typer uses click itself
+    from typer._click.exceptions import BadParameter, NoSuchOption
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import BadParameter, NoSuchOption  # type: ignore[no-redef]
+
+from ..core.errors import OptionError, option_error
 from .exit_codes import (  # noqa: F401 - the exit-code map lives in a typer-free module (cli/quick.py)
     DEBUG_ENV,
     EXIT_BUDGET,
@@ -41,3 +48,57 @@ def argument_error(name: str, allowed: str, got: object) -> OptionError:
 def usage_problem(error: OptionError) -> UsageProblem:
     """Turn a library option error into a usage error for the parser."""
     return UsageProblem(str(error))
+
+
+def in_our_voice(exc: NoSuchOption) -> NoSuchOption:
+    """The parser's unknown-option error in our voice (the same error when it already speaks it).
+
+    click words an unknown option ``No such option: --verbos (Possible options: --verbose)``; we
+    say it as for an unknown command (``No such command 'inspec'. Did you mean 'inspect'?``):
+    ``No such option '--verbos'. Did you mean '--verbose'?``. Exit code 2, usage line kept.
+    """
+    if isinstance(exc, _OurNoSuchOption):
+        return exc
+    return _OurNoSuchOption(exc.option_name, message=unknown_option_message(exc.option_name, exc.possibilities),
+                            ctx=exc.ctx)
+
+
+class _OurNoSuchOption(NoSuchOption):
+    """An unknown option whose message is already in our voice (shown as written)."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def unknown_option_message(option: str, close: Sequence[str] | None) -> str:
+    """``No such option '--verbos'. Did you mean '--verbose'?`` (two or more: ``'--fit' or '--format'``)."""
+    text = f"No such option {option!r}."
+    names = [repr(name) for name in sorted(close or ())]
+    if names:
+        text += " Did you mean " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]) + "?"
+    return text
+
+
+#: pydantic's words for a value typer could not convert ("Input should be a valid integer, unable to
+#: parse string as an integer") → what our template says the option must be
+_PYDANTIC_KINDS = {"int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
+                   "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false"}
+
+
+def without_pydantic(exc: BadParameter) -> BadParameter:
+    """A value typer (through pydantic) could not convert, in our template:
+    ``The 'batch' option must be an integer. Got 'abc'.`` — never "Input should be a valid integer"."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    param = getattr(exc, "param", None)
+    if isinstance(exc, UsageProblem) or not callable(errors) or param is None:
+        return exc
+    first = (errors() or [{}])[0]
+    text = str(first.get("msg", ""))
+    allowed = _PYDANTIC_KINDS.get(str(first.get("type")),
+                                  text.removeprefix("Input should be ").split(",")[0] or "a valid value")
+    longest = max(getattr(param, "opts", None) or [param.name or "value"], key=len)
+    got = first.get("input")
+    if longest.startswith("-"):
+        return usage_problem(option_error(longest.lstrip("-"), allowed, got))
+    return usage_problem(argument_error(longest.upper(), allowed, got))

@@ -21,6 +21,7 @@ Examples:
   modelsize inspect modelsize.examples.seed:teacher_model --depth 1 --si
   modelsize inspect my_project/models.py:build_model --format json > report.json
   modelsize inspect modelsize.examples.seed:simple_nn --format csv --no-formats
+  modelsize inspect my_project/keras_model.py:build --exact-formats    # run the TFLite converter
   modelsize inspect modelsize.examples.seed:simple_nn --input 1x784 --backward --latency
   modelsize inspect path/to/hf-folder --seq-len 4096 --backward
   modelsize inspect my_project/models.py:build_model -v    # timing: import, build, measure, render
@@ -30,6 +31,13 @@ Examples:
   modelsize inspect https://host/model.safetensors.index.json --offline
   modelsize inspect downloaded.pt --require-safe    # exit 4 unless the safety verdict is 'safe'
 """
+
+NoFormats = Annotated[
+    bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")]
+ExactFormats = Annotated[
+    bool, typer.Option("--exact-formats", help="Run the slow writers too, for exact sizes where the default "
+                       "estimates (Keras: the TFLite converter, seconds to minutes; by default its size is an "
+                       "estimate with its bound, marked ≈).")]
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -47,9 +55,8 @@ def inspect_command(
     ],
     depth: Depth = 2,
     fmt: Format = "table",
-    no_formats: Annotated[
-        bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")
-    ] = False,
+    no_formats: NoFormats = False,
+    exact_formats: ExactFormats = False,
     no_compress: Annotated[
         bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
     ] = False,
@@ -113,7 +120,7 @@ def inspect_command(
         if finetune is not None and inputs:
             finetune = finetune.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])  # models without input_ids
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
-                                               fitting is not None, finetune is not None)
+                                               training=finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
@@ -129,11 +136,19 @@ def inspect_command(
         shape = _parse_shape(input_shape) if input_shape is not None else None
         return InspectRequest(
             target, resolved, dict(formats=not no_formats, compression=compression, target=target, input_shape=shape,
-                                   nnz=None if resolved.is_file else nnz, **extra),
+                                   nnz=None if resolved.is_file else nnz, **extra,
+                                   **_exact(exact_formats, no_formats, resolved.is_file)),
             fmt, depth, base_for(si), output, remote, None if finetune else fitting, require_safe,
             finetune)  # type: ignore[arg-type]
 
     inspect_run.run(target, prepare, verbose=verbose, output=output)
+
+
+def _exact(exact_formats: bool, no_formats: bool, is_file: bool) -> dict[str, bool]:
+    """``exact_formats`` for :func:`modelsize.inspect` (a file's size is read, never estimated)."""
+    if exact_formats and no_formats:
+        raise usage_problem(OptionError("--exact-formats sizes the formats that --no-formats skips: give one of them."))
+    return {"exact_formats": True} if exact_formats and not is_file else {}
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:

@@ -3,7 +3,7 @@
 Issue 20: on a 70B checkpoint read from its headers, building the typer app (typer 0.29 checks
 every option with a pydantic ``TypeAdapter``) cost about 250 ms, five times reading the headers.
 The common command lines — a local file, folder or ``module:attr`` target with ``--format``,
-``--depth``, ``--si``, ``--no-formats``, ``--no-compress``, ``--exact-compress``, ``--nnz``,
+``--depth``, ``--si``, ``--no-formats``, ``--exact-formats``, ``--no-compress``, ``--exact-compress``, ``--nnz``,
 ``--output`` and the common flags — are parsed here instead and run by the same body as the
 typer command (:func:`modelsize.cli.inspect_run.run`). Anything else (help, a remote target,
 another option, a value this parser does not take exactly as written, a repeated option) returns
@@ -25,7 +25,8 @@ from .output import FORMATS, SETTINGS, OutputFormat, base_for, reset_settings
 
 #: flag → (field, value) for options without a value
 _SWITCHES: dict[str, tuple[str, Any]] = {
-    "--si": ("si", True), "--no-formats": ("no_formats", True), "--no-compress": ("no_compress", True),
+    "--si": ("si", True), "--no-formats": ("no_formats", True), "--exact-formats": ("exact_formats", True),
+    "--no-compress": ("no_compress", True),
     "--exact-compress": ("exact_compress", True), "--nnz": ("nnz", True), "--no-nnz": ("nnz", False),
     "--quiet": ("quiet", True), "-q": ("quiet", True), "--no-progress": ("no_progress", True),
     "--verbose": ("verbose", True), "-v": ("verbose", True), "--require-safe": ("require_safe", True),
@@ -46,6 +47,7 @@ class QuickArgs:
     depth: int = 2
     si: bool = False
     no_formats: bool = False
+    exact_formats: bool = False
     no_compress: bool = False
     exact_compress: bool = False
     nnz: bool | None = None
@@ -84,6 +86,8 @@ def parse(argv: Sequence[str]) -> QuickArgs | None:
         fields[key] = value
     if target is None or target.lower().startswith(_REMOTE) or not target.strip():
         return None
+    if fields.get("exact_formats") and fields.get("no_formats"):
+        return None  # contradictory: the full parser says why
     return QuickArgs(**fields)
 
 
@@ -131,6 +135,8 @@ def _inspect(args: QuickArgs) -> None:
                                          else CompressionOptions.exact_limit)
         options = dict(formats=not args.no_formats, compression=compression, target=args.target, input_shape=None,
                        nnz=None if resolved.is_file else args.nnz)
+        if args.exact_formats and not resolved.is_file:
+            options["exact_formats"] = True
         return inspect_run.InspectRequest(args.target, resolved, options, args.fmt, args.depth, base_for(args.si),
                                           args.output, require_safe=args.require_safe)
 

@@ -70,7 +70,7 @@ def fit_request(fit: str | None, seq_len: int | None, batch: int | None, trainin
 
 
 def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float | None,
-                   download: bool, fitting: bool = False, training: bool = False) -> "RemoteOptions | None":
+                   download: bool, training: bool = False) -> "RemoteOptions | None":
     """The remote options, or ``None`` for a local target (where they are usage errors)."""
     if not remote:
         for name, given in (("offline", offline), ("no-cache", no_cache), ("timeout", timeout is not None),
@@ -88,5 +88,7 @@ def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float |
     from ..formats.remote import RemoteOptions  # only for remote targets: it loads the HTTP client
 
     return RemoteOptions(offline=offline, cache=not no_cache, timeout=timeout, allow_download=download,
-                         sibling_config=fitting,  # --fit wants the config.json beside a single file
+                         # the config.json beside a single file, with or without --fit: a remote read has the
+                         # `config` section a local folder read has (issue 28), as the library's inspect(url)
+                         sibling_config=True,
                          config_alone=training)  # the fine-tuning planner builds a config alone on meta

@@ -102,7 +102,13 @@ def computation_error(exc: OptionError, doing: str) -> ComputationError:
 
 
 def option_error(name: str, allowed: str, got: object) -> OptionError:
-    """Build an error in the one template: what failed, what is allowed, what was given."""
+    """Build an error in the one template: what failed, what is allowed, what was given.
+
+    ``got=None`` means the option was left out: never "Got None." but "It was not given." (or
+    nothing, when ``allowed`` already says it must be given)."""
+    if got is None:
+        missing = "" if allowed.startswith("given") else " It was not given."
+        return OptionError(f"The {name!r} option must be {allowed}.{missing}")
     return OptionError(f"The {name!r} option must be {allowed}. Got {_shown(got)}.")
 
 

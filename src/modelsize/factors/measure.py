@@ -75,9 +75,19 @@ def formats(model: Any, adapter: Any, config: MeasureConfig) -> dict[str, Any]:
     if config.formats == "none":
         return {}
     compression = CompressionOptions(enabled=config.compress)
-    rows = main_formats(model, adapter, compression) if config.formats == "main" else \
-        list(adapter.format_sizes(model, compression))
+    rows = main_formats(model, adapter, compression) if config.formats == "main" else all_formats(model, adapter,
+                                                                                                   compression)
     return format_metrics(rows)
+
+
+def all_formats(model: Any, adapter: Any, compression: CompressionOptions) -> list[FormatSize]:
+    """Every format, each written or converted (a sweep fits laws to the numbers: no estimates, even
+    where ``inspect`` estimates by default, e.g. Keras's TFLite)."""
+    from ..frameworks import can
+
+    if can(getattr(adapter, "name", ""), "exact_formats"):
+        return list(adapter.format_sizes(model, compression, exact=True))
+    return list(adapter.format_sizes(model, compression))
 
 
 # ---------------------------------------------------------------------------- score

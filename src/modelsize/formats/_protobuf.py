@@ -189,3 +189,19 @@ class Stream:
             value, pos = self.varint(pos, end)
             out.append(value)
         return out
+
+
+def encode_varint(n: int) -> bytes:
+    """``n`` (≥ 0) as a protobuf varint: the writer the tests and benchmarks build spec files with."""
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def encode_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field (wire type 2): tag, length, payload."""
+    return encode_varint(number << 3 | 2) + encode_varint(len(payload)) + payload
+

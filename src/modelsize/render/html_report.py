@@ -319,7 +319,8 @@ def _formats(report: Report, base: Base) -> str:
         comp = ""
         if packed.get("bytes") is not None:
             comp = f"{format_bytes(packed['bytes'], base)} ({packed.get('codec')}{'' if packed.get('exact') else ', estimate'})"
-        rows.append([str(d["format"]), format_bytes(d.get("bytes"), base),
+        about = "≈ " if d.get("bounds") and d.get("bytes") is not None else ""  # an estimate; the bound is in the note
+        rows.append([str(d["format"]), about + format_bytes(d.get("bytes"), base),
                      f"{d['bytes']:,}" if d.get("bytes") is not None else "n/a", comp,
                      "exact" if d.get("exact") else str(d.get("method", "")), str(d.get("note") or "")])
     if not rows:

@@ -24,6 +24,7 @@ from ..core.tensors import Role
 from ..core.totals import Totals, unique_records
 from ..core.tree import Component
 from . import compute_block, finetune_block, fit_block, labels, shorten
+from .whole_cells import Column, fitted
 
 #: Shared tensors this small are listed as one folded line in the totals block.
 TINY_SHARED_BYTES = 64
@@ -66,7 +67,7 @@ def table(
         parts.append(_file_block(on_disk, base))
     formats = report.sections.get("formats")
     if formats is not None:
-        parts.append(_formats(labels.section_items(formats), base))
+        parts.append(_formats(labels.section_items(formats), base, width))
     parts.extend(compute_block.renderables(report, depth, base))
     parts.extend(finetune_block.renderables(report, base) if finetune_block.plan_section(report) is not None
                  else fit_block.renderables(report, base, width))
@@ -101,7 +102,8 @@ def _header(report: Report) -> Text:
     return text
 
 
-def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) -> RenderableType:
+def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100,
+                with_shapes: bool = True) -> RenderableType:
     """One row per component; long names are shortened in the middle, numbers are never cut. When
     the notes column would be narrower than :data:`.shorten.MIN_NOTES`, the notes are listed under
     the table, one line per note named by its component, instead of folded two letters a line.
@@ -110,7 +112,7 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
     into and out of the component, as torchinfo and Keras' ``summary()`` do.
     """
     owners = labels.alias_owners(report)
-    layer_shapes = report.sections.get("layer_shapes") or {}
+    layer_shapes = (report.sections.get("layer_shapes") or {}) if with_shapes else {}
     rows = []
     for node, level, folded, guide in _tree_rows(report.root, depth):
         sub = report.totals if level == 0 else report.subtotals(node)
@@ -124,8 +126,13 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
     numbers = [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Params", 4), ("Stored", 5), ("Dtypes", 6))]
     if shown:
         numbers += [max([len(h)] + [len(r[i]) for r in rows]) for h, i in (("Input", 8), ("Output", 9))]
-    name_limit, kind_limit = shorten.name_budget(width, sum(numbers) + (6 if shown else 0),
-                                                 max(len(r[3]) for r in rows), notes=any(r[7] for r in rows))
+    has_notes = any(r[7] for r in rows)  # no notes at all: no Notes column, and its gap is room for names
+    name_limit, kind_limit = shorten.name_budget(width, sum(numbers) + (6 if shown else 0) - (0 if has_notes else 3),
+                                                 max(len(r[3]) for r in rows), notes=has_notes)
+    if shown and any(len(r[0]) + len(r[1]) > name_limit for r in rows):
+        # names would be cut (``fe…ion`` for two different layers): the shapes get a table of their own
+        return Group(_tree_table(report, depth, base, width, with_shapes=False), Text(""),
+                     _shapes_table([(r[0], r[1], r[8], r[9]) for r in rows], width))
     cells = []
     for guide, name, level, kind, params, stored, dtypes, notes, shape_in, shape_out in rows:
         label = Text(guide, style="dim")
@@ -144,10 +151,11 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
     grid.add_column("Params", justify="right", no_wrap=True, min_width=numbers[0])
     grid.add_column("Stored", justify="right", no_wrap=True, min_width=numbers[1])
     grid.add_column("Dtypes", no_wrap=True, min_width=numbers[2])
-    if not below:
+    beside = has_notes and not below
+    if beside:
         grid.add_column("Notes", overflow="fold")
     for label, kind, shapes, params, stored, dtypes, notes, _name in cells:
-        grid.add_row(label, kind, *shapes, Text(params), Text(stored), Text(dtypes), *([] if below else [Text(notes)]))
+        grid.add_row(label, kind, *shapes, Text(params), Text(stored), Text(dtypes), *([Text(notes)] if beside else []))
     if not below:
         return grid
     lines = Text("Notes per component", style="bold")
@@ -155,6 +163,22 @@ def _tree_table(report: Report, depth: int, base: units.Base, width: int = 100) 
         for note in notes.splitlines():
             lines.append(f"\n{name}: {note}")
     return Group(grid, Text(""), lines)
+
+
+def _shapes_table(rows: list[tuple[str, str, str, str]], width: int) -> Table:
+    """``--input`` shapes beside each component's tree label, when they do not fit in the main table."""
+    shape_w = max(len("Output"), *(len(r[3]) for r in rows)) + max(len("Input"), *(len(r[2]) for r in rows))
+    limit = max(shorten.MIN_NAME, width - shape_w - 4)
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False,
+                 title="Shapes (--input)", title_justify="left", title_style="bold")
+    grid.add_column("Component", no_wrap=True)
+    grid.add_column("Input", no_wrap=True)
+    grid.add_column("Output", no_wrap=True)
+    for guide, name, shape_in, shape_out in rows:
+        label = Text(guide, style="dim")
+        label.append(shorten.middle(name, max(4, limit - len(guide))))
+        grid.add_row(label, Text(shape_in), Text(shape_out))
+    return grid
 
 
 #: A component with more children than this shows only the largest :data:`FOLD_SHOW` of them, then one
@@ -331,9 +355,22 @@ def _sparsity(report: Report) -> str:
     )
 
 
-def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
+#: the serialized-size table's columns, for :func:`.whole_cells.fitted` when it does not fit as one table
+_FORMAT_COLUMNS = (Column("Format", "Format", "left"), Column("Size"), Column("Bytes"), Column("Exact", "Exact", "left"),
+                   Column("Method", "Method", "left"), Column("Compressed", "zstd", "left"))
+
+
+def _formats(items: list[dict[str, Any]], base: units.Base, width: int = 100) -> RenderableType:
+    """The serialized sizes; where one table would not fit ``width`` (the compressed size folded to
+    ``362.`` / ``94``), it is laid out by :func:`.whole_cells.fitted` so every size stays whole."""
     if not items:
         return Text("Serialized size: no format could be sized for this model.", style="dim")
+    cells = [[str(item.get("format", "?")), _about(item) + units.format_bytes(item.get("bytes"), base),
+              _about(item) + units.format_count(item.get("bytes")), "exact" if item.get("exact") else "estimate",
+              str(item.get("method", "?")), _compressed(item.get("compressed"), base)] for item in items]
+    natural = sum(max(len(c.name), *(len(r[i]) for r in cells)) for i, c in enumerate(_FORMAT_COLUMNS))
+    if natural + 3 * (len(_FORMAT_COLUMNS) - 1) > width:
+        return _with_footnotes(Group(*fitted(_FORMAT_COLUMNS, cells, width, "Serialized size")), items)
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
     grid.title = "Serialized size"
     grid.title_justify = "left"
@@ -344,27 +381,39 @@ def _formats(items: list[dict[str, Any]], base: units.Base) -> RenderableType:
     grid.add_column("Exact", no_wrap=True)
     grid.add_column("Method", no_wrap=True)
     grid.add_column("Compressed", overflow="fold")
-    footnotes: dict[str, list[str]] = {}  # note -> formats it applies to (notes repeat across formats)
     for item in items:
         nbytes = item.get("bytes")
         name = str(item.get("format", "?"))
-        if item.get("note"):
-            footnotes.setdefault(str(item["note"]), []).append(name)
+        about = _about(item)
         grid.add_row(
             Text(name),
-            Text(units.format_bytes(nbytes, base)),
-            Text(units.format_count(nbytes)),
+            Text(about + units.format_bytes(nbytes, base)),
+            Text(about + units.format_count(nbytes)),
             Text("exact" if item.get("exact") else "estimate"),
             Text(str(item.get("method", "?"))),
             Text(_compressed(item.get("compressed"), base)),
         )
+    return _with_footnotes(grid, items)
+
+
+def _about(item: dict[str, Any]) -> str:
+    """``≈ `` before a size that is an estimate with its bound (the bound is in the format's note)."""
+    return "≈ " if item.get("bounds") and item.get("bytes") is not None else ""
+
+
+def _with_footnotes(table: RenderableType, items: list[dict[str, Any]]) -> RenderableType:
+    """The table, then each format note once with the formats it applies to."""
+    footnotes: dict[str, list[str]] = {}  # note -> formats it applies to (notes repeat across formats)
+    for item in items:
+        if item.get("note"):
+            footnotes.setdefault(str(item["note"]), []).append(str(item.get("format", "?")))
     if not footnotes:
-        return grid
+        return table
     text = Text()
     for note, names in footnotes.items():
         text.append(f"\n{', '.join(names)}: ", style="bold")
         text.append(note)
-    return Group(grid, text)
+    return Group(table, text)
 
 
 def _compressed(comp: dict[str, Any] | None, base: units.Base) -> str:

@@ -53,8 +53,11 @@ class FormatSize:
     method: str  #: how it was computed: "format arithmetic", "counting sink", "estimate"
     compressed: CompressedSize | None = None
     note: str | None = None  #: why a size is missing or what the estimate assumed
+    #: an estimate's bound: the real file has between ``low`` and ``high`` bytes (``None`` when exact)
+    bounds: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["compressed"] = self.compressed.to_dict() if self.compressed else None
+        out["bounds"] = {"low": self.bounds[0], "high": self.bounds[1]} if self.bounds else None
         return out

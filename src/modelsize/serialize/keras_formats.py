@@ -11,9 +11,12 @@ How each number is obtained, and why it is exact:
   afterwards. HDF5 lays a file out differently in memory than on disk (an in-memory
   ``.weights.h5`` measured 216 bytes smaller than the file for the seed CNN), so only a real
   file gives the real size.
-* TFLite float32: the length of ``TFLiteConverter.convert()``'s output, which is the
-  ``.tflite`` file's content — exact by construction. It needs TensorFlow (Keras 3 on the
-  TensorFlow backend, or tf_keras); otherwise the size is missing with a note.
+* TFLite float32, on request (``exact=True``; CLI ``--exact-formats``): the length of
+  ``TFLiteConverter.convert()``'s output, which is the ``.tflite`` file's content — exact by
+  construction. It needs TensorFlow (Keras 3 on the TensorFlow backend, or tf_keras); otherwise
+  the size is missing with a note. Converting costs seconds to minutes (NASNetMobile: ~96 s),
+  so by default the size is an estimate with its bound (:func:`tflite_estimate`), made from
+  the weights without converting.
 """
 
 from __future__ import annotations
@@ -109,10 +112,80 @@ def tflite_size(model: Any, flavor: Any, compression: CompressionOptions) -> For
     return FormatSize(fmt, len(data), True, "converter output", compressed_bytes(data, compression))
 
 
-def format_sizes(model: Any, flavor: Any, compression: CompressionOptions) -> list[FormatSize]:
-    """Every format a built Keras model is commonly saved in."""
+#: The float32 flatbuffer beyond its weights, at most: a fixed part (header, schema version,
+#: signature, metadata, runtime version) and a part per layer (its operators, their tensors and
+#: names, the shape/permutation constants a layer lowers to). Calibrated on real conversions
+#: (conversions of Keras layer mixes and keras.applications models, tests/serialize): the most
+#: seen was ~1 KiB fixed and ~900 bytes per layer (MultiHeadAttention and LayerNormalization
+#: lower to a dozen operators each); the bound allows four times that.
+TFLITE_FIXED_BOUND = 4096
+TFLITE_LAYER_BOUND = 4096
+#: typical graph bytes, for the point estimate: fixed and per layer
+_TFLITE_FIXED_TYPICAL = 1024
+_TFLITE_LAYER_TYPICAL = 384
+#: layers the converter folds into the operator before them at inference (their weights may vanish)
+_FOLDABLE = ("BatchNormalization",)
+#: layers the default converter (builtin ops only) often rejects: said in the estimate's note
+_RNN = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+
+
+def _weight_stats(model: Any) -> tuple[int, int, int, int, list[str]]:
+    """(weight bytes, foldable bytes, bytes of weights equal to an earlier one, layers, RNN layer types)."""
+    import numpy as np
+
+    layers = [layer for layer in model._flatten_layers(include_self=False)]
+    foldable_ids = {id(w) for layer in layers if type(layer).__name__ in _FOLDABLE for w in layer.weights}
+    total = foldable = duplicate = 0
+    seen_ids: set[int] = set()
+    seen_values: set[tuple[Any, ...]] = set()
+    for weight in model.weights:
+        if id(weight) in seen_ids:
+            continue
+        seen_ids.add(id(weight))
+        value = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight)
+        nbytes = int(value.nbytes)
+        total += nbytes
+        key = (value.shape, value.dtype.str, hash(value.tobytes()))
+        if id(weight) in foldable_ids:
+            foldable += nbytes
+        elif key in seen_values:
+            duplicate += nbytes  # equal constants may be merged into one buffer
+        seen_values.add(key)
+    rnn = sorted({type(layer).__name__ for layer in layers if type(layer).__name__ in _RNN})
+    return total, foldable, duplicate, len(layers), rnn
+
+
+def tflite_estimate(model: Any, flavor: Any) -> FormatSize:
+    """The float32 TFLite size without converting: an estimate with its bound.
+
+    The flatbuffer holds each constant once, in float32, plus the graph. Low: the weights' bytes
+    less those the converter may fold away (BatchNormalization into the convolution before it)
+    or merge (weights equal in shape and value, e.g. zero biases of an untrained model). High: the
+    weights plus :data:`TFLITE_FIXED_BOUND` and :data:`TFLITE_LAYER_BOUND` per layer.
+    """
+    fmt = "tflite (float32)"
+    if flavor.name == "keras3" and flavor.module.backend.backend() != "tensorflow":
+        return FormatSize(fmt, None, False, "not available",
+                          note=f"TFLite conversion needs the TensorFlow backend; this model runs on "
+                               f"{flavor.module.backend.backend()}")
+    weights, foldable, duplicate, layers, rnn = _weight_stats(model)
+    low = max(weights - foldable - duplicate, 0)
+    high = weights + TFLITE_FIXED_BOUND + TFLITE_LAYER_BOUND * layers
+    point = weights - (3 * foldable) // 4 + _TFLITE_FIXED_TYPICAL + _TFLITE_LAYER_TYPICAL * layers
+    point = min(max(point, low), high)
+    note = (f"estimated without converting: between {low:,} and {high:,} bytes (the weights, less what the "
+            f"converter may fold or merge, plus at most {TFLITE_FIXED_BOUND:,} + {TFLITE_LAYER_BOUND:,} bytes "
+            "per layer of graph); --exact-formats runs the converter")
+    if rnn:
+        note += f". The model has {', '.join(rnn)} layers, which the converter's builtin ops may reject"
+    return FormatSize(fmt, point, False, "weights + graph bound", None, note, (low, high))
+
+
+def format_sizes(model: Any, flavor: Any, compression: CompressionOptions, exact: bool = False) -> list[FormatSize]:
+    """Every format a built Keras model is commonly saved in. TFLite is converted only when
+    ``exact`` (the converter takes seconds to minutes); otherwise it is :func:`tflite_estimate`."""
     return [
         keras_archive_size(model, flavor, compression),
         weights_h5_size(model, compression),
-        tflite_size(model, flavor, compression),
+        tflite_size(model, flavor, compression) if exact else tflite_estimate(model, flavor),
     ]

@@ -120,3 +120,27 @@ def test_library_fit_report_equals_the_cli_fit(server: RangeServer, capsys: pyte
     library_fit = fit_report(report, FitOptions(budget_bytes=80 * 2**30, seq_len=4096)).sections["fit"]
     assert json.loads(json.dumps(library_fit)) == cli_fit
     assert cli_fit["kv_cache"]["total_bytes"] == 2 * 80 * 8 * 128 * 4096 * 2
+
+
+def test_remote_json_has_the_config_section_a_local_read_has(server: RangeServer, served: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 28: without --fit too, `inspect URL --format json` has the `config` section of the config.json
+    beside the file, equal to what `inspect FOLDER` (local) reports; it costs 2 more requests."""
+    code, out, err = _cli(capsys, "inspect", str(served / "llama70b"), "--format", "json")
+    assert code == 0, err
+    local = json.loads(out)["sections"]["config"]
+    code, out, err = _cli(capsys, "inspect", server.url(INDEX), "--format", "json", "--no-cache")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["sections"]["config"] == local and local["num_hidden_layers"] == 80
+    # index (2 requests) + 30 shards + config.json beside the index (HEAD, then GET)
+    assert data["sections"]["remote"]["requests"] == 34
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_ENDPOINT", server.base)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    for target in ("hf://org/llama70b", "hf://org/llama70b/model.safetensors.index.json"):  # a folder, a file
+        code, out, err = _cli(capsys, "inspect", target, "--format", "json", "--no-cache")
+        assert code == 0, err
+        assert json.loads(out)["sections"]["config"] == local, target

@@ -76,3 +76,12 @@ def test_mixed_file_reloads_the_same_outputs(tmp_path):
     payload = sum(row["bytes"] for row in layers.values())
     assert payload == mixed.LayerOption(2, 32, 0.5).payload_bytes(16, 40) + mixed.LayerOption(8, 32).payload_bytes(3, 16)
     assert path.stat().st_size > payload  # the file: payload + biases + header, measured not estimated
+
+
+def test_an_options_label_for_a_matrix_names_the_group_it_is_stored_in():
+    opt = mixed.LayerOption(4, 128, 0.25)
+    assert opt.label == "4b/g128/keep0.25"  # as asked
+    assert opt.label_for(128) == "4b/g32/keep0.25"  # 32 kept columns: stored in groups of 32
+    _, meta, _ = mixed.encode(np.ones((4, 128), dtype=np.float32), opt)
+    assert meta["group"] == 32
+    assert mixed.LayerOption(16, 128).label_for(9) == "16b"

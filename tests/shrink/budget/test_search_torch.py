@@ -112,3 +112,48 @@ def test_max_drop_picks_the_smallest_within_the_drop(trained_mlp, mnist):
     smaller = [c for c in result.candidates if c.usable and c.file_bytes < chosen.file_bytes]
     assert all(c.val_score < floor for c in smaller)
     assert chosen.file_bytes < next(c for c in result.candidates if c.label == "int8-dynamic").file_bytes
+
+
+def test_the_label_and_the_per_layer_table_agree_on_group_sizes(int4_search):
+    """Issue 28: a candidate label said ``fc2=4b/g128/keep0.25`` while the table's group column said 32
+    (a 32-column kept row is stored in groups of 32). Both now come from the rows the recipe wrote."""
+    import re
+
+    from modelsize.shrink.budget import render
+
+    _, result, _, _ = int4_search
+    mixed_candidates = [c for c in result.candidates if c.kind == "mixed"]
+    assert mixed_candidates
+    for cand in mixed_candidates:
+        assert cand.label == render.allocation_label(cand.allocation)
+        shown = dict(re.findall(r"(\w+)=([^,)]+)", cand.label))
+        for row in cand.allocation:
+            group = re.search(r"/g(\d+)", shown[row["layer"]])
+            assert (int(group.group(1)) if group else None) == row["group"], (cand.label, row)
+    text = render.table(result)
+    chosen_groups = {r["layer"]: r["group"] for r in result.chosen.allocation}
+    for layer, group in chosen_groups.items():
+        line = next(line for line in text.splitlines() if line.startswith(f"  {layer} "))
+        assert line.split()[2] == (str(group) if group else "-")
+        assert (f"{layer}=" in result.chosen.label) and (group is None or f"/g{group}" in result.chosen.label
+                                                          .split(f"{layer}=")[1].split(",")[0])
+
+
+def test_a_mixed_candidates_label_names_the_group_the_file_stores(trained_mlp, mnist, tmp_path):
+    """fc2 (128 columns) at keep 0.25 keeps 32 columns: asked for groups of 128, stored in groups of 32.
+    The label said ``g128`` while the table said 32; now both say 32."""
+    from dataclasses import replace
+
+    from modelsize.shrink.budget import render
+    from modelsize.shrink.budget.search import _Search
+    from modelsize.shrink.runner import backend_for
+    from modelsize.shrink.torch.mixed import MixedPrecision
+
+    search_data = replace(mnist, test=mnist.val)
+    state = _Search(backend_for(trained_mlp), trained_mlp, mnist, search_data, None, 0, 1, None)
+    state.root = tmp_path
+    cand = state.run(MixedPrecision(allocation=(("fc1", 8, 32, 1.0), ("fc2", 4, 128, 0.25))), "mixed",
+                     "mixed allocation")
+    assert [(r["layer"], r["group"]) for r in cand.allocation] == [("fc1", 32), ("fc2", 32)]
+    assert cand.label == "mixed(fc1=8b/g32, fc2=4b/g32/keep0.25)"
+    assert cand.label == render.allocation_label(cand.allocation)

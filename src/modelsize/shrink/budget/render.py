@@ -17,6 +17,13 @@ def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}"
 
 
+def allocation_label(rows: list[dict[str, Any]]) -> str:
+    """``mixed(fc1=4b/g16, fc2=8b/g32)``: a mixed candidate's label, built from the same per-layer rows
+    the table shows (each row's ``option`` carries the group size the file stores), so the label
+    and the table never disagree on a group size."""
+    return "mixed(" + ", ".join(f"{row['layer'] or 'model'}={row['option']}" for row in rows) + ")"
+
+
 def table(result: Any, base: units.Base = "iec") -> str:
     """The chosen model, the frontier, the per-layer allocation and the search's cost."""
     o, c = result.original, result.chosen

@@ -32,6 +32,7 @@ from . import knapsack
 from .defaults import RECIPES, SPACES
 from .errors import BudgetNotMetError
 from .goal import Goal, SearchOptions
+from .render import allocation_label
 
 #: version of ``schema/shrink-budget.schema.json`` that :meth:`BudgetResult.to_dict` follows
 SCHEMA_VERSION = "1.0"
@@ -295,7 +296,13 @@ class _Search:
             self.original = Candidate("original", "original", before.file_bytes, before.score,
                                       format=before.primary)
         allocation = result.details.get("layers") if kind == "mixed" else None
-        cand = Candidate(label if kind == "recipe" else describe(recipe), kind, result.after.file_bytes,
+        if kind == "recipe":
+            name = label
+        elif allocation and all("option" in row for row in allocation):
+            name = allocation_label(allocation)  # the stored group sizes, as the per-layer table shows them
+        else:
+            name = describe(recipe)
+        cand = Candidate(name, kind, result.after.file_bytes,
                          result.after.score, format=result.after.primary, round_trip_ok=result.round_trips_ok,
                          allocation=allocation, result=result, folder=folder)
         self.candidates.append(cand)

@@ -48,9 +48,15 @@ class LayerOption:
 
     @property
     def label(self) -> str:
+        """``4b/g32/keep0.5``: the option as asked (see :meth:`label_for` for one matrix's stored group)."""
         g = f"/g{self.group}" if self.bits < 16 else ""
         k = f"/keep{self.keep:g}" if self.keep < 1 else ""
         return f"{self.bits}b{g}{k}"
+
+    def label_for(self, cols: int) -> str:
+        """The label of this option as stored for a matrix of ``cols`` columns: the group is the one
+        :meth:`group_for` uses (a 9-value conv row is stored in groups of 16, so ``4b/g16``, not ``4b/g32``)."""
+        return LayerOption(self.bits, self.group_for(self.kept(cols)), self.keep).label
 
     def kept(self, cols: int) -> int:
         return cols if self.keep >= 1 else max(1, int(math.ceil(cols * self.keep)))
@@ -338,7 +344,8 @@ class MixedPrecision(RecipeBase):
             key = f"{layer}.weight" if layer else "weight"
             packed[key] = (parts, meta)
             rows, cols = module.weight.shape[0], module.weight[0].numel()
-            rows_out.append({"layer": layer, "bits": opt.bits, "group": meta["group"] if opt.bits < 16 else None,
+            rows_out.append({"layer": layer, "option": opt.label_for(cols), "bits": opt.bits,
+                             "group": meta["group"] if opt.bits < 16 else None,
                              "keep": opt.keep, "sparsity": round(1 - opt.kept(cols) / cols, 4),
                              "weights": rows * cols, "bytes": int(sum(a.nbytes for a in parts.values()))})
         saver = MixedSaver(packed)
@@ -363,7 +370,7 @@ class LayerChoices:
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "rows": self.rows, "cols": self.cols,
-                "options": [{"option": o.label, "bytes": b, "loss_increase": round(c, 6), "accuracy": a}
+                "options": [{"option": o.label_for(self.cols), "bytes": b, "loss_increase": round(c, 6), "accuracy": a}
                             for o, b, c, a in zip(self.options, self.nbytes, self.cost, self.accuracy)]}
 
 

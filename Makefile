@@ -34,7 +34,7 @@ browser:
 	else echo "!!! chromium/chromedriver missing and not root: the browser tests will be SKIPPED (apt-get install chromium chromium-driver)"; fi
 
 test: $(STAMP) browser bytecode
-	$(PY) -m pytest -n 2 --dist loadgroup -q  # loadgroup: README shell commands share one worker, in order
+	$(PY) -m pytest -n 2 -q
 
 bench: $(STAMP) bytecode
 	$(PY) -m pip install -q -e '.[bench]'  # peers only the benchmarks compare with (DeepSpeed)

@@ -72,14 +72,29 @@ def commands(block: str) -> list[str]:
 def _cases() -> list:  # noqa: ANN202
     cases = []
     for line, block in bash_blocks(README.read_text()) if README.exists() else []:
+        earlier: list[str] = []  # the block's quick commands before this one (what it may read: baseline.json …)
         for n, command in enumerate(commands(block), 1):
             why = next((w for k, w in SLOW.items() if k in command), None)
-            # one worker runs them all, in the README's order: `sweep export` reads what `sweep run` stored
-            marks = [pytest.mark.xdist_group("readme_shell")] + ([pytest.mark.slow] if why else [])
+            marks = [pytest.mark.slow] if why else []
             if command in NOT_RUN:
                 marks = [pytest.mark.skip(reason=NOT_RUN[command])]
-            cases.append(pytest.param(command, marks=marks, id=f"line{line}.{n}:{command[10:50]}"))
+            cases.append(pytest.param(command, tuple(earlier), marks=marks, id=f"line{line}.{n}:{command[10:50]}"))
+            if not marks:
+                earlier.append(command)
     return cases
+
+
+#: commands already run in a worker's workspace (each xdist worker has its own)
+_RAN: set[str] = set()
+
+
+def _run(command: str, workspace: Path, server: RangeServer) -> subprocess.CompletedProcess:
+    done = subprocess.run(as_run(command, server), shell=True, cwd=workspace, env=_env(workspace, server),
+                          capture_output=True, text=True, timeout=900)
+    _RAN.add(command)
+    expected = EXIT_CODES.get(command, 0)
+    assert done.returncode == expected, (command, done.returncode, done.stderr[-3000:], done.stdout[-2000:])
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +139,15 @@ def test_every_block_is_found_and_every_exit_code_is_quoted() -> None:
             assert EXIT_CODES.get(command, 0) == int(said.group(1)), line
 
 
-@pytest.mark.parametrize("command", _cases())
-def test_readme_shell_command_runs_as_written(command: str, workspace: Path, server: RangeServer) -> None:
+@pytest.mark.parametrize("command,earlier", _cases())
+def test_readme_shell_command_runs_as_written(command: str, earlier: tuple[str, ...], workspace: Path,
+                                              server: RangeServer) -> None:
+    """As written, in the README's order: the block's earlier commands run first where this worker has not
+    run them (``sweep export`` reads what ``sweep run`` stored; ``check --baseline`` the file ``inspect`` wrote)."""
+    for before in earlier:
+        if before not in _RAN:
+            _run(before, workspace, server)
     server.log.clear()
-    done = subprocess.run(as_run(command, server), shell=True, cwd=workspace, env=_env(workspace, server),
-                          capture_output=True, text=True, timeout=900)
-    expected = EXIT_CODES.get(command, 0)
-    assert done.returncode == expected, (command, done.returncode, done.stderr[-3000:], done.stdout[-2000:])
+    _run(command, workspace, server)
     if "://" in command:  # answered by the local server, not by a cache of an earlier run
         assert server.log.requests, command

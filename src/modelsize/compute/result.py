@@ -100,6 +100,36 @@ class ModuleStats:
         }
 
 
+def with_container_rows(modules: Mapping[str, ModuleStats], kinds: Mapping[str, str]) -> dict[str, ModuleStats]:
+    """``modules`` plus a row for every container that never ran itself (a ``ModuleList``, a
+    ``ModuleDict``: no ``forward`` of its own) but whose children did: the sum of its children's
+    passes and saved bytes, the largest of their activation peaks, ``calls`` 0. ``kinds`` maps every
+    module path to its class name in definition order, which the result keeps (parents before
+    children), so a transformer's ``layers`` row carries the decoder layers' share of the FLOPs."""
+    rows = dict(modules)
+    below: dict[str, list[str]] = {}
+    for path in kinds:
+        if path:
+            below.setdefault(path.rpartition(".")[0], []).append(path)
+    for path in sorted(kinds, key=lambda p: -p.count(".")):  # deepest first: nested lists add up
+        if path in rows or path == "":
+            continue
+        children = [rows[c] for c in below.get(path, ()) if c in rows]
+        if not children:
+            continue
+        backward = [c.backward for c in children]
+        saved = [c.saved_for_backward_bytes for c in children]
+        peaks = [c.activation_peak_bytes for c in children]
+        rows[path] = ModuleStats(
+            path=path, kind=kinds[path], calls=0,
+            forward=sum((c.forward for c in children), PassTotals()),
+            backward=sum(backward, PassTotals()) if all(b is not None for b in backward) else None,
+            activation_peak_bytes=max(peaks) if all(p is not None for p in peaks) else None,
+            saved_for_backward_bytes=sum(saved) if all(s is not None for s in saved) else None,
+        )
+    return {path: rows[path] for path in kinds if path in rows} | {p: m for p, m in rows.items() if p not in kinds}
+
+
 @dataclass(frozen=True)
 class MemoryStats:
     """Activation memory (weights excluded) traced on fake tensors.

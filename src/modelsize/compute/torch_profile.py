@@ -33,7 +33,7 @@ from .fastpath import CausalMasks, structural_torch
 from .flops import COUNTED, OpRules, op_name
 from .inputs import InputSpec, is_packed, make_tensors
 from .moe import Observed, install_standins, moe_profile
-from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals
+from .result import Coverage, MemoryStats, ModuleStats, OpStat, PassTotals, with_container_rows
 from .tracker import ModulePathTracker
 from .training_memory import StepTrace
 
@@ -404,6 +404,7 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
     ran = training is not None and training.ran_backward
 
     modules: dict[str, ModuleStats] = {}
+    kinds = {path: type(mod).__name__ for path, mod in session.fmodel.named_modules()}
     for path, mod in session.fmodel.named_modules():
         if path not in inference.calls:
             continue
@@ -416,6 +417,7 @@ def run_passes(model: Any, spec: InputSpec, real: Any, *, include_elementwise: b
             activation_peak_bytes=inference.module_peak.get(path, 0),
             saved_for_backward_bytes=training.saved_per_module.get(path, 0) if training else None,
         )
+    modules = with_container_rows(modules, kinds)
     params, weights = session.params, session.weights
     memory = MemoryStats(
         weights_bytes=_unique_storage_bytes(weights),

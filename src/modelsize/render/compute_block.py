@@ -129,24 +129,28 @@ def _summary(data: Mapping[str, Any], base: units.Base) -> Table:
 def _modules(data: Mapping[str, Any], depth: int, base: units.Base) -> Table:
     grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", expand=False)
     grid.add_column("Module", no_wrap=True)
-    grid.add_column("Kind", style="cyan", no_wrap=True)
+    grid.add_column("Kind", style="cyan", overflow="ellipsis")  # the one column that gives way to numbers
     grid.add_column("MACs", justify="right", no_wrap=True)
     grid.add_column("FLOPs", justify="right", no_wrap=True)
+    grid.add_column("Share", justify="right", no_wrap=True)
     grid.add_column("Act. peak", justify="right", no_wrap=True)
     backward = data.get("backward") is not None
     if backward:
         grid.add_column("Bwd FLOPs", justify="right", no_wrap=True)
         grid.add_column("Saved", justify="right", no_wrap=True)
-    for path, m in data.get("modules", {}).items():
-        level = 0 if path == "" else path.count(".") + 1
-        if level > depth:
+    modules = data.get("modules", {})
+    total = (data.get("forward") or {}).get("flops")
+    for path, m in modules.items():
+        if (0 if path == "" else path.count(".") + 1) > depth:
             continue
-        name = "(model)" if path == "" else "  " * level + path.rsplit(".", 1)[-1]
+        level, name = _tree_place(path, modules)
+        flops = m["forward"]["flops"]
         row = [
             Text(name, style="bold" if level == 0 else ""),
             Text(str(m.get("kind", ""))),
             Text(si_count(m["forward"]["macs"])),
-            Text(si_count(m["forward"]["flops"])),
+            Text(si_count(flops)),
+            Text(f"{100 * flops / total:.1f}%" if total else "—"),
             Text(units.format_bytes(m.get("activation_peak_bytes"), base)),
         ]
         if backward:
@@ -154,6 +158,21 @@ def _modules(data: Mapping[str, Any], depth: int, base: units.Base) -> Table:
             row += [Text(si_count(bwd.get("flops"))), Text(units.format_bytes(m.get("saved_for_backward_bytes"), base))]
         grid.add_row(*row)
     return grid
+
+
+def _tree_place(path: str, modules: Mapping[str, Any]) -> tuple[int, str]:
+    """``(indent level, label)`` of ``path`` under the nearest ancestor that has a row: a row whose
+    parent has none (a profile without container rows) is labelled with the rest of its path
+    (``layers.0``) one level below that ancestor, never under the row printed just before it."""
+    if path == "":
+        return 0, "(model)"
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:cut])
+        if parent in modules:
+            level, _ = _tree_place(parent, modules)
+            return level + 1, "  " * (level + 1) + ".".join(parts[cut:])
+    return 1, "  " + path
 
 
 def _training(training: Mapping[str, Any], base: units.Base) -> Table:

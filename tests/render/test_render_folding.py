@@ -39,30 +39,51 @@ def test_wide_level_is_folded_with_a_more_row() -> None:
     assert f"+{n - FOLD_SHOW} nested components" in rows[-1]
 
 
-def _calls(fn, *args):  # noqa: ANN001, ANN202
-    """Python and C function calls made by ``fn(*args)``: the work, counted rather than timed."""
-    import sys
+_COUNT_CALLS = """
+import sys
+from tests.render.test_render_folding import _flat
+from modelsize import render
 
+def calls(n):
     count = 0
 
-    def tally(frame, event, arg):  # noqa: ANN001, ANN202, ARG001
+    def tally(frame, event, arg):
         nonlocal count
         if event in ("call", "c_call"):
             count += 1
 
+    report = _flat(n, shared=True)
     sys.setprofile(tally)
     try:
-        out = fn(*args)
+        render.table(report)
     finally:
         sys.setprofile(None)
-    return out, count
+    return count
+
+print(calls(1_000), calls(10_000))
+"""
+
+
+def _render_calls() -> tuple[int, int]:
+    """Python and C function calls made rendering 1,000 and 10,000 nodes: the work, counted rather
+    than timed, in a fresh interpreter. In a long-lived xdist worker (threads of earlier tests'
+    servers and pools, frameworks' hooks) the same profile hook crawled for over 80 minutes in CI."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    done = subprocess.run([sys.executable, "-c", _COUNT_CALLS], capture_output=True, text=True, env=env,
+                          cwd=root, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    small, large = (int(word) for word in done.stdout.split())
+    return small, large
 
 
 def test_folded_rendering_is_linear_and_shared_notes_are_bounded() -> None:
-    # the work counted on 1,000 and 10,000 nodes (a profile hook over 40,000 crawls for minutes in a
-    # long-lived worker); the 40,000-node report rendered plainly for what it shows
-    _, calls_small = _calls(render.table, _flat(1_000, shared=True))
-    _, calls_large = _calls(render.table, _flat(10_000, shared=True))
+    calls_small, calls_large = _render_calls()
     text = render.table(_flat(40_000, shared=True))
     assert len(text.splitlines()) < 150  # was one line per node and one per shared reference
     assert "+1,945 more shared tensors" not in text and "+39,945 more shared tensors" in text

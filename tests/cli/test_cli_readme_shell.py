@@ -148,6 +148,64 @@ def test_readme_shell_command_runs_as_written(command: str, earlier: tuple[str, 
         if before not in _RAN:
             _run(before, workspace, server)
     server.log.clear()
-    _run(command, workspace, server)
+    done = _run(command, workspace, server)
+    for check in QUOTED_OUTPUT.get(command, ()):
+        check(README.read_text(), done.stdout)
     if "://" in command:  # answered by the local server, not by a cache of an earlier run
         assert server.log.requests, command
+
+
+#: numbers as the README and our output print them ("4,160", "0.99", "85.9"); a digit glued to a
+#: letter ("L1", "int8", "float32") is part of a name, not a figure
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.,])[0-9](?:[0-9,]*[0-9])?(?:\.[0-9]+)?")
+
+
+def _forest_law_is_printed(readme: str, stdout: str) -> None:
+    """The growth law the README quotes for ``forest.yaml`` is the one this run printed, word for word."""
+    quoted = re.search(r'this prints, among the laws: "(.*?)"', readme, flags=re.S)
+    assert quoted, "the README no longer quotes the forest sweep's law"
+    sentence = " ".join(quoted.group(1).split())
+    assert sentence in " ".join(stdout.split()), (sentence, stdout[-3000:])
+
+
+def _study_claims(stdout: str) -> list[tuple[str, str, str]]:
+    """``(study, status, printed text)`` per claim, in the order ``study run`` prints them."""
+    claims: list[tuple[str, str, str]] = []
+    study = ""
+    for line in stdout.splitlines():
+        head = re.match(r"^(\w+): [A-Z ]+ \(", line)
+        claim = re.match(r"^  \[([a-z ]+)\] ", line)
+        if head:
+            study = head.group(1)
+        elif claim:
+            claims.append((study, claim.group(1), line))
+        elif line.startswith("    ") and claims:
+            claims[-1] = (*claims[-1][:2], claims[-1][2] + "\n" + line)
+    return claims
+
+
+def _study_table_is_printed(readme: str, stdout: str) -> None:
+    """Each row of the README's studies table: its study, verdict and every number of its deciding figure
+    are what this run printed for that claim (one row per claim, in the printed order)."""
+    table = readme.split("What `modelsize study run all --quick` measured", 1)[1].split("\n\n", 2)[1]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    claims = _study_claims(stdout)
+    assert len(rows) == len(claims) == 16, (rows, claims)
+    for (study, _, verdict, figure), (printed_study, status, text) in zip(rows, claims):
+        assert (study, verdict) == (printed_study, status), (figure, text)
+        printed = set(_NUMBER.findall(text))
+        quoted = _NUMBER.findall(figure)
+        assert quoted and set(quoted) <= printed, (figure, set(quoted) - printed, text)
+
+
+#: README commands whose output the README quotes, and the check that the quote is what they print
+QUOTED_OUTPUT = {
+    "modelsize sweep run forest.yaml": (_forest_law_is_printed,),
+    "modelsize study run all --quick": (_study_table_is_printed,),
+}
+
+
+def test_quoted_output_belongs_to_readme_commands() -> None:
+    every = [c for _, b in bash_blocks(README.read_text()) for c in commands(b)]
+    assert set(QUOTED_OUTPUT) <= set(every)
+    assert _NUMBER.findall("L1: +4,160 per unit, n^0.99, float32 ×3.92; 2, 30") == ["4,160", "0.99", "3.92", "2", "30"]

@@ -11,14 +11,16 @@ before/after rows. The data models' hooks look this module up by name
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.optional import require
 from ..core.report import Report
 from ..core.tree import Component
 from ..core.units import format_bytes, format_count
-from ..factors.results import HEADLINE_METRICS, SweepResult
-from ..shrink.result import ShrinkRun, Side
+
+if TYPE_CHECKING:  # pragma: no cover - showing a Report loads neither sweeps nor shrink
+    from ..factors.results import SweepResult
+    from ..shrink.result import ShrinkRun, Side
 
 #: rows shown in a notebook before the table says how many were left out
 MAX_HTML_ROWS = 60
@@ -95,6 +97,8 @@ def html_table(headers: list[str], rows: list[list[Any]], caption: str = "") -> 
 
 def sweep_result_html(result: SweepResult) -> str:
     """The trials as a table: factors, status and the headline metrics (IEC bytes)."""
+    from ..factors.results import HEADLINE_METRICS
+
     metrics = [m for m in HEADLINE_METRICS if any(t.metrics.get(m) is not None for t in result.trials)]
 
     def cell(metric: str, value: Any) -> Any:

@@ -112,7 +112,7 @@ def test_errors_and_usage(cli, spec: Path, tmp_path: Path) -> None:  # noqa: ANN
 def test_progress_bar_counts_done_and_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from modelsize.cli.sweep_view import with_progress
+    from modelsize.cli.sweep_progress import with_progress
     from modelsize.factors import Sweep
     from modelsize.factors.runners import TrialDone
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelsize.factors import Sweep
-from modelsize.render.laws import sentence
+from modelsize.factors.law_words import sentence
 
 NO_FILES = {"formats": "none", "latency_runs": 0}
 

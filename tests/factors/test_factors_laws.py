@@ -9,7 +9,7 @@ import pytest
 
 from modelsize.core.errors import OptionError
 from modelsize.factors.laws import LAWS, fit_law
-from modelsize.render.laws import label, number, sentence
+from modelsize.factors.law_words import label, number, sentence
 
 X = np.array([8, 16, 32, 64, 128, 256], dtype=float)
 

@@ -18,9 +18,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 
 from modelsize.factors.store import Store  # noqa: E402
-from modelsize.factors.studies import get, names, run_study, write_report  # noqa: E402
+from modelsize.factors.studies import get, names, run_study  # noqa: E402
 from modelsize.factors.studies.base import STATUSES  # noqa: E402
 from modelsize.factors.studies.verdict import exponent, law, series  # noqa: E402
+from modelsize.render.study_report import write_report  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -104,12 +104,10 @@ def write(path: str, render: Callable[[str], str], option: str = "output") -> st
     kind = kind_for(path, REPORT_KINDS, option)
     if kind in ("json", "csv"):
         text = render(kind)
-    elif kind == "md":
-        text = "```text\n" + render("table").rstrip("\n") + "\n```\n"
-    elif kind == "html":
-        import html
+    elif kind in ("md", "html"):
+        from ..render import text_file
 
-        text = ("<!doctype html><meta charset='utf-8'><pre>" + html.escape(render("table")) + "</pre>\n")
+        text = text_file.as_markdown(render("table")) if kind == "md" else text_file.as_html(render("table"))
     else:
         text = render("table")
     write_text(path, text, option)

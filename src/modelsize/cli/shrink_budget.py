@@ -64,7 +64,7 @@ def run_budget(out: Output, model: Any, dataset: Any, args: BudgetArgs) -> None:
 
 
 def _show(out: Output, result: Any, args: BudgetArgs) -> None:
-    from ..shrink.budget import render
+    from ..render import budget_result
     from . import output_file
 
     def text(kind: str) -> str:
@@ -73,14 +73,14 @@ def _show(out: Output, result: Any, args: BudgetArgs) -> None:
 
             return json.dumps(result.to_dict(), indent=2)
         if kind == "csv":
-            return render.csv_text(result)
-        return render.table(result, base_for(args.si))
+            return budget_result.csv_text(result)
+        return budget_result.table(result, base_for(args.si))
 
     out.data(text(args.fmt))
     for path, option in ((args.plot, "plot"), (args.html, "html")):
         if path is not None:
             with output_file.writing(path, option):
-                render.write_plot(result, path)
+                budget_result.write_plot(result, path)
             out.hint(f"Wrote {path}.")
     if args.output is not None:
         output_file.write(args.output, text)

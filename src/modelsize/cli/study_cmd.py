@@ -132,22 +132,9 @@ def verdict_lines(outcomes: list["StudyOutcome"]) -> str:
 SCHEMA_VERSION = "1.0"
 
 
-def write_runs_index(root: Path) -> Path:
-    """``root/index.html``: a link to every run's own report folder (``root/NAME/index.html``), so a
-    later ``study run precision`` adds its report beside ``study run all``'s instead of replacing it."""
-    import html
-
-    runs = sorted(p.parent.name for p in root.glob("*/index.html"))
-    items = "".join(f'<li><a href="{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in runs)
-    index = root / "index.html"
-    index.write_text("<!doctype html><meta charset='utf-8'><title>modelsize studies</title>"
-                     f"<h1>What drives model size — study runs</h1><ul>{items}</ul>\n", encoding="utf-8")
-    return index
-
-
 def study_json(outcomes: list["StudyOutcome"], index: Path) -> str:
     """``study run --format json`` (``schema/study.schema.json``): each law also in words."""
-    from ..render.laws import sentence
+    from ..factors.law_words import sentence
 
     studies = []
     for outcome in outcomes:
@@ -162,7 +149,8 @@ def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: i
                 out: Output | None = None) -> tuple[list["StudyOutcome"], Path]:
     """Run the named studies into ``store`` and write the report into ``out_dir``."""
     from ..factors.store import Store, default_path
-    from ..factors.studies import run_study, select, write_outputs, write_report
+    from ..factors.studies import run_study, select
+    from ..render.study_report import write_outputs, write_report
 
     sink = out or Output()
     outcomes = []
@@ -180,7 +168,7 @@ def run_studies(name: str, scale: str, store: str | None, out_dir: Path, jobs: i
 def _sweep_progress(sink: Output, study: str, count: int) -> Callable[[Any, Iterator[Any]], Iterator[Any]]:
     """Each sweep of a study as its own bar on stderr ("precision 2/3: label", trials done of total,
     failed, elapsed, ETA from the measured trial times); only on a terminal, as ``sweep run``."""
-    from . import sweep_view
+    from .sweep_progress import with_progress
 
     seen = [0]
 
@@ -189,7 +177,7 @@ def _sweep_progress(sink: Output, study: str, count: int) -> Callable[[Any, Iter
         if not sink.progress_enabled():
             return events
         label = part.label if len(part.label) <= 32 else part.label[:31] + "…"  # room for the counts and ETA
-        return sweep_view.with_progress(events, show=True, label=f"{study} {seen[0]}/{count}: {label}")
+        return with_progress(events, show=True, label=f"{study} {seen[0]}/{count}: {label}")
 
     return watch
 
@@ -224,6 +212,8 @@ def run_command(
     with output_file.writing(folder, "out"):
         outcomes, index = run_studies(study, chosen, store, folder, jobs, out)
         if out_dir is None:
+            from ..render.study_report import write_runs_index
+
             write_runs_index(report_dir())
     if fmt == "json":
         out.data(study_json(outcomes, index))
@@ -262,7 +252,8 @@ def demo_step(settings: "DemoSettings") -> str:  # noqa: ARG001 - the text has n
 
 def _demo_run() -> tuple[list["StudyOutcome"], Path]:
     """The demo's studies on tiny grids, in an in-memory store (the demo leaves no database behind)."""
-    from ..factors.studies import get, run_study, write_outputs, write_report
+    from ..factors.studies import get, run_study
+    from ..render.study_report import write_outputs, write_report, write_runs_index
 
     folder = report_dir() / "demo"  # its own folder, linked from the top index like every study run
     outcomes = [write_outputs(run_study(get(name), "tiny"), folder) for name in DEMO_STUDIES]

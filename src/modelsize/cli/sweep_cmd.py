@@ -125,16 +125,16 @@ def _laws(result: "SweepResult") -> list["LawFit"]:
 
 
 def _print(out: Output, result: "SweepResult", fmt: str, si: bool) -> None:
-    from . import sweep_view
+    from ..render import sweep_table
 
     if fmt == "csv":
         out.data(result.to_csv())
         return
     laws = _laws(result)
     if fmt == "json":
-        out.data(sweep_view.json_text(result, laws))
+        out.data(sweep_table.json_text(result, laws))
     else:
-        out.data(sweep_view.table(result, laws, base_for(si), out.width(), out.color()))
+        out.data(sweep_table.table(result, laws, base_for(si), out.width(), out.color()))
 
 
 @app.command("run", epilog=EXAMPLES_RUN)
@@ -152,7 +152,8 @@ def run_command(
     """Run a sweep: one trained and measured model per setting of the grid; stored trials are skipped."""
     from ..factors.runners import Finished, Started
     from ..factors.spec import Sweep
-    from . import sweep_view
+    from ..render.sweep_table import summary
+    from .sweep_progress import with_progress
 
     out = Output()
     sweep = Sweep.from_yaml(spec)
@@ -160,14 +161,14 @@ def run_command(
     events = sweep.stream(jobs=jobs, cluster=cluster, store=store_path, retry_failed=retry_failed)
     stored = 0
     try:
-        for event in sweep_view.with_progress(events, show=out.progress_enabled()):
+        for event in with_progress(events, show=out.progress_enabled()):
             if isinstance(event, Started):
                 stored = event.cached
                 where = f"{event.workers} worker(s), {event.backend}" if event.pending else "nothing to run"
                 out.hint(f"Sweep {event.spec_hash}: {event.total} trials, {event.cached} already stored "
                          f"in {event.store} ({where}).")
             elif isinstance(event, Finished):
-                out.hint(sweep_view.summary(event))
+                out.hint(summary(event))
                 _print(out, event.result, fmt, si)
                 _fail_if_nothing_ran(event.result, sweep)
     except KeyboardInterrupt:
@@ -308,8 +309,7 @@ def plot_command(
     store: Store = None,
 ) -> None:
     """Plot a sweep's metrics against its factors, with the fitted growth laws."""
-    from ..factors import plots
-
+    from ..render import sweep_plots
     from . import output_file
 
     out = Output()
@@ -319,5 +319,5 @@ def plot_command(
     if not result.ok:
         raise argument_error("sweep", "a sweep with at least one successful trial to plot", sweep)
     with output_file.writing(out_dir, "out"):
-        written = plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
+        written = sweep_plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
     out.data("\n".join(str(p) for p in written))

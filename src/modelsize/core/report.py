@@ -7,6 +7,7 @@ or objects with ``to_dict()``. Reports are immutable: ``with_section`` returns a
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
@@ -15,6 +16,7 @@ from . import totals as _totals
 from .sections import section_data
 from .tensors import _jsonable
 from .tree import Component
+from .units import format_bytes, format_count
 
 SCHEMA_VERSION = "1.0"
 
@@ -68,21 +70,21 @@ class Report:
         return replace(self, notes=self.notes + tuple(notes))
 
     def __repr__(self) -> str:
-        from .notebook import short_repr
-
-        return short_repr(self)
+        """``<Report pytorch Net: 1,490 params, 5.82 KiB stored, 4 tensors>`` — never the whole tree."""
+        t = self.totals
+        what = self.source.target or self.source.object_type
+        return (f"<Report {self.source.framework} {what}: {format_count(t.params)} params, "
+                f"{format_bytes(t.stored_bytes)} stored, {t.tensors} tensors>")
 
     def _repr_html_(self) -> str:
-        """A table in Jupyter (components, parameters, stored bytes)."""
-        from .notebook import report_html
-
-        return report_html(self)
+        """A table in Jupyter (components, parameters, stored bytes), drawn by ``render/notebook.py``:
+        looked up by name, because ``core/`` imports nothing of modelsize above it."""
+        return importlib.import_module("modelsize.render.notebook").report_html(self)
 
     def to_frame(self) -> Any:
-        """A pandas DataFrame: one row per component (subtree totals) and per tensor, raw integers."""
-        from .notebook import to_frame
-
-        return to_frame(self)
+        """A pandas DataFrame: one row per component (subtree totals) and per tensor, raw integers
+        (built by ``render/notebook.py``, looked up by name like :meth:`_repr_html_`)."""
+        return importlib.import_module("modelsize.render.notebook").to_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, validated by ``schema/report.schema.json``."""

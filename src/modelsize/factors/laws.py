@@ -18,7 +18,7 @@ is reported as a straight line; a law whose shape the exponent contradicts gives
 linear law (:func:`agree_with_exponent`). Independently, the log-log slope gives the growth exponent
 with a t-based confidence interval — "bytes ∝ n^1.00 (95 % CI 0.98–1.02)" — and the sentence
 that reports a fit is built from these numbers only. A fit also records whether any law fits at
-all (``fits``/``reason``); the wording lives in :mod:`modelsize.render.laws`, so a fit stays data.
+all (``fits``/``reason``); the wording lives in :mod:`modelsize.factors.law_words`, so a fit stays data.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ Rows are plain dicts (no pandas needed); :meth:`SweepResult.frame` gives a panda
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import math
 import os
@@ -44,22 +45,9 @@ class SweepResult:
                 f"{len(self.ok)} ok, {len(self.trials) - len(self.ok)} failed>")
 
     def _repr_html_(self) -> str:
-        """The trials as a table in Jupyter: factors, status and the headline metrics (IEC bytes)."""
-        from ..core.notebook import html_table
-        from ..core.units import format_bytes
-
-        metrics = [m for m in HEADLINE_METRICS if any(t.metrics.get(m) is not None for t in self.trials)]
-
-        def cell(metric: str, value: Any) -> Any:
-            if value is None:
-                return None
-            if metric.endswith("bytes"):
-                return format_bytes(value)
-            return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
-
-        rows = [[*(t.factors.get(f) for f in self.factors), t.status, *(cell(m, t.metrics.get(m)) for m in metrics)]
-                for t in self.trials]
-        return html_table([*self.factors, "status", *metrics], rows, caption=f"{self.name} [{self.spec_hash}]")
+        """The trials as a table in Jupyter, drawn by ``render/notebook.py`` (looked up by name:
+        ``factors/`` never imports ``render/``, which imports this module)."""
+        return importlib.import_module("modelsize.render.notebook").sweep_result_html(self)
 
     @property
     def ok(self) -> tuple[TrialResult, ...]:

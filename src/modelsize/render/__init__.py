@@ -1,8 +1,13 @@
-"""Pure functions Report → text: a table for people, JSON and CSV for programs.
+"""Every renderer of modelsize: pure functions of results → text, JSON, CSV, HTML and plots.
 
-Renderers read only core types (Report, Component, TensorRecord, Totals and section data),
-so a report from any framework or file renders the same way. Nothing here prints.
-Each renderer loads on first use: writing JSON does not import rich.
+A report renders as a table for people, JSON and CSV for programs (``table``, ``json_text``,
+``csv_text`` here), an HTML page (``html_report``) or a notebook table (``notebook``); diffs,
+sweeps (``sweep_table``, ``sweep_plots``), studies (``study_report``, ``study_plots``) and byte
+budgets (``budget_result``) have their modules too. Report renderers read only core types
+(Report, Component, TensorRecord, Totals and section data), so a report from any framework or
+file renders the same way; the others read the result types of ``diff``, ``factors`` and
+``shrink``, which never import this package. Nothing here prints. Each renderer loads on first
+use: writing JSON does not import rich.
 """
 
 from __future__ import annotations

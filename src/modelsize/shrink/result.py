@@ -9,6 +9,7 @@ section, so every renderer and the JSON output carry it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -186,21 +187,9 @@ class ShrinkRun:
         return f"<ShrinkRun {len(self.results)} recipe(s): {', '.join(r.recipe for r in self.results)}>"
 
     def _repr_html_(self) -> str:
-        """The before/after table in Jupyter: one row for the original and one per recipe."""
-        from ..core.notebook import html_table
-        from ..core.units import format_bytes, format_count
-
-        def row(name: str, side: Side) -> list[Any]:
-            latency = side.latency_ns
-            return [name, format_count(side.params) if side.params is not None else None,
-                    format_bytes(side.stored_bytes) if side.stored_bytes is not None else None,
-                    format_bytes(side.file_bytes) if side.file_bytes is not None else None,
-                    f"{side.score:.4f}" if side.score is not None else None,
-                    f"{latency / 1e6:.3g} ms" if latency is not None else None]
-
-        rows = [row("original", self.results[0].before)] if self.results else []
-        rows += [row(r.recipe, r.after) for r in self.results]
-        return html_table(["model", "params", "in memory", "saved file", "score", "latency (median)"], rows)
+        """The before/after table in Jupyter, drawn by ``render/notebook.py`` (looked up by name:
+        ``shrink/`` never imports ``render/``, which imports this module)."""
+        return importlib.import_module("modelsize.render.notebook").shrink_run_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         first = self.results[0] if self.results else None

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from modelsize.shrink.budget import BudgetNotMetError  # noqa: E402
 from modelsize.shrink.budget import Goal, SearchOptions  # noqa: E402
-from modelsize.shrink.budget.search import dominated_by, to_budget  # noqa: E402
+from modelsize.shrink.budget.search import allocation_label, dominated_by, to_budget  # noqa: E402
 from modelsize.shrink.runner import RunOptions  # noqa: E402
 
 RECIPES = ["int8-dynamic", "int4-weight", "prune:amount=0.8"]
@@ -75,21 +75,21 @@ def test_report_carries_allocation_cost_and_progress(int4_search):
     assert data["search_cost"]["candidates"] == len(result.candidates) >= 4
     assert data["search_cost"]["seconds"] > 0
     assert calls and calls[-1][0] <= calls[-1][1]
-    from modelsize.shrink.budget import render
+    from modelsize.render import budget_result
 
-    text = render.table(result)
+    text = budget_result.table(result)
     assert "Pareto frontier" in text and "Per-layer allocation" in text and "Search cost" in text
-    assert "<svg" in render.html_plot(result)
-    lines = render.csv_text(result).splitlines()
+    assert "<svg" in budget_result.html_plot(result)
+    lines = budget_result.csv_text(result).splitlines()
     assert lines[0].startswith("label,kind,file_bytes") and len(lines) == len(result.candidates) + 2
     assert sum(line.endswith(",True") for line in lines) == 1  # exactly one chosen row
 
 
 def test_png_plot(int4_search, tmp_path):
     pytest.importorskip("matplotlib")
-    from modelsize.shrink.budget import render
+    from modelsize.render import budget_result
 
-    path = render.write_plot(int4_search[1], tmp_path / "frontier.png")
+    path = budget_result.write_plot(int4_search[1], tmp_path / "frontier.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -119,18 +119,18 @@ def test_the_label_and_the_per_layer_table_agree_on_group_sizes(int4_search):
     (a 32-column kept row is stored in groups of 32). Both now come from the rows the recipe wrote."""
     import re
 
-    from modelsize.shrink.budget import render
+    from modelsize.render import budget_result
 
     _, result, _, _ = int4_search
     mixed_candidates = [c for c in result.candidates if c.kind == "mixed"]
     assert mixed_candidates
     for cand in mixed_candidates:
-        assert cand.label == render.allocation_label(cand.allocation)
+        assert cand.label == allocation_label(cand.allocation)
         shown = dict(re.findall(r"(\w+)=([^,)]+)", cand.label))
         for row in cand.allocation:
             group = re.search(r"/g(\d+)", shown[row["layer"]])
             assert (int(group.group(1)) if group else None) == row["group"], (cand.label, row)
-    text = render.table(result)
+    text = budget_result.table(result)
     chosen_groups = {r["layer"]: r["group"] for r in result.chosen.allocation}
     for layer, group in chosen_groups.items():
         line = next(line for line in text.splitlines() if line.startswith(f"  {layer} "))
@@ -144,7 +144,6 @@ def test_a_mixed_candidates_label_names_the_group_the_file_stores(trained_mlp, m
     The label said ``g128`` while the table said 32; now both say 32."""
     from dataclasses import replace
 
-    from modelsize.shrink.budget import render
     from modelsize.shrink.budget.search import _Search
     from modelsize.shrink.runner import backend_for
     from modelsize.shrink.torch.mixed import MixedPrecision
@@ -156,4 +155,4 @@ def test_a_mixed_candidates_label_names_the_group_the_file_stores(trained_mlp, m
                      "mixed allocation")
     assert [(r["layer"], r["group"]) for r in cand.allocation] == [("fc1", 32), ("fc2", 32)]
     assert cand.label == "mixed(fc1=8b/g32, fc2=4b/g32/keep0.25)"
-    assert cand.label == render.allocation_label(cand.allocation)
+    assert cand.label == allocation_label(cand.allocation)

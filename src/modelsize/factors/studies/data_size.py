@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...render.laws import sentence as law_sentence
+from ..law_words import sentence as law_sentence
 from . import hooks
 from .base import DEPENDS, NOT_SUPPORTED, SUPPORTED, Claim, Part, PlotSpec, Series, Study, Verdict, pick, sweep
 from .verdict import deviation, exponent, law

@@ -23,7 +23,7 @@ CLAIMS = (
 
 def members(model: Any, report: Any, data: Any) -> dict[str, int]:  # noqa: ARG001 - sweep hook
     """Parameters and stored bytes of every member estimator measured on its own, summed."""
-    from ... import inspect
+    from ...api import inspect
 
     estimators = getattr(model, "estimators_", [])
     flat = [e for row in estimators for e in (row if hasattr(row, "__len__") else [row])]

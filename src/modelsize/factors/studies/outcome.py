@@ -1,7 +1,7 @@
 """A study's outcome: its results by part, verdicts, growth laws and files.
 
-It sits below both the runner (:mod:`.run`, which builds it) and the plots (:mod:`.plot`, which
-draw it), so neither imports the other for the type.
+It sits below the runner (:mod:`.run`, which builds it); the plots and the HTML report
+(``render/study_plots.py``, ``render/study_report.py``) draw it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Run a study's sweeps into the sweep store, judge them, and write its tables and plots.
+"""Run a study's sweeps into the sweep store and judge them (``render/study_report.py`` writes
+its tables, plots and page).
 
 Sweeps go through :meth:`Sweep.run`, so every trial lands in the SQLite store and a second run
 of the same study (same scale) reads them back instead of training again.
@@ -6,12 +7,9 @@ of the same study (same scale) reads them back instead of training again.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from ..results import SweepResult
@@ -56,25 +54,3 @@ def run_study(study: Study, scale: str = "quick", *, store: Store | str | os.Pat
         failed = [f"{k}: {t.error}" for k, r in results.items() for t in r.failed][:3]
         error = f"No verdict: {exc}" + (f" (failed trials: {'; '.join(failed)})" if failed else "")
     return StudyOutcome(study, scale, parts, results, tuple(verdicts), time.perf_counter() - clock, error)
-
-
-def write_outputs(outcome: StudyOutcome, folder: str | os.PathLike[str]) -> StudyOutcome:
-    """Write ``<study>-<plot>.png``, ``<study>-<part>.csv`` and ``<study>.json`` into ``folder``."""
-    from .plot import study_png
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-    name = outcome.study.name
-    for plot in outcome.study.plots:
-        path = study_png(outcome, plot, out / f"{name}-{plot.key}.png")
-        if path is not None:
-            files.append(path)
-    for key, result in outcome.results.items():
-        csv_path = out / f"{name}-{key}.csv"
-        result.to_csv(csv_path)
-        files.append(csv_path)
-    summary = out / f"{name}.json"
-    summary.write_text(json.dumps(outcome.to_dict(), indent=2, default=str), encoding="utf-8")
-    files.append(summary)
-    return replace(outcome, files=tuple(files))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...core.errors import OptionError, computation_error
-from ...render.laws import number
+from ..law_words import number
 from ..laws import LawFit, fit_law
 from ..results import SweepResult
 from ..types import TrialResult

@@ -32,12 +32,20 @@ from . import knapsack
 from .defaults import RECIPES, SPACES
 from .errors import BudgetNotMetError
 from .goal import Goal, SearchOptions
-from .render import allocation_label
 
 #: version of ``schema/shrink-budget.schema.json`` that :meth:`BudgetResult.to_dict` follows
 SCHEMA_VERSION = "1.0"
 #: a progress callback: (done, total, label of what runs next)
 Progress = Callable[[int, int, str], None]
+
+
+def allocation_label(rows: list[dict[str, Any]]) -> str:
+    """``mixed(fc1=4b/g16, fc2=8b/g32)``: a mixed candidate's label, built from the same per-layer rows
+    the table shows (each row's ``option`` carries the group size the file stores), so the label
+    and the table never disagree on a group size."""
+    return "mixed(" + ", ".join(f"{row['layer'] or 'model'}={row['option']}" for row in rows) + ")"
+
+
 #: safetensors header + layout JSON of the packed file, first guess (corrected by writing)
 HEADER_GUESS = 400
 HEADER_PER_TENSOR = 160

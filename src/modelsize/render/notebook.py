@@ -1,22 +1,26 @@
-"""How a :class:`~modelsize.core.report.Report` shows itself in Jupyter and pandas.
+"""How reports, sweep results and shrink runs show themselves in Jupyter and pandas.
 
-``_repr_html_`` gives notebooks a table (one row per component, its subtree's parameters and
-bytes, IEC units); ``to_frame`` one row per component and per tensor as a DataFrame, raw
-integers like the JSON. Standard library only (pandas loaded lazily through ``require``),
-because ``core/`` imports nothing else.
+``Report._repr_html_`` gives notebooks a table (one row per component, its subtree's parameters
+and bytes, IEC units); ``Report.to_frame`` one row per component and per tensor as a DataFrame,
+raw integers like the JSON; ``SweepResult`` and ``ShrinkRun`` show their trials and their
+before/after rows. The data models' hooks look this module up by name
+(``importlib.import_module("modelsize.render.notebook")``), so ``core/``, ``factors/`` and
+``shrink/`` never import ``render/``. Standard library only (pandas loaded through ``require``).
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .optional import require
-from .units import format_bytes, format_count
+from ..core.optional import require
+from ..core.report import Report
+from ..core.tree import Component
+from ..core.units import format_bytes, format_count
 
-# Annotations name Report and Component as strings only: this module is imported by
-# core/report.py, so importing it back (even for type checking) would make an import circle.
-Report = Component = Any
+if TYPE_CHECKING:  # pragma: no cover - showing a Report loads neither sweeps nor shrink
+    from ..factors.results import SweepResult
+    from ..shrink.result import ShrinkRun, Side
 
 #: rows shown in a notebook before the table says how many were left out
 MAX_HTML_ROWS = 60
@@ -24,18 +28,10 @@ FRAME_COLUMNS = ("kind", "path", "name", "type", "shape", "dtype", "role", "para
                  "depth")
 
 
-def short_repr(report: "Report") -> str:
-    """``<Report pytorch Net: 1,490 params, 5.82 KiB stored, 4 tensors>`` — never the whole tree."""
-    t = report.totals
-    what = report.source.target or report.source.object_type
-    return (f"<Report {report.source.framework} {what}: {format_count(t.params)} params, "
-            f"{format_bytes(t.stored_bytes)} stored, {t.tensors} tensors>")
-
-
-def _rows(report: "Report") -> list[tuple[int, "Component"]]:
+def _rows(report: Report) -> list[tuple[int, Component]]:
     rows: list[tuple[int, Component]] = []
 
-    def visit(node: "Component", depth: int) -> None:
+    def visit(node: Component, depth: int) -> None:
         rows.append((depth, node))
         for child in node.children:
             visit(child, depth + 1)
@@ -44,7 +40,7 @@ def _rows(report: "Report") -> list[tuple[int, "Component"]]:
     return rows
 
 
-def report_html(report: "Report") -> str:
+def report_html(report: Report) -> str:
     """An HTML table: component, type, parameters, stored bytes (IEC), with the totals first."""
     t = report.totals
     title = html.escape(report.source.target or report.source.object_type)
@@ -66,7 +62,7 @@ def report_html(report: "Report") -> str:
             + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
 
 
-def frame_rows(report: "Report") -> list[dict[str, Any]]:
+def frame_rows(report: Report) -> list[dict[str, Any]]:
     """One dict per component (``kind='component'``, subtree totals) and per tensor (``kind='tensor'``)."""
     out: list[dict[str, Any]] = []
     for depth, node in _rows(report):
@@ -84,7 +80,7 @@ def frame_rows(report: "Report") -> list[dict[str, Any]]:
     return out
 
 
-def to_frame(report: "Report") -> Any:
+def to_frame(report: Report) -> Any:
     """A pandas DataFrame of :func:`frame_rows` (needs pandas)."""
     pandas = require("pandas", "build a DataFrame from a report")
     return pandas.DataFrame(frame_rows(report), columns=list(FRAME_COLUMNS))
@@ -97,3 +93,37 @@ def html_table(headers: list[str], rows: list[list[Any]], caption: str = "") -> 
                    for row in rows)
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sweep_result_html(result: SweepResult) -> str:
+    """The trials as a table: factors, status and the headline metrics (IEC bytes)."""
+    from ..factors.results import HEADLINE_METRICS
+
+    metrics = [m for m in HEADLINE_METRICS if any(t.metrics.get(m) is not None for t in result.trials)]
+
+    def cell(metric: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if metric.endswith("bytes"):
+            return format_bytes(value)
+        return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+
+    rows = [[*(t.factors.get(f) for f in result.factors), t.status, *(cell(m, t.metrics.get(m)) for m in metrics)]
+            for t in result.trials]
+    return html_table([*result.factors, "status", *metrics], rows, caption=f"{result.name} [{result.spec_hash}]")
+
+
+def shrink_run_html(run: ShrinkRun) -> str:
+    """The before/after table: one row for the original and one per recipe."""
+
+    def row(name: str, side: Side) -> list[Any]:
+        latency = side.latency_ns
+        return [name, format_count(side.params) if side.params is not None else None,
+                format_bytes(side.stored_bytes) if side.stored_bytes is not None else None,
+                format_bytes(side.file_bytes) if side.file_bytes is not None else None,
+                f"{side.score:.4f}" if side.score is not None else None,
+                f"{latency / 1e6:.3g} ms" if latency is not None else None]
+
+    rows = [row("original", run.results[0].before)] if run.results else []
+    rows += [row(r.recipe, r.after) for r in run.results]
+    return html_table(["model", "params", "in memory", "saved file", "score", "latency (median)"], rows)

@@ -60,3 +60,20 @@ def test_sweep_and_shrink_results_render_html() -> None:
                                   metric="accuracy"),))
     html = run._repr_html_()
     assert "3.91 KiB" in html and "1.95 KiB" in html and "2 ms" in html and "fp16" in html and "original" in html
+
+
+def test_the_data_models_reach_render_only_when_displayed() -> None:
+    """core/, factors/ and shrink/ never import render/: a report, a sweep result and a shrink run
+    load ``modelsize.render.notebook`` by name the first time a notebook displays one."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from modelsize.core.report import Report, Source\n"
+            "from modelsize.core.tree import Component\n"
+            "import modelsize.factors.results, modelsize.shrink.result\n"
+            "before = sorted(m for m in sys.modules if m.startswith('modelsize.render'))\n"
+            "html = Report(Component('m', 'Net', ''), Source('pytorch', 'Net'))._repr_html_()\n"
+            "print(before, 'modelsize.render.notebook' in sys.modules, '<table>' in html)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "True", "True"]

@@ -1,4 +1,5 @@
-"""Text, CSV and plot renderings of a :class:`~.search.BudgetResult` (pure functions: no printing).
+"""Text, CSV and plot renderings of a :class:`~modelsize.shrink.budget.search.BudgetResult` (pure
+functions: no printing).
 
 The plot is a standalone HTML page with an inline SVG (no dependency, opens anywhere), or a
 PNG through matplotlib when the path ends in ``.png``.
@@ -10,18 +11,12 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ...core import units
+from ..core import units
+from ..core.optional import require
 
 
 def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}"
-
-
-def allocation_label(rows: list[dict[str, Any]]) -> str:
-    """``mixed(fc1=4b/g16, fc2=8b/g32)``: a mixed candidate's label, built from the same per-layer rows
-    the table shows (each row's ``option`` carries the group size the file stores), so the label
-    and the table never disagree on a group size."""
-    return "mixed(" + ", ".join(f"{row['layer'] or 'model'}={row['option']}" for row in rows) + ")"
 
 
 def table(result: Any, base: units.Base = "iec") -> str:
@@ -150,15 +145,13 @@ def write_plot(result: Any, path: str | Path) -> Path:
     """Write the plot: ``.png`` through matplotlib, anything else as HTML."""
     path = Path(path)
     if path.suffix.lower() == ".png":
-        from ...core.optional import require
-
         require("matplotlib", "draw PNG plots")
-        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig = Figure(figsize=(7, 4.5))  # its own Agg canvas: pyplot's backend and figures are left alone
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
         for bx, sy, kind, _label in _points(result):
             ax.scatter(bx, sy, color=COLORS.get(kind, "#999"), s=40 if kind == "chosen" else 16, label=kind)
         line = sorted((f.file_bytes, 100 * f.test_score) for f in result.frontier if f.test_score is not None)
@@ -174,7 +167,6 @@ def write_plot(result: Any, path: str | Path) -> Path:
         ax.legend(unique.values(), unique.keys(), fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        plt.close(fig)
     else:
         path.write_text(html_plot(result), encoding="utf-8")
     return path

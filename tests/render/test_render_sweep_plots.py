@@ -1,4 +1,5 @@
-"""Plots: real PNG files with the fitted law, and one offline HTML page with every plot."""
+"""Sweep plots: real PNG files with the fitted law, one offline HTML page with every plot, curves
+only over the data's own domain, axis labels with units."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelsize.core.errors import OptionError
 import html as _html
 
-from modelsize.factors import Sweep, plots
-from modelsize.render.laws import sentence
+from modelsize.core.errors import OptionError
+from modelsize.factors import Sweep
+from modelsize.factors.law_words import sentence
+from modelsize.factors.laws import fit_law
+from modelsize.render import sweep_plots
+from modelsize.render.sweep_plots import _curve, axis_label
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +28,7 @@ def result():  # noqa: ANN201
 def test_png_is_a_real_image_with_the_law_drawn(result, tmp_path: Path) -> None:  # noqa: ANN001
     from matplotlib.image import imread
 
-    path = plots.png(result, "stored_bytes", "data.n_samples", tmp_path / "a.png")
+    path = sweep_plots.png(result, "stored_bytes", "data.n_samples", tmp_path / "a.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     image = imread(path)
     assert image.shape[:2] == (450, 700)
@@ -35,12 +39,12 @@ def test_png_does_not_touch_pyplot_state(result, tmp_path: Path) -> None:  # noq
     import matplotlib
 
     backend = matplotlib.get_backend()
-    plots.png(result, "score", "n_neighbors", tmp_path / "b.png")
+    sweep_plots.png(result, "score", "n_neighbors", tmp_path / "b.png")
     assert matplotlib.get_backend() == backend
 
 
 def test_html_page_has_laws_and_plotly_inlined(result, tmp_path: Path) -> None:  # noqa: ANN001
-    path = plots.html(result, tmp_path / "p.html", metrics=["stored_bytes", "score"], factors=["data.n_samples"])
+    path = sweep_plots.html(result, tmp_path / "p.html", metrics=["stored_bytes", "score"], factors=["data.n_samples"])
     text = path.read_text()
     laws = result.laws(metrics=["stored_bytes", "score"], factors=["data.n_samples"])
     assert len(laws) == 4  # two metrics x two values of n_neighbors
@@ -52,21 +56,37 @@ def test_html_page_has_laws_and_plotly_inlined(result, tmp_path: Path) -> None: 
 
 
 def test_write_all_and_bad_names(result, tmp_path: Path) -> None:  # noqa: ANN001
-    written = plots.write_all(result, tmp_path / "out", metrics=["stored_bytes"])
+    written = sweep_plots.write_all(result, tmp_path / "out", metrics=["stored_bytes"])
     assert sorted(p.name for p in written) == ["knn-growth.html", "stored-bytes-vs-data-n-samples.png",
                                                "stored-bytes-vs-n-neighbors.png"]
     assert all(p.stat().st_size > 1000 for p in written)
     with pytest.raises(OptionError, match="'metric' option must be a numeric metric"):
-        plots.write_all(result, tmp_path / "x", metrics=["nope"])
+        sweep_plots.write_all(result, tmp_path / "x", metrics=["nope"])
     with pytest.raises(OptionError, match="'factor' option must be a factor of the sweep"):
-        plots.png(result, "stored_bytes", "width", tmp_path / "c.png")
+        sweep_plots.png(result, "stored_bytes", "width", tmp_path / "c.png")
 
 
 def test_categorical_factor_plots(tmp_path: Path) -> None:
     result = Sweep("sklearn.neighbors:KNeighborsClassifier", {"data.dtype": ["float16", "float32", "float64"]},
                    "iris", measure={"formats": "none", "latency_runs": 0}).run()
-    path = plots.png(result, "data_bytes", "data.dtype", tmp_path / "dtype.png")
+    path = sweep_plots.png(result, "data_bytes", "data.dtype", tmp_path / "dtype.png")
     assert path.stat().st_size > 1000
-    fig = plots.figure(result, "data_bytes", "data.dtype")
+    fig = sweep_plots.figure(result, "data_bytes", "data.dtype")
     assert list(fig.data[0].x) == ["float16", "float32", "float64"]
     assert fig.layout.xaxis.type == "category"
+
+
+def test_curves_stay_inside_the_data_domain_and_finite_on_log_axes() -> None:
+    x = np.array([1.0, 2, 4, 8, 16, 32])
+    fit = fit_law(x, 10 + 3 * np.log(x), laws=("logarithmic",), metric="params", factor="n")
+    xs, ys = _curve(fit, True, True)
+    assert xs.min() >= fit.x_min and xs.max() <= fit.x_max
+    assert np.all(np.isfinite(ys)) and np.all(ys > 0)
+    falling = fit_law(x, 5 - 1.5 * np.log(x), laws=("logarithmic",), metric="params", factor="n")
+    xs, ys = _curve(falling, True, True)  # goes below 0 inside the range: those points are not drawn
+    assert len(xs) < 100 and np.all(ys > 0)
+
+
+def test_axis_labels_carry_units() -> None:
+    assert axis_label("stored_bytes") == "stored bytes (IEC: KiB, MiB)"
+    assert axis_label("latency_s") == "latency (s)"

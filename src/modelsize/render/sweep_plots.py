@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ..render.laws import sentence as law_sentence
 from ..core.errors import option_error
 from ..core.optional import require
-from .grid import NON_AXIS
-from .laws import LawFit
 from ..core.units import format_bytes
-from ..render.laws import label, unit
-from .results import HEADLINE_METRICS, SweepResult
+from ..factors.grid import NON_AXIS
+from ..factors.law_words import label, unit
+from ..factors.law_words import sentence as law_sentence
+from ..factors.laws import LawFit
+from ..factors.results import HEADLINE_METRICS, SweepResult
 
 
 def slug(text: str) -> str:
@@ -132,7 +132,7 @@ def png(result: SweepResult, metric: str, factor: str, path: str | os.PathLike[s
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_bytes(int(v)) if v >= 0 else ""))
         if not log_y and all_y:  # ticks at round values of one unit (16 KiB, 32 KiB), not at 20,000 bytes
-            from ..render.html_shrink import byte_ticks
+            from .html_shrink import byte_ticks
 
             low, high = ax.get_ylim()
             ticks = byte_ticks(max(low, 0.0), high, False, "iec")

@@ -1,7 +1,9 @@
 """Growth laws in words: the sentence, the formula and the numbers of a :class:`~modelsize.factors.laws.LawFit`.
 
 The fit (``factors/laws.py``) is data — coefficients, exponent, interval, whether a law fits at
-all; this module words it. Rules that keep the words honest:
+all; this module words it. The sentence is part of a sweep's results (the sweep and study JSON
+carry it, the studies' verdicts quote it), so it sits with the fit, below ``render/``, which
+shows it in tables, plots and pages. Rules that keep the words honest:
 
 * a law is stated only when the fit says one fits (``fit.fits``); otherwise the sentence says
   "no simple law fits" and why (spread too wide, exponent interval crossing 0, too few points);
@@ -17,7 +19,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..factors.laws import LawFit
+    from .laws import LawFit
 
 LABELS = {
     "params": "parameters", "stored_bytes": "stored bytes", "serialized_bytes": "serialized bytes",

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ...render.laws import sentence as law_sentence
-from ..grid import NON_AXIS
-from ...render.laws import label, number
-from .run import StudyOutcome, write_outputs
+from ..factors.grid import NON_AXIS
+from ..factors.law_words import label, number
+from ..factors.law_words import sentence as law_sentence
+from ..factors.studies.outcome import StudyOutcome
+from .study_plots import study_png
 
 TITLE = "What drives model size"
 COLORS = {"supported": "#1a7f37", "not supported": "#b42318", "depends": "#9a6700", "no verdict": "#57606a"}
@@ -127,6 +130,37 @@ def page(outcomes: Sequence[StudyOutcome]) -> str:
             f"Model Sizes”, each tested by sweeps on offline data with fixed seeds ({len(outcomes)} studies, "
             f"{total:.1f} s). Every verdict is computed from the numbers below with the thresholds stated next to "
             f"it.</p>{summary}{body}</body></html>")
+
+
+def write_outputs(outcome: StudyOutcome, folder: str | os.PathLike[str]) -> StudyOutcome:
+    """Write ``<study>-<plot>.png``, ``<study>-<part>.csv`` and ``<study>.json`` into ``folder``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    name = outcome.study.name
+    for plot in outcome.study.plots:
+        path = study_png(outcome, plot, out / f"{name}-{plot.key}.png")
+        if path is not None:
+            files.append(path)
+    for key, result in outcome.results.items():
+        csv_path = out / f"{name}-{key}.csv"
+        result.to_csv(csv_path)
+        files.append(csv_path)
+    summary = out / f"{name}.json"
+    summary.write_text(json.dumps(outcome.to_dict(), indent=2, default=str), encoding="utf-8")
+    files.append(summary)
+    return replace(outcome, files=tuple(files))
+
+
+def write_runs_index(root: Path) -> Path:
+    """``root/index.html``: a link to every run's own report folder (``root/NAME/index.html``), so a
+    later ``study run precision`` adds its report beside ``study run all``'s instead of replacing it."""
+    runs = sorted(p.parent.name for p in root.glob("*/index.html"))
+    items = "".join(f'<li><a href="{html.escape(n)}/index.html">{html.escape(n)}</a></li>' for n in runs)
+    index = root / "index.html"
+    index.write_text("<!doctype html><meta charset='utf-8'><title>modelsize studies</title>"
+                     f"<h1>What drives model size — study runs</h1><ul>{items}</ul>\n", encoding="utf-8")
+    return index
 
 
 def write_report(outcomes: Sequence[StudyOutcome], folder: str | os.PathLike[str]) -> Path:

@@ -1,13 +1,13 @@
 """Growth-law sentences agree with the data (issue 15): a law only when one fits, verbs that match
-the exponent, formulas without noise terms, and curves only over the data's own domain."""
+the exponent, formulas without noise terms (the curves drawn only over the data's own domain are
+``tests/render/test_render_sweep_plots.py``'s)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from modelsize.factors.laws import Candidate, fit_law, why_no_law
-from modelsize.factors.plots import _curve, axis_label
-from modelsize.render.laws import formula, sentence
+from modelsize.factors.law_words import formula, sentence
 
 
 def test_scattered_points_get_no_law_not_a_constant() -> None:
@@ -55,19 +55,3 @@ def test_an_exponent_interval_crossing_zero_is_not_a_law() -> None:
     fit = fit_law(x, noisy, metric="latency_s", factor="batch")
     assert not fit.fits or fit.law == "constant"
     assert "no simple law fits" in sentence(fit) or "does not change" in sentence(fit)
-
-
-def test_curves_stay_inside_the_data_domain_and_finite_on_log_axes() -> None:
-    x = np.array([1.0, 2, 4, 8, 16, 32])
-    fit = fit_law(x, 10 + 3 * np.log(x), laws=("logarithmic",), metric="params", factor="n")
-    xs, ys = _curve(fit, True, True)
-    assert xs.min() >= fit.x_min and xs.max() <= fit.x_max
-    assert np.all(np.isfinite(ys)) and np.all(ys > 0)
-    falling = fit_law(x, 5 - 1.5 * np.log(x), laws=("logarithmic",), metric="params", factor="n")
-    xs, ys = _curve(falling, True, True)  # goes below 0 inside the range: those points are not drawn
-    assert len(xs) < 100 and np.all(ys > 0)
-
-
-def test_axis_labels_carry_units() -> None:
-    assert axis_label("stored_bytes") == "stored bytes (IEC: KiB, MiB)"
-    assert axis_label("latency_s") == "latency (s)"

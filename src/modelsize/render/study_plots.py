@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ...core.optional import require
-from ...render.laws import label
-from .base import PlotSpec
-from .verdict import MissingEvidence, law, series
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .outcome import StudyOutcome
+from ..core.optional import require
+from ..factors.law_words import label
+from ..factors.studies.base import PlotSpec
+from ..factors.studies.outcome import StudyOutcome
+from ..factors.studies.verdict import MissingEvidence, law, series
 
 
-def study_png(outcome: "StudyOutcome", plot: PlotSpec, path: str | os.PathLike[str]) -> Path | None:
+def study_png(outcome: StudyOutcome, plot: PlotSpec, path: str | os.PathLike[str]) -> Path | None:
     """Draw ``plot`` from the outcome's results; ``None`` when no series has a point to draw."""
     require("matplotlib", "draw the studies' plots")
     import numpy as np

@@ -150,7 +150,7 @@ def test_readme_shell_command_runs_as_written(command: str, earlier: tuple[str, 
     server.log.clear()
     done = _run(command, workspace, server)
     for check in QUOTED_OUTPUT.get(command, ()):
-        check(README.read_text(), done.stdout)
+        check(README.read_text(), done.stdout, workspace)
     if "://" in command:  # answered by the local server, not by a cache of an earlier run
         assert server.log.requests, command
 
@@ -160,7 +160,7 @@ def test_readme_shell_command_runs_as_written(command: str, earlier: tuple[str, 
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.,])[0-9](?:[0-9,]*[0-9])?(?:\.[0-9]+)?")
 
 
-def _forest_law_is_printed(readme: str, stdout: str) -> None:
+def _forest_law_is_printed(readme: str, stdout: str, workspace: Path) -> None:  # noqa: ARG001
     """The growth law the README quotes for ``forest.yaml`` is the one this run printed, word for word."""
     quoted = re.search(r'this prints, among the laws: "(.*?)"', readme, flags=re.S)
     assert quoted, "the README no longer quotes the forest sweep's law"
@@ -184,9 +184,15 @@ def _study_claims(stdout: str) -> list[tuple[str, str, str]]:
     return claims
 
 
-def _study_table_is_printed(readme: str, stdout: str) -> None:
+def _study_table_is_printed(readme: str, stdout: str, workspace: Path) -> None:
     """Each row of the README's studies table: its study, verdict and every number of its deciding figure
-    are what this run printed for that claim (one row per claim, in the printed order)."""
+    are what this run printed for that claim (one row per claim, in the printed order). Every study ran
+    with no failed trial, and the one report has a section per study."""
+    from modelsize.factors.studies import names
+
+    assert stdout.count(" failed)") == len(names()) == stdout.count(", 0 failed)"), stdout
+    page = (workspace / "modelsize-report" / "all" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<section class='study'") == len(names())
     table = readme.split("What `modelsize study run all --quick` measured", 1)[1].split("\n\n", 2)[1]
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
     claims = _study_claims(stdout)

@@ -72,17 +72,3 @@ def test_demo_step_runs_the_demo_studies_and_names_the_report(workdir: Path, mon
     assert (workdir / "demo-report" / "demo" / "index.html").is_file()
     assert 'href="demo/index.html"' in (workdir / "demo-report" / "index.html").read_text()
     assert not (workdir / "modelsize-sweeps.db").exists()  # the demo keeps its trials in memory
-
-
-@pytest.mark.slow
-def test_all_quick_studies_give_verdicts_and_one_report(cli, workdir: Path) -> None:  # noqa: ANN001
-    """Every study with --quick; its time (goal < 5 min on 2 cores) is recorded in BENCHMARKS.md."""
-    pytest.importorskip("torch")
-    result = cli("study", "run", "all", "--quick", "--store", "all.db", "--out", "all")
-    assert result.code == 0, result.err
-    for name in names():
-        assert f"{name}: " in result.out and f"{name}: NO VERDICT" not in result.out
-    assert "0 failed" in result.out and " failed)" in result.out
-    assert result.out.count(" failed)") == len(names()) == result.out.count(", 0 failed)")
-    page = (workdir / "all" / "index.html").read_text(encoding="utf-8")
-    assert page.count("<section class='study'") == len(names())

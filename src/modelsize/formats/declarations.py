@@ -115,7 +115,7 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
            signatures=(_name(".mlmodel"), _name(".mlpackage", folder=True)), folder_files=("Manifest.json",)),
     Format("huggingface folder", _F + "hf_folder:HuggingFaceFolderReader",  # folders only
            folder_files=("config.json", "*.safetensors"), remote="header"),
-    Format("savedmodel", _F + "savedmodel_file:SavedModelReader",
+    Format("tensorflow savedmodel", _F + "savedmodel_file:SavedModelReader",
            folder_files=("saved_model.pb", "variables/variables.index")),
     Format("gguf", _F + "gguf_file:GGUFReader", suffixes=(".gguf",), signatures=(Signature(b"GGUF"),),
            remote="header"),

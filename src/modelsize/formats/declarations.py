@@ -161,8 +161,10 @@ PROBE_BYTES = max(64, *(f.probe_bytes for f in FORMATS.values()))
 
 
 def declaration(entry: str) -> Format | None:
-    """The :class:`Format` of a :data:`READERS` entry (its name), or ``None`` (a plugin reader declares nothing)."""
-    return _DECLARED.get(entry)
+    """The :class:`Format` of a :data:`READERS` entry (its name), or ``None``: a plugin reader, or one
+    registered in place of a built-in entry, declares nothing (it is sniffed whatever the file)."""
+    decl = _DECLARED.get(entry)
+    return decl if decl is not None and READERS.spec(entry) == decl.reader else None
 
 
 def suffixes(*, remote: Iterable[str] | None = None, unpickles: bool | None = None,
@@ -236,7 +238,7 @@ def detect(path: Any, head: bytes, entries: Iterable[str] | None = None) -> str 
     reader, which declares nothing, is always sniffed."""
     probe = Probe(path, head, bool(path.is_dir()))
     for entry in READERS if entries is None else entries:
-        decl = _DECLARED.get(entry)
+        decl = declaration(entry)
         if decl is not None and not decl.matches(probe):
             continue
         if READERS[entry].sniff(path, head[:64]):

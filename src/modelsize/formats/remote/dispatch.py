@@ -52,11 +52,11 @@ def read_path(path: SourcePath, allow_download: bool = False,
             raise UnsupportedObjectError(
                 f"{str(path)!r} has no config.json and several weight files ({listed}). Point at one of them, "
                 f"e.g. {str(path / files[0])!r}.")
-        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
-                                     "GGUF, ONNX). Point at a weight file.")
+        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely ({_remote_names()}). "
+                                     "Point at a weight file.")
     if not allow_download or read_local is None:
         raise UnsupportedObjectError(
-            f"{str(path)!r} is not a safetensors, GGUF or ONNX file, whose headers modelsize reads remotely. "
+            f"{str(path)!r} is not a file whose headers modelsize reads remotely ({_remote_names()}). "
             f"Pickle checkpoints (torch.save, .bin, .pkl) and Keras, HDF5 or TFLite files need the whole "
             f"stream even for a static scan ({path.stat().st_size:,} bytes here); modelsize downloads it only "
             "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
@@ -77,6 +77,11 @@ def _check_whole_size(path: SourcePath, name: str) -> None:
             f"external data), and reading it means downloading all of it (modelsize reads such remote files up "
             f"to {MAX_REMOTE_WHOLE_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
         )
+
+
+def _remote_names() -> str:
+    """The formats read remotely, as their entries name them (``gguf, safetensors, onnx`` …)."""
+    return ", ".join(d.name for e in HEADER_READERS if (d := declaration(e)) is not None and d.suffixes)
 
 
 def _weights(name: str, modes: tuple[str, ...]) -> bool:

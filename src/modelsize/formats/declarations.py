@@ -42,6 +42,15 @@ PICKLE_CODECS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz", ".lzma", ".lz4",
                    ".zst", ".zlib", ".gzip")
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+#: magic numbers, declared here once: the readers import them for their own checks
+GGUF_MAGIC = b"GGUF"
+TFLITE_IDENTIFIER = b"TFL3"  #: flatbuffer file identifier at offset 4
+EXECUTORCH_IDENTIFIER = b"ET12"  #: flatbuffer file identifier at offset 4
+FASTTEXT_MAGIC = 793712314  #: little-endian int32 at offset 0
+TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"  #: legacy torch.save
+H5_MAGIC = b"\x89HDF\r\n\x1a\n"
+CATBOOST_MAGIC = b"CBM1"
+NPY_MAGIC = b"\x93NUMPY"
 
 
 @dataclass(frozen=True)
@@ -117,15 +126,15 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
            folder_files=("config.json", "*.safetensors"), remote="header"),
     Format("tensorflow savedmodel", _F + "savedmodel_file:SavedModelReader",
            folder_files=("saved_model.pb", "variables/variables.index")),
-    Format("gguf", _F + "gguf_file:GGUFReader", suffixes=(".gguf",), signatures=(Signature(b"GGUF"),),
+    Format("gguf", _F + "gguf_file:GGUFReader", suffixes=(".gguf",), signatures=(Signature(GGUF_MAGIC),),
            remote="header"),
-    Format("tflite", _F + "tflite_file:TFLiteReader", suffixes=(".tflite",), signatures=(Signature(b"TFL3", 4),)),
+    Format("tflite", _F + "tflite_file:TFLiteReader", suffixes=(".tflite",), signatures=(Signature(TFLITE_IDENTIFIER, 4),)),
     Format("executorch", _F + "executorch_file:ExecuTorchReader", suffixes=(".pte",),
-           signatures=(Signature(b"ET12", 4),)),  # flatbuffer identifier at offset 4
-    Format("fasttext", _F + "fasttext_file:FastTextReader", suffixes=(".ftz",),  # magic 793712314, any suffix
-           signatures=(Signature((793712314).to_bytes(4, "little")),)),
+           signatures=(Signature(EXECUTORCH_IDENTIFIER, 4),)),
+    Format("fasttext", _F + "fasttext_file:FastTextReader", suffixes=(".ftz",),  # its magic, any suffix
+           signatures=(Signature(FASTTEXT_MAGIC.to_bytes(4, "little")),)),
     Format("pytorch", _F + "torch_file:TorchReader", suffixes=TORCH_SUFFIXES, unpickles=True, signatures=(
-        Signature(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"),  # legacy torch.save
+        Signature(TORCH_LEGACY_MAGIC),
         Signature(ZIP, members=("*/data.pkl",)), Signature(ZIP, suffixes=TORCH_SUFFIXES),
         Signature(b"ustar", 257))),  # pre-1.0 tar checkpoints
     Format("pytorch index", _F + "torch_file:TorchIndexReader", suffixes=(".bin.index.json",),
@@ -133,7 +142,7 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
     Format("keras", _F + "keras_file:KerasReader", suffixes=(".keras",), unpickles=True, signatures=(
         Signature(ZIP, suffixes=(".keras",)), Signature(ZIP, members=("config.json", "model.weights.h5")))),
     Format("keras h5", _F + "keras_file:H5Reader", suffixes=(".h5", ".hdf5"), unpickles=True,
-           signatures=(Signature(b"\x89HDF\r\n\x1a\n"),)),
+           signatures=(Signature(H5_MAGIC),)),
     Format("safetensors index", _F + "safetensors_file:SafetensorsIndexReader",
            suffixes=(".safetensors.index.json",), signatures=(_name(".safetensors.index.json"),), remote="header"),
     Format("safetensors", _F + "safetensors_file:SafetensorsReader", suffixes=(".safetensors",),
@@ -143,9 +152,9 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
            signatures=(Signature(b"{", lstrip=True),)),
     Format("lightgbm", _F + "booster_file:LightGBMReader",  # model text: "tree\nversion=v…"
            signatures=(Signature(b"tree\nversion=v"), Signature(b"tree\r\nversion=v"))),
-    Format("catboost", _F + "catboost_file:CatBoostReader", suffixes=(".cbm",), signatures=(Signature(b"CBM1"),)),
+    Format("catboost", _F + "catboost_file:CatBoostReader", suffixes=(".cbm",), signatures=(Signature(CATBOOST_MAGIC),)),
     Format("numpy", _F + "numpy_file:NumpyReader", suffixes=(".npy", ".npz"), unpickles=True,
-           signatures=(Signature(b"\x93NUMPY"), Signature(ZIP, suffixes=(".npz",)))),
+           signatures=(Signature(NPY_MAGIC), Signature(ZIP, suffixes=(".npz",)))),
     Format("pickle/joblib", _F + "pickle_file:PickleReader", suffixes=(".pkl", ".pickle", ".joblib"),
            unpickles=True, signatures=(*(Signature(bytes([b])) for b in PICKLE_FIRST_BYTES),
                                        *(Signature(m, suffixes=PICKLE_SUFFIXES) for m, _ in PICKLE_CODECS))),

@@ -432,6 +432,54 @@ def test_reader_conformance(name: str, models: _Models, tmp_path: Path) -> None:
     assert report.totals.tensors >= 1
 
 
+#: Readers reached only through another reader's finer check: any ``.json`` that starts with ``{`` is a
+#: TF.js manifest candidate (its ``weightsManifest`` may come after megabytes of topology, so only the
+#: TF.js reader can say no), and the index readers' and XGBoost's files are such ``.json`` files.
+FINER_CHECK_BY = {"TorchIndexReader": {"TFJSReader"}, "SafetensorsIndexReader": {"TFJSReader"}}
+
+_NEW_MODULES = """
+import importlib, json, sys
+from modelsize.formats import declarations, registry
+before = set(sys.modules)
+if sys.argv[1] == "detect":
+    taken = type(registry.reader_for(sys.argv[2])).__name__
+else:
+    taken = None
+    for module in sys.argv[2:]:
+        importlib.import_module(module)
+print(json.dumps({"taken": taken, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def _new_modules(mode: str, *args: str) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _NEW_MODULES, mode, *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("name", list(READERS.specs()))
+def test_detecting_each_format_imports_only_its_reader(name: str, models: _Models, tmp_path: Path) -> None:
+    """In a fresh interpreter, recognising the format's file imports of ``modelsize.formats`` only what
+    importing its reader's module imports (its own helpers): no other reader, unless that reader's finer
+    check is the one that tells the formats apart (``FINER_CHECK_BY``, kept as short as the formats allow)."""
+    from modelsize.formats.declarations import declaration
+
+    path = READER_FIXTURES[name](tmp_path, models)
+    own = READERS.spec(name).partition(":")[0]
+    detected = _new_modules("detect", str(path))
+    assert detected["taken"] == name
+    finer = {READERS.spec(other).partition(":")[0] for other in FINER_CHECK_BY.get(name, ())}
+    closure = set(_new_modules("import", own, *sorted(finer))["new"])
+    formats = {m for m in detected["new"] if m.startswith("modelsize.formats.")}
+    assert own in formats
+    assert formats - closure == set(), f"detecting {path.name} imported more than its reader's module"
+    assert finer <= formats, f"FINER_CHECK_BY[{name!r}] is stale: detecting {path.name} no longer asks them"
+    assert declaration(name) is not None and declaration(name).name == READERS[name].name
+
+
 @pytest.mark.parametrize("name", list(ADAPTERS))
 def test_adapter_conformance(name: str, models: _Models) -> None:
     assert name in ADAPTER_FIXTURES, f"no fixture for the {name} adapter"

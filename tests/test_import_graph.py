@@ -30,6 +30,11 @@ no module elsewhere imports matplotlib, plotly or rich's tables (cli/ may use ri
 bar and console), builds HTML markup, or formats its own notebook display — a data model's
 ``_repr_html_`` hands itself to ``modelsize.render.notebook``, looked up by name so that the
 data model never imports render.
+
+Another checks that the modules that recognise files (``formats/declarations.py``, ``formats/registry.py``,
+``formats/remote/dispatch.py``) import no reader module: readers are named in their ``FORMATS`` entry and
+imported only once their declaration matches (``tests/test_conformance.py`` runs detection on every
+format's file in a fresh interpreter and checks that only the reader that takes it was imported).
 Run this file directly (``python tests/test_import_graph.py``) to print every violation.
 """
 
@@ -486,6 +491,24 @@ def test_no_framework_name_branching_outside_its_own_modules():
     bad = framework_branch_violations()
     assert not bad, ("ask modelsize.frameworks.FRAMEWORKS (a module:Attr of the entry or a capability) "
                      "instead of comparing framework names:\n" + "\n".join(bad))
+
+
+#: The modules that recognise files and route them (detection, remote dispatch): they hold the readers'
+#: declarations and ``"module:Class"`` strings, never an import of a reader module, so recognising a file
+#: imports only the reader that takes it (``tests/test_conformance.py`` checks that on every format's file).
+DETECTION_MODULES = ("modelsize.formats.declarations", "modelsize.formats.registry", "modelsize.formats.remote.dispatch")
+
+
+def test_detection_imports_no_reader_module():
+    from modelsize.formats.declarations import FORMATS
+
+    graph = import_graph()
+    readers = {f.reader.partition(":")[0] for f in FORMATS.values()}
+    assert readers <= set(graph), f"FORMATS names modules that do not exist: {sorted(readers - set(graph))}"
+    bad = {m: sorted(graph[m] & readers) for m in DETECTION_MODULES if graph[m] & readers}
+    assert not bad, f"detection modules import reader modules (name them in FORMATS instead): {bad}"
+    assert not graph["modelsize.formats.declarations"] - {"modelsize.core.registry", "modelsize.core.errors"}, \
+        "formats/declarations.py is imported by every reader: it imports nothing of modelsize but the registry type"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,10 @@
 
 Every file the section names exists, every registry entry it names (``READERS["..."]``) is
 registered, every table it names (``VERB_HELP``, ``ADAPTER_FIXTURES`` …) is defined in one of
-the files it names, every field of a framework entry is described, and every ``module:Attr``
-of every :data:`~modelsize.frameworks.FRAMEWORKS` entry names a module file that defines that
-attribute (checked on the source, so no framework is imported).
+the files it names, every field of a framework entry and of a format declaration is described, every
+``module:Attr`` of every :data:`~modelsize.frameworks.FRAMEWORKS` entry names a module file that
+defines that attribute, and every :data:`~modelsize.formats.declarations.FORMATS` entry names a reader
+class that exists and carries the entry's name (checked on the source, so nothing is imported).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import re
 from pathlib import Path
 
+from modelsize.formats.declarations import FORMATS, REMOTE_MODES, Format, Signature
 from modelsize.frameworks import CAPABILITIES, FRAMEWORKS, Framework
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +26,7 @@ TITLE = "## Adding a framework, a format, a recipe or a command"
 REGISTRIES = {
     "FRAMEWORKS": "modelsize.frameworks", "ADAPTERS": "modelsize.adapters.registry",
     "PROFILERS": "modelsize.compute.frameworks", "BACKENDS": "modelsize.shrink.runner",
-    "READERS": "modelsize.formats.registry", "RECIPES": "modelsize.shrink.spec", "VERBS": "modelsize.cli.app",
+    "READERS": "modelsize.formats.registry", "FORMATS": "modelsize.formats.declarations", "RECIPES": "modelsize.shrink.spec", "VERBS": "modelsize.cli.app",
 }
 PATH = re.compile(r"^[\w./-]+\.(py|json|md)$")
 ENTRY = re.compile(r'^([A-Z_]+)\["([^"]+)"\]$')
@@ -68,7 +70,7 @@ def test_every_file_named_in_the_section_exists() -> None:
 
 def test_every_registry_entry_named_in_the_section_is_registered() -> None:
     entries = [ENTRY.match(t).groups() for t in _tokens() if ENTRY.match(t)]  # type: ignore[union-attr]
-    assert {registry for registry, _ in entries} >= {"FRAMEWORKS", "READERS", "RECIPES", "VERBS"}
+    assert {registry for registry, _ in entries} >= {"FRAMEWORKS", "FORMATS", "READERS", "RECIPES", "VERBS"}
     for registry, name in entries:
         table = getattr(importlib.import_module(REGISTRIES[registry]), registry)
         assert name in table, f"README names {registry}[{name!r}], which is not registered"
@@ -77,7 +79,7 @@ def test_every_registry_entry_named_in_the_section_is_registered() -> None:
 def test_every_table_named_in_the_section_is_defined_in_a_file_it_names() -> None:
     files = [_file(t) for t in _tokens() if PATH.match(t) and t.endswith(".py")]
     tables = sorted({t for t in _tokens() if TABLE.match(t)} - {"SECURITY"})
-    assert {"FRAMEWORKS", "ADAPTERS", "PROFILERS", "BACKENDS", "READERS", "RECIPES", "VERBS"} <= set(tables)
+    assert {"FRAMEWORKS", "ADAPTERS", "PROFILERS", "BACKENDS", "FORMATS", "READERS", "RECIPES", "VERBS"} <= set(tables)
     undefined = [t for t in tables if not any(_defines(f, t) for f in files)]
     assert not undefined, f"README names tables that none of its files define: {undefined}"
 
@@ -105,3 +107,30 @@ def test_every_framework_entry_points_at_code_that_exists() -> None:
             one = dataclasses.replace(framework, packages=(prefix,))
             assert any(one.owns(m) for m in modules), \
                 f"FRAMEWORKS[{framework.name!r}].packages names {prefix!r}, which matches no module"
+
+
+def test_every_field_of_a_format_declaration_and_every_remote_mode_is_described() -> None:
+    tokens = set(_tokens())
+    fields = [f.name for cls in (Format, Signature) for f in dataclasses.fields(cls) if f.name != "name"]
+    assert [f for f in fields if f not in tokens] == [], "describe each Format and Signature field in the README"
+    assert [m for m in REMOTE_MODES if m not in tokens] == [], "describe each remote mode in the README"
+
+
+def _class_name_attr(path: Path, cls: str) -> str | None:
+    """The string a class assigns to ``name`` in its body, read from the source."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for stmt in node.body:
+                if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "name" for t in stmt.targets)
+                        and isinstance(stmt.value, ast.Constant)):
+                    return str(stmt.value.value)
+    return None
+
+
+def test_every_format_entry_names_a_reader_that_exists_under_its_name() -> None:
+    for fmt in FORMATS.values():
+        module, _, cls = fmt.reader.partition(":")
+        path = ROOT / "src" / Path(*module.split(".")).with_suffix(".py")
+        assert path.is_file(), f"FORMATS[{fmt.name!r}].reader: no module {module}"
+        assert _class_name_attr(path, cls) == fmt.name, f"FORMATS[{fmt.name!r}]: {cls}.name is not {fmt.name!r}"
+        assert all(s == s.lower() for s in fmt.suffixes), f"FORMATS[{fmt.name!r}].suffixes: write them lower-case"

@@ -152,6 +152,20 @@ def _read_bounded(reader: Any, path: Path) -> tuple[Report | BaseException, floa
     return outcome, peak, events
 
 
+def _check_declaration(reader: Any, path: Path) -> None:
+    """A built-in reader's declaration (``formats/declarations.py``) claims its own file and names it the
+    same: detection consults the declaration first and never reaches a reader it does not claim."""
+    from .formats.declarations import PROBE_BYTES, Probe, declaration
+
+    decl = declaration(type(reader).__name__)
+    if decl is None or decl.reader != f"{type(reader).__module__}:{type(reader).__qualname__}":
+        return  # a plugin reader declares nothing: it is always sniffed
+    assert decl.name == reader.name, f"FORMATS names {type(reader).__name__} {decl.name!r}, the reader {reader.name!r}"
+    head = b"" if path.is_dir() else path.read_bytes()[:PROBE_BYTES]
+    assert decl.matches(Probe(path, head, path.is_dir())), \
+        f"the {decl.name!r} entry of FORMATS does not claim {path.name}, which its reader takes: detection skips it"
+
+
 def check_reader(reader: Any, path: str | Path, *, memory_mib: float = 64.0) -> Report:
     """Run the reader contract on a valid file (or folder) ``path``; returns its report.
 
@@ -162,6 +176,7 @@ def check_reader(reader: Any, path: str | Path, *, memory_mib: float = 64.0) -> 
     head = b"" if path.is_dir() else path.read_bytes()[:64]
     assert isinstance(reader.name, str) and reader.name, "a reader has a name"
     assert reader.sniff(path, head), f"{type(reader).__name__} does not recognise its own file {path.name}"
+    _check_declaration(reader, path)
     good, peak, events = _read_bounded(reader, path)
     if isinstance(good, BaseException):
         raise AssertionError(f"{type(reader).__name__} failed on the valid file {path.name}") from good

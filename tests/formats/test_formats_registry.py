@@ -86,3 +86,52 @@ def test_readers_import_no_framework(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+class _AnyBin:
+    """A reader that declares nothing: it is sniffed whatever the file."""
+
+    name = "any bin"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return path.suffix == ".anybin"
+
+    def read(self, path: Path) -> modelsize.Report:  # pragma: no cover - never read here
+        raise NotImplementedError
+
+
+def test_a_reader_without_declaration_is_sniffed_and_a_replaced_entry_drops_its_declaration(tmp_path: Path) -> None:
+    from modelsize.formats.declarations import READERS, declaration
+
+    odd = tmp_path / "w.anybin"
+    odd.write_bytes(b"\x00" * 16)
+    READERS.register("AnyBin", _AnyBin)
+    try:
+        assert registry.reader_for(odd).name == "any bin" and declaration("AnyBin") is None
+    finally:
+        READERS.unregister("AnyBin")
+    assert declaration("GGUFReader") is not None
+    spec = READERS.spec("GGUFReader")
+    READERS.register("GGUFReader", _AnyBin, replace=True)  # a user's own reader in place of a built-in one
+    try:
+        assert declaration("GGUFReader") is None  # the GGUF declaration no longer speaks for it
+        assert registry.reader_for(odd).name == "any bin"  # sniffed although no GGUF magic is there
+    finally:
+        READERS.register("GGUFReader", spec, replace=True)
+    assert declaration("GGUFReader") is not None
+
+
+def test_folder_scans_and_remote_dispatch_use_the_declared_suffixes() -> None:
+    from modelsize.formats import hf_folder
+    from modelsize.formats.declarations import FORMATS, suffixes
+    from modelsize.formats.remote import dispatch
+
+    assert dispatch.HEADER_READERS == ("HuggingFaceFolderReader", "GGUFReader", "SafetensorsIndexReader",
+                                       "SafetensorsReader", "OnnxReader")
+    assert suffixes(remote=("header", "bounded")) == (".gguf", ".safetensors.index.json", ".safetensors", ".onnx")
+    whole = suffixes(remote=("whole",))
+    assert {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".keras", ".h5", ".hdf5", ".tflite"} <= set(whole)
+    assert not {".json", ".txt", ".safetensors"} & set(whole)
+    assert set(suffixes(unpickles=True)) == {s for f in FORMATS.values() if f.unpickles for s in f.suffixes}
+    assert hf_folder._other_weights(Path("pytorch_model.bin")) and hf_folder._other_weights(Path("m.GGUF"))
+    assert not hf_folder._other_weights(Path("model.safetensors")) and not hf_folder._other_weights(Path("config.json"))

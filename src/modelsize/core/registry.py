@@ -87,8 +87,10 @@ class Registry(Mapping[str, Any]):
     # ------------------------------------------------------------------ reading
 
     def spec(self, name: str) -> str:
-        """The ``"module:Attr"`` string of ``name`` (nothing is imported)."""
-        self._ensure_plugins()
+        """The ``"module:Attr"`` string of ``name`` (nothing is imported; the installed packages' entry
+        points are scanned only for a name that is not built in)."""
+        if name not in self._specs:
+            self._ensure_plugins()
         return self._specs[name]
 
     def specs(self) -> Mapping[str, str]:

@@ -24,9 +24,9 @@ from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component
 from ._common import FileLayout, build_report, file_section, invalid
 from .tflite_file import _FB, _Table
+from .declarations import CATBOOST_MAGIC as MAGIC
 
 FORMAT = "catboost"
-MAGIC = b"CBM1"
 
 #: TModelTrees fields (0-based field ids of model.fbs): (name, element size, struct format, role).
 _TREE_ARRAYS = (

@@ -26,9 +26,9 @@ from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ._common import FileLayout, build_report, file_section, invalid
 from .tflite_file import _FB, _Table
+from .declarations import EXECUTORCH_IDENTIFIER as IDENTIFIER
 
 FORMAT = "executorch"
-IDENTIFIER = b"ET12"
 MAX_RECORDS = 1_000_000
 #: ScalarType (c10 order, scalar_type.fbs) -> (dtype, bits)
 SCALAR_TYPES: dict[int, tuple[str, int]] = {

@@ -24,9 +24,9 @@ from typing import Any
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ._common import BoundedFile, FileLayout, build_report, file_section
+from .declarations import FASTTEXT_MAGIC as MAGIC
 
 FORMAT = "fasttext"
-MAGIC = 793712314  #: FASTTEXT_FILEFORMAT_MAGIC_INT32
 VERSIONS = (11, 12)
 KSUB = 256  #: ProductQuantizer's codebook size (nbits = 8)
 MAX_DIM = 1 << 20

@@ -24,9 +24,9 @@ from ..core.optional import require
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ._common import FileLayout, build_report, file_section, invalid, span_key
+from .declarations import GGUF_MAGIC as MAGIC
 
 FORMAT = "gguf"
-MAGIC = b"GGUF"
 MAX_DIMS = 4  #: GGML_MAX_DIMS
 MAX_NESTING = 4  #: arrays of arrays
 #: Tensors read from one file. Published GGUF files hold a few hundred to a few thousand (a 671B

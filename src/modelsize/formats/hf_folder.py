@@ -16,9 +16,13 @@ from ..core.report import Report
 from ..core.tensors import TensorRecord
 from . import safetensors_file as st
 from ._common import FileLayout, build_report, file_section, outside_notes
+from .declarations import suffixes
 from .hf_config import config_section, read_config
 
-_OTHER_WEIGHTS = (".bin", ".pt", ".pth", ".gguf", ".onnx", ".tflite", ".keras", ".h5")
+
+def _other_weights(p: Path) -> bool:
+    """Whether ``p`` is named like the files of a format other than safetensors (as its reader declares)."""
+    return p.name.lower().endswith(suffixes(exclude=("safetensors", "safetensors index")))
 
 
 def _root_kind(config: dict[str, Any] | None) -> str:
@@ -84,7 +88,7 @@ class HuggingFaceFolderReader:
         sections[st.FORMAT] = st._section(headers, summary)
         read_files = [h.path for h in headers] + ([path / "config.json"] if config is not None else [])
         notes.extend(outside_notes(path, read_files + ([index] if indexes else [])))
-        others = [p.name for p in path.iterdir() if p.suffix in _OTHER_WEIGHTS]
+        others = [p.name for p in path.iterdir() if _other_weights(p)]
         if others:
             notes.append(f"Also in the folder, not counted: {', '.join(sorted(others)[:5])}.")
         return build_report(
@@ -97,7 +101,7 @@ class HuggingFaceFolderReader:
         """Weights in another format: read each file with its own reader, keep the config."""
         from . import registry
 
-        candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in _OTHER_WEIGHTS)
+        candidates = sorted(p for p in path.iterdir() if p.is_file() and _other_weights(p))
         index = sorted(path.glob("*.bin.index.json"))
         if index:
             from . import torch_file

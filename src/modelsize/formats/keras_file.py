@@ -22,9 +22,9 @@ from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, from_flat
 from ._common import FileLayout, build_report, file_section, invalid, json_object
+from .declarations import H5_MAGIC
 
 FORMAT = "keras"
-H5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_CONFIG_BYTES = 100_000_000
 #: Names of a layer's variables in the order Keras 3 saves them (``vars/0``, ``vars/1`` …).
 VAR_NAMES: dict[str, tuple[str, ...]] = {

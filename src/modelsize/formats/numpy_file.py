@@ -23,9 +23,9 @@ from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ._common import FileLayout, build_report, check_expansion, file_section, invalid
 from .pickle_scan import ScanError, Stream, scan
+from .declarations import NPY_MAGIC as MAGIC
 
 FORMAT = "numpy"
-MAGIC = b"\x93NUMPY"
 #: Longest header accepted (NumPy's own loader refuses more than 10,000 bytes by default).
 MAX_HEADER = 1 << 20
 #: Members of an ``.npz`` read at most; past it the file is refused (a real one holds a few hundred).

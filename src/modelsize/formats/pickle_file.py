@@ -25,22 +25,11 @@ from .pickle_scan import ScanError, Stream, scan
 from .pickle_values import Global, Obj
 from .pickle_boosters import decoded_booster_notes
 from .pickle_tree import attribute, globals_section, kind_of, security_notes
+from .declarations import PICKLE_CODECS, PICKLE_FIRST_BYTES
+from .declarations import PICKLE_SUFFIXES as _PICKLE_SUFFIXES
 
-PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".sav", ".p", ".pk", ".z", ".gz", ".bz2", ".xz",
-                             ".lzma", ".lz4", ".zst", ".zlib", ".gzip"})
-#: magic bytes → codec, for compressed joblib files
-_CODECS = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bz2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"]\x00\x00", "lzma"),
-    (b"\x04\x22\x4d\x18", "lz4"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"\x78\x01", "zlib"),
-    (b"\x78\x5e", "zlib"),
-    (b"\x78\x9c", "zlib"),
-    (b"\x78\xda", "zlib"),
-)
+#: the names and the compressed streams' magic bytes are declared once, in the reader's registry entry
+PICKLE_SUFFIXES = frozenset(_PICKLE_SUFFIXES)
 _CHUNK = 1 << 20
 #: A compressed stream is read up to this many decompressed bytes, or RATIO × its compressed size if
 #: larger: a 150 KB file cannot make the scanner chew through a gigabyte (a decompression bomb).
@@ -72,7 +61,7 @@ class _Capped:
 
 
 def codec_of(head: bytes) -> str | None:
-    for magic, name in _CODECS:
+    for magic, name in PICKLE_CODECS:
         if head.startswith(magic):
             return name
     return None
@@ -80,8 +69,7 @@ def codec_of(head: bytes) -> str | None:
 
 def looks_like_pickle(head: bytes) -> bool:
     """Protocol 2+ pickles start with PROTO; older ones with a container or global opcode."""
-    return bool(head) and head[:1] in (b"\x80", b"(", b"]", b"}", b"c", b")", b"I", b"N", b"X", b"S", b"V", b"K", b"J",
-                                                b"M", b"G", b"U", b"T", b"F", b"L", b"\x88", b"\x89")
+    return bool(head) and head[0] in PICKLE_FIRST_BYTES
 
 
 class _ZlibRaw(io.RawIOBase):

@@ -1,7 +1,9 @@
-"""Pick the reader for a file or folder by its magic bytes and name, importing readers lazily.
+"""Pick the reader for a file or folder and read it: detection from the readers' declarations.
 
-Each entry is ``"module:Class"``; a reader class has ``name``, ``sniff(path, head) -> bool``
-(``head`` is the first 64 bytes, empty for a folder) and ``read(path) -> Report``.
+The readers and what recognises their files are declared in :mod:`.declarations` (``FORMATS``; its view
+``READERS``, ``class name -> reader``, is re-exported here). A reader class has ``name``,
+``sniff(path, head) -> bool`` (``head``: the file's first 64 bytes, empty for a folder) and
+``read(path) -> Report``; recognising a file imports only the reader whose declaration matches it.
 """
 
 from __future__ import annotations
@@ -14,34 +16,10 @@ from ..core.errors import InvalidFileError, TargetError, UnsupportedObjectError
 from ..core.registry import Registry
 from ..core.report import Report
 from ._common import require_regular
+from .declarations import FORMATS, PROBE_BYTES, READERS, declaration, detect
 from .source import is_remote
 
-#: Order matters: specific magic numbers before extension-only guesses. Other packages add
-#: readers through the ``modelsize.readers`` entry-point group (sniffed after these).
-READERS = Registry("reader", instantiate=True, group="modelsize.readers", entries=[
-    "modelsize.formats.tfjs_file:TFJSReader",  # model.json with a weightsManifest (file or folder) only
-    "modelsize.formats.openvino_file:OpenVINOReader",  # IR .xml (<net>), its .bin beside it, or a folder with one
-    "modelsize.formats.coreml_file:CoreMLReader",  # .mlmodel by suffix, .mlpackage folders
-    "modelsize.formats.hf_folder:HuggingFaceFolderReader",  # folders only: answers no to files at once
-    "modelsize.formats.savedmodel_file:SavedModelReader",  # folders with saved_model.pb / variables.index
-    "modelsize.formats.gguf_file:GGUFReader",
-    "modelsize.formats.tflite_file:TFLiteReader",
-    "modelsize.formats.executorch_file:ExecuTorchReader",  # flatbuffer identifier ET12 at offset 4
-    "modelsize.formats.fasttext_file:FastTextReader",  # magic 793712314 at offset 0, whatever the suffix
-    "modelsize.formats.torch_file:TorchReader",
-    "modelsize.formats.torch_file:TorchIndexReader",
-    "modelsize.formats.keras_file:KerasReader",
-    "modelsize.formats.keras_file:H5Reader",
-    "modelsize.formats.safetensors_file:SafetensorsIndexReader",
-    "modelsize.formats.safetensors_file:SafetensorsReader",
-    "modelsize.formats.onnx_file:OnnxReader",
-    "modelsize.formats.booster_file:XGBoostReader",  # .json/.ubj claimed only when they hold a learner
-    "modelsize.formats.booster_file:LightGBMReader",  # model text: "tree\nversion=v…"
-    "modelsize.formats.catboost_file:CatBoostReader",  # .cbm: "CBM1" + FlatBuffers model core
-
-    "modelsize.formats.numpy_file:NumpyReader",  # .npy / .npz by their magic
-    "modelsize.formats.pickle_file:PickleReader",
-])
+__all__ = ["FORMATS", "READERS", "read", "reader_for"]
 
 
 def _load(entry: str) -> Any:
@@ -54,9 +32,15 @@ def _head(path: Path) -> bytes:
         return b""
     try:
         with path.open("rb") as fh:
-            return fh.read(64)
+            return fh.read(PROBE_BYTES)
     except OSError as exc:
         raise TargetError(f"Cannot read {str(path)!r}: {exc.strerror}. Check the path and its permissions.") from exc
+
+
+def _format_name(entry: str) -> str:
+    """A reader's name from its declaration (a plugin reader, which declares nothing, is loaded for it)."""
+    decl = declaration(entry)
+    return decl.name if decl is not None else READERS[entry].name
 
 
 def reader_for(path: str | os.PathLike[str]) -> Any:
@@ -70,16 +54,14 @@ def reader_for(path: str | os.PathLike[str]) -> Any:
     head = _head(p)
     if p.is_file() and p.stat().st_size == 0:
         raise InvalidFileError(f"{str(p)!r} is empty (0 bytes): it is not a model file.")
-    for reader in READERS.values():
-        if reader.sniff(p, head):
-            return reader
-    known = ", ".join(r.name for r in READERS.values()) or "none installed"
+    entry = detect(p, head)
+    if entry is not None:
+        return READERS[entry]
+    known = ", ".join(_format_name(e) for e in READERS) or "none installed"
     raise UnsupportedObjectError(
         f"{str(p)!r} is not a model file modelsize can read (known formats: {known}). "
         "For a Python object, pass 'package.module:attr' or 'path/to/file.py:attr'."
     )
-
-
 def read(path: str | os.PathLike[str]) -> Report:
     """Report for a model file or folder (local, or a remote path: see formats/remote).
 

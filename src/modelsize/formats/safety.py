@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ..core.errors import InvalidFileError, ModelSizeError
-from .pickle_security import judge
+from .declarations import FORMATS
 
 VERDICTS = ("safe", "unknown", "dangerous")
 
@@ -56,6 +56,8 @@ def worst(verdicts: Iterable[str]) -> str:
 
 def globals_entry(found: Counter, constructs: list[tuple[str, str, str]]) -> dict[str, Any]:
     """Verdict, dangerous and unknown names (with why) of the globals and constructs of a stream."""
+    from .pickle_security import judge
+
     dangerous, unknown = [], []
     for module, name in sorted(found):
         risk, why = judge(module, name)
@@ -219,8 +221,9 @@ def _maybe_pickled(p: Path, readers: Readers) -> bool:
         return False
 
 
-#: Readers whose files a loader unpickles or runs code from (the others hold numbers and names).
-_JUDGED_READERS = frozenset({"pytorch", "numpy", "keras", "keras h5", "pickle/joblib"})
+#: Readers whose files a loader unpickles or runs code from (declared ``unpickles``; the others hold
+#: numbers and names).
+_JUDGED_READERS = frozenset(f.name for f in FORMATS.values() if f.unpickles)
 #: Suffixes no loader of a model folder unpickles.
 _NEVER_PICKLED = frozenset({".json", ".txt", ".md", ".py", ".safetensors", ".gguf", ".onnx", ".tflite", ".yaml",
                             ".yml", ".msgpack", ".jinja", ".tiktoken", ".vocab", ".merges"})

@@ -23,8 +23,6 @@ from typing import Any
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ._common import BoundedFile, FileLayout, build_report, file_section, invalid, json_value, role_for_name
-from .keras_file import NON_TRAINABLE
-from .keras_file import _trainable as _frozen_layers
 
 FORMAT = "tfjs"
 #: model.json files above this size are refused (real ones with large topologies are ~10 MB).
@@ -104,6 +102,8 @@ def _role(name: str, dtype: str, kind: _Kind) -> tuple[Role, bool | None]:
     """Role and trainability: a layers model follows Keras (moving statistics are non-trainable parameters)."""
     short = name.rsplit("/", 1)[-1]
     if not kind.graph:
+        from .keras_file import NON_TRAINABLE  # the Keras reader, only once a layers model is read
+
         parts = name.split("/")[:-1]
         spans = ((i, j) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1))
         frozen = any(".".join(parts[i:j]) in kind.frozen for i, j in spans)
@@ -203,6 +203,8 @@ def _kind(doc: dict[str, Any]) -> tuple[str, _Kind]:
         "layers-model" if keras else "graph-model")
     if fmt == "graph-model" or not isinstance(config, dict):
         return fmt, _Kind(graph=fmt == "graph-model")
+    from .keras_file import _trainable as _frozen_layers
+
     return fmt, _Kind(graph=False, frozen=frozenset(_frozen_layers(config)))
 
 

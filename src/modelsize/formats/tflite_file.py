@@ -26,9 +26,9 @@ from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, join
 from ._common import FileLayout, build_report, file_section, invalid
 from ._tflite_schema import BUILTIN_OPERATORS, TENSOR_TYPES
+from .declarations import TFLITE_IDENTIFIER as IDENTIFIER
 
 FORMAT = "tflite"
-IDENTIFIER = b"TFL3"
 #: Constant data above this total is not scanned for zeros (sizes are still exact).
 MAX_SCAN_BYTES = 512 << 20
 #: Constant-tensor references read at most (~800 bytes each): real models have thousands.

@@ -33,10 +33,10 @@ from .pickle_values import Array, Global, Obj, Persistent, Ref, Seq, Value, int_
 from .pickle_security import verdict_of
 from .safety import merge_streams
 from .pickle_tree import attribute, globals_section, kind_of, security_notes, torch_role
+from .declarations import TORCH_LEGACY_MAGIC as LEGACY_MAGIC
 
 FORMAT = "pytorch"
 #: Pickled magic number that opens a legacy (pre-1.6) torch.save file.
-LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 #: Storage class name (``torch.FloatStorage``) → dtype.
 STORAGE_DTYPES = {
     "DoubleStorage": "float64", "FloatStorage": "float32", "HalfStorage": "float16",

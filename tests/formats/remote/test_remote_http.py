@@ -141,8 +141,8 @@ def test_big_onnx_protobuf_needs_permission(server: RangeServer, served: Path,
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 512])],
                           [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 512])], [w])
     onnx.save_model(helper.make_model(g), str(served / "inline.onnx"))
-    monkeypatch.setattr(dispatch, "MAX_REMOTE_ONNX_BYTES", 1 << 19)
-    with pytest.raises(UnsupportedObjectError, match=r"ONNX protobuf of 1,048,\d+ bytes.*--download"):
+    monkeypatch.setattr(dispatch, "MAX_REMOTE_WHOLE_BYTES", 1 << 19)
+    with pytest.raises(UnsupportedObjectError, match=r"onnx file of 1,048,\d+ bytes.*--download"):
         remote.read(server.url("inline.onnx"))
     assert server.log.bytes_sent == 16384
     report = remote.read(server.url("inline.onnx"), remote.RemoteOptions(allow_download=True))

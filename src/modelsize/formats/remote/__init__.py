@@ -136,8 +136,12 @@ def _read_bounded(target: str, path: SourcePath, options: RemoteOptions, read_lo
                                "hostile or corrupt.") from None
 
 
-#: Names in a remote folder a loader may unpickle; a header-only read does not judge them.
-_PICKLED = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".h5", ".keras")
+def _pickled(name: str) -> bool:
+    """Whether a loader may unpickle the file ``name`` of a remote folder (its format is declared
+    ``unpickles``); a header-only read does not judge it."""
+    from ..declarations import suffixes
+
+    return name.lower().endswith(suffixes(unpickles=True))
 
 
 def _remote_safety(report: Report, path: SourcePath) -> dict[str, Any]:
@@ -152,7 +156,7 @@ def _remote_safety(report: Report, path: SourcePath) -> dict[str, Any]:
         streams = [s for s in streams if s["verdict"] == "safe"]  # the header-read weights
         streams += [{"file": p.name, "stream": "file", "verdict": "unknown", "dangerous": [], "unknown": [],
                      "format_only": True, "why": "a pickled file of the remote folder, not read (inspect it with --download to judge it)"}
-                    for p in sorted(path.iterdir(), key=lambda p: p.name) if p.name.endswith(_PICKLED)]
+                    for p in sorted(path.iterdir(), key=lambda p: p.name) if _pickled(p.name)]
     return summarize(streams or [{"file": path.name, "stream": "folder", "verdict": "unknown", "dangerous": [],
                                   "unknown": [], "format_only": True, "why": "nothing in it was judged"}])
 
@@ -161,12 +165,14 @@ def _config_alone(path: SourcePath) -> Report | None:
     """A report holding only the whole ``config.json`` (as its ``config`` section) when ``path`` is that file, or a
     folder with it and no weights; None otherwise. The planner builds the architecture from it on meta."""
     from .._common import build_report
+    from ..declarations import suffixes
     from ..hf_config import read_config
 
+    weights = suffixes(exclude=("huggingface folder",))
     if path.is_file() and path.name == "config.json":
         folder = path.parent
     elif path.is_dir() and (path / "config.json").is_file() and not any(
-            p.name.endswith((".safetensors", ".gguf", ".onnx", ".bin", ".pt")) for p in path.iterdir()):
+            p.name.lower().endswith(weights) for p in path.iterdir()):
         folder = path
     else:
         return None

@@ -1,7 +1,9 @@
 """Which reader reads a remote path: the header readers run remotely, the rest only downloaded.
 
 Called by :mod:`modelsize.formats.registry` for remote paths and by :mod:`.` for targets; it
-imports neither (the local reader for a downloaded copy is passed in), so no import circle.
+imports neither (the local reader for a downloaded copy is passed in), so no import circle. Which
+formats are read remotely, and how, is each format's ``remote`` declaration
+(:mod:`modelsize.formats.declarations`).
 """
 
 from __future__ import annotations
@@ -12,21 +14,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...core.errors import InvalidFileError, RemoteError, UnsupportedObjectError
-from ...core.registry import Registry
 from ...core.report import Report
+from ..declarations import PROBE_BYTES, READERS, declaration, detect, suffixes
 from ..source import SourcePath
 from .paths import _RemoteFile
 
-#: Readers whose parsers touch only a file's first bytes or an index: safe to run remotely.
-HEADER_READERS = Registry("remote header reader", instantiate=True, entries=[
-    "modelsize.formats.hf_folder:HuggingFaceFolderReader",
-    "modelsize.formats.gguf_file:GGUFReader",
-    "modelsize.formats.safetensors_file:SafetensorsIndexReader",
-    "modelsize.formats.safetensors_file:SafetensorsReader",
-    "modelsize.formats.onnx_file:OnnxReader",
-])
-_WHOLE_FILE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".keras", ".h5", ".hdf5",
-                        ".tflite", ".zip")
+#: Remote modes read by range requests (``whole`` formats are read only downloaded).
+REMOTE_READ = ("header", "bounded")
+#: The readers read remotely (declared ``remote="header"`` or ``"bounded"``), in the declarations' order.
+HEADER_READERS = tuple(entry for entry in READERS.specs() if getattr(declaration(entry), "remote", None) in REMOTE_READ)
 
 
 def read_path(path: SourcePath, allow_download: bool = False,
@@ -43,25 +39,24 @@ def read_path(path: SourcePath, allow_download: bool = False,
         size = path.stat().st_size
         if size == 0:
             raise InvalidFileError(f"{str(path)!r} is empty (0 bytes): it is not a model file.")
-        head = path.read_at(0, min(64, size))
-    for entry in HEADER_READERS:
-        reader = HEADER_READERS[entry]
-        if reader.sniff(path, head):
-            if entry == "OnnxReader" and not allow_download:
-                _check_onnx_size(path)
-            return reader.read(path)
+        head = path.read_at(0, min(PROBE_BYTES, size))
+    entry = detect(path, head, HEADER_READERS)
+    if entry is not None:
+        if getattr(declaration(entry), "remote", None) == "bounded" and not allow_download:
+            _check_whole_size(path, READERS[entry].name)
+        return READERS[entry].read(path)
     if path.is_dir():
-        files = sorted(p.name for p in path.iterdir() if p.name.endswith((".gguf", ".onnx", ".safetensors")))
+        files = sorted(p.name for p in path.iterdir() if _weights(p.name, REMOTE_READ))
         if files:  # a GGUF repository: one file per quantization, no config.json
             listed = ", ".join(files[:8]) + (", …" if len(files) > 8 else "")
             raise UnsupportedObjectError(
                 f"{str(path)!r} has no config.json and several weight files ({listed}). Point at one of them, "
                 f"e.g. {str(path / files[0])!r}.")
-        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely (safetensors, "
-                                     "GGUF, ONNX). Point at a weight file.")
+        raise UnsupportedObjectError(f"{str(path)!r} holds no weights modelsize reads remotely ({_remote_names()}). "
+                                     "Point at a weight file.")
     if not allow_download or read_local is None:
         raise UnsupportedObjectError(
-            f"{str(path)!r} is not a safetensors, GGUF or ONNX file, whose headers modelsize reads remotely. "
+            f"{str(path)!r} is not a file whose headers modelsize reads remotely ({_remote_names()}). "
             f"Pickle checkpoints (torch.save, .bin, .pkl) and Keras, HDF5 or TFLite files need the whole "
             f"stream even for a static scan ({path.stat().st_size:,} bytes here); modelsize downloads it only "
             "when asked: add --download (allow_download=True), or inspect a safetensors/GGUF version."
@@ -69,28 +64,40 @@ def read_path(path: SourcePath, allow_download: bool = False,
     return _download_and_read(path, read_local)
 
 
-#: An ONNX protobuf is read whole (it is its own header); above this, only with allow_download.
-MAX_REMOTE_ONNX_BYTES = 64 << 20
+#: A ``remote="bounded"`` format (an ONNX protobuf is its own header) is read whole; above this, only
+#: with allow_download.
+MAX_REMOTE_WHOLE_BYTES = 64 << 20
 
 
-def _check_onnx_size(path: SourcePath) -> None:
+def _check_whole_size(path: SourcePath, name: str) -> None:
     size = path.stat().st_size
-    if size > MAX_REMOTE_ONNX_BYTES:
+    if size > MAX_REMOTE_WHOLE_BYTES:
         raise UnsupportedObjectError(
-            f"{str(path)!r} is an ONNX protobuf of {size:,} bytes: its weights are inside it (no external data), "
-            f"and reading it means downloading all of it (modelsize reads remote ONNX files up to "
-            f"{MAX_REMOTE_ONNX_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
+            f"{str(path)!r} is a {name} file of {size:,} bytes, read whole: its weights are inside it (no "
+            f"external data), and reading it means downloading all of it (modelsize reads such remote files up "
+            f"to {MAX_REMOTE_WHOLE_BYTES >> 20} MiB). Add --download (allow_download=True) to read it anyway."
         )
+
+
+def _remote_names() -> str:
+    """The formats read remotely, as their entries name them (``gguf, safetensors, onnx`` …)."""
+    return ", ".join(d.name for e in HEADER_READERS if (d := declaration(e)) is not None and d.suffixes)
+
+
+def _weights(name: str, modes: tuple[str, ...]) -> bool:
+    """Whether ``name`` ends like the files of a format declared with one of these ``remote`` modes."""
+    return name.lower().endswith(suffixes(remote=modes))
 
 
 def _refuse_pickle_only_folder(path: SourcePath) -> None:
     names = [p.name for p in path.iterdir()]
-    if any(n.endswith((".safetensors", ".safetensors.index.json", ".gguf", ".onnx")) for n in names):
+    if any(_weights(n, REMOTE_READ) for n in names):
         return
-    if any(n.endswith(_WHOLE_FILE_SUFFIXES) for n in names):
+    whole = [n for n in names if _weights(n, ("whole",))]
+    if whole:
         raise UnsupportedObjectError(
             f"{str(path)!r} has only pickle-based or other whole-file weights ("
-            f"{', '.join(n for n in names if n.endswith(_WHOLE_FILE_SUFFIXES))[:200]}); their headers are not "
+            f"{', '.join(whole)[:200]}); their headers are not "
             "at the start, so modelsize does not read them remotely. Point at one file with --download, "
             "or download the repository."
         )

@@ -149,6 +149,21 @@ def test_configs_not_fully_understood_go_through_transformers(change) -> None:
     assert standin_spec(data) is None
 
 
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "mixtral"])
+def test_absent_keys_take_each_familys_own_defaults(tmp_path, monkeypatch, family) -> None:
+    """No num_key_value_heads (Llama: the attention heads; Mistral, Mixtral 8; Qwen2 32) and no
+    rms_norm_eps (Mixtral 1e-5, the others 1e-6), as transformers' config classes fill them in."""
+    data = {"model_type": family, "hidden_size": 256, "intermediate_size": 320, "num_hidden_layers": 2,
+            "num_attention_heads": 32, "vocab_size": 1000}
+    if family == "mistral":
+        data["sliding_window"] = None
+    spec = standin_spec(data)
+    assert (spec.kv_heads, spec.eps) == {"llama": (32, 1e-6), "mistral": (8, 1e-6), "qwen2": (32, 1e-6),
+                                         "mixtral": (8, 1e-5)}[family]
+    fast, slow = _both(_config(tmp_path, data), 8, monkeypatch, backward=False)
+    assert fast == slow
+
+
 def test_mixtral_8x7b_at_8192_tokens_is_exact_through_the_stand_in(tmp_path) -> None:
     """The hand count: per token and layer the q/k/v/o projections, the router and top-2 of the
     experts (3 matrices each), per layer attention over 8,192² positions, and the LM head."""

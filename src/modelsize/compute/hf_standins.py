@@ -50,16 +50,18 @@ class Family:
     o_bias: bool | None
     mlp_bias: bool | None  #: None: ``mlp_bias`` from the config
     moe: bool = False  #: a sparse mixture-of-experts block in place of the MLP (Mixtral)
+    kv_heads: int | None = None  #: transformers' default when the key is absent (None: the attention heads)
+    eps: float = 1e-6  #: transformers' default ``rms_norm_eps``
 
 
 FAMILIES = {
     "llama": Family("Llama", frozenset({"attention_bias", "mlp_bias"}), None, None, None),
-    "mistral": Family("Mistral", frozenset({"sliding_window"}), False, False, False),
+    "mistral": Family("Mistral", frozenset({"sliding_window"}), False, False, False, kv_heads=8),
     "qwen2": Family("Qwen2", frozenset({"use_sliding_window", "sliding_window", "max_window_layers",
-                                        "layer_types"}), True, False, False),
+                                        "layer_types"}), True, False, False, kv_heads=32),
     "mixtral": Family("Mixtral", frozenset({"sliding_window", "num_local_experts", "num_experts_per_tok",
                                             "output_router_logits", "router_aux_loss_coef", "router_jitter_noise"}),
-                      False, False, False, moe=True),
+                      False, False, False, moe=True, kv_heads=8, eps=1e-5),
 }
 
 
@@ -143,7 +145,8 @@ def standin_spec(data: Any) -> StandinSpec | None:
     if None in sizes:
         return None
     hidden, intermediate, layers, heads, vocab = sizes
-    kv_heads = _int(data, "num_key_value_heads", heads) if data.get("num_key_value_heads") is not None else heads
+    kv_heads = _int(data, "num_key_value_heads") if data.get("num_key_value_heads") is not None \
+        else heads if "num_key_value_heads" in data or family.kv_heads is None else family.kv_heads
     head_dim = _int(data, "head_dim", hidden // heads) if data.get("head_dim") is not None else hidden // heads
     named = data.get("dtype") or data.get("torch_dtype")
     pad = data.get("pad_token_id")
@@ -154,7 +157,7 @@ def standin_spec(data: Any) -> StandinSpec | None:
             or not isinstance(data.get("tie_word_embeddings", False), bool)
             or not isinstance(data.get("use_cache", True), bool)
             or data.get("attention_dropout", 0.0) not in (0, 0.0)
-            or not isinstance(data.get("rms_norm_eps", 1e-6), (int, float))
+            or not isinstance(data.get("rms_norm_eps", family.eps), (int, float))
             or (named is not None and named not in _DTYPES)
             or not (pad is None or (isinstance(pad, int) and 0 <= pad < vocab))):
         return None
@@ -169,7 +172,7 @@ def standin_spec(data: Any) -> StandinSpec | None:
         o_bias=family.o_bias if family.o_bias is not None else data.get("attention_bias", False),
         mlp_bias=family.mlp_bias if family.mlp_bias is not None else data.get("mlp_bias", False),
         tie=data.get("tie_word_embeddings", False), use_cache=data.get("use_cache", True),
-        eps=float(data.get("rms_norm_eps", 1e-6)), pad=pad, dtype=_DTYPES.get(named) if named else None,
+        eps=float(data.get("rms_norm_eps", family.eps)), pad=pad, dtype=_DTYPES.get(named) if named else None,
         config=config, experts=_experts(family, data)[0], top_k=_experts(family, data)[1],
     )
 

@@ -11,6 +11,10 @@ In the copy, modules whose real kernels cannot run on fake tensors or would cost
 per time step get stand-ins with the same FLOPs: mixture-of-experts routing (``moe``) and
 recurrent layers (``rnn``).
 
+Models that declare it (modelsize's own stand-ins built from a config.json) are traced on meta
+tensors instead, without ``FakeTensorMode`` (:mod:`.meta_trace`); for an inference-only profile
+they are traced in place, and what the pass changes on them is put back.
+
 Two passes at most: an inference forward (copy in eval mode, no grad) for FLOPs, coverage and
 the forward peak; with ``backward=True`` a training step (train mode, grad on, forward +
 backward) for backward FLOPs, bytes saved for backward and the step's peak.
@@ -307,7 +311,7 @@ class _Session:
     rules: OpRules
     mode_cls: type
     masks: CausalMasks = field(default_factory=CausalMasks)
-    function_mode: Any = None  #: entered around each pass (the meta trace's CPU attention choice)
+    function_mode: Any = None  #: entered around each pass (the meta trace's CPU semantics)
 
     @property
     def params(self) -> list[Any]:

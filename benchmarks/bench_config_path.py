@@ -10,6 +10,10 @@ model with transformers (the stand-in turned off). "after: no transformers impor
 each distinct layer traced once. Two last children time the stages in one process (CPU seconds).
 The exact figures are checked on every run.
 
+Since 2026-12-07 (round 2) the stand-in is traced on meta tensors (``compute.meta_trace``: no
+``FakeTensorMode``, no ``torch._dynamo`` import); "stand-in, fake-tensor trace" is the same
+stand-in with that switched off (what the previous row measured before), in the same run.
+
     PYTHONPATH=src python benchmarks/bench_config_path.py [--runs 5]
 """
 
@@ -41,6 +45,9 @@ PROFILE = textwrap.dedent("""
     from modelsize.compute import ComputeOptions, from_config, token_inputs
     if sys.argv[3] == "transformers":
         from_config._standin_model = lambda *args: None
+    if sys.argv[3] == "standin-fake":
+        from modelsize.compute import hf_standins
+        hf_standins.ForCausalLM._modelsize_meta_trace = False
     report = modelsize.inspect(sys.argv[1], inputs=token_inputs(8192),
                                compute=ComputeOptions(dedup_layers=sys.argv[2] == "after"))
     c = report.to_dict()["sections"]["compute"]
@@ -82,11 +89,11 @@ STANDIN_STAGES = textwrap.dedent("""
     mark("import modelsize.compute + hf_standins")
     spec = hf_standins.standin_spec(_read_json(Path(sys.argv[1]))); mark("read config.json, check every key")
     model = hf_standins.build_standin(spec); mark("build the stand-in on meta (80 layers)")
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    FakeTensorMode(); mark("first FakeTensorMode() (imports torch._dynamo)")
+    import torch.fx.experimental.symbolic_shapes
+    mark("torch.fx.experimental.symbolic_shapes + sympy (torch's Python meta kernels import it)")
     run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("profile, each distinct layer once")
     run(model, token_inputs(8192), ComputeOptions(dedup_layers=True)); mark("the same profile again (warm)")
-    print(json.dumps(rows))
+    print(json.dumps(rows + [["torch._dynamo imported", "torch._dynamo" in sys.modules]]))
 """)
 
 
@@ -112,6 +119,7 @@ def main() -> None:
             'python -c "import torch"': [env_python, "-c", "import torch"],
             "before: every layer traced": [env_python, "-c", PROFILE, str(config), "before", "transformers"],
             "after: each distinct layer once": [env_python, "-c", PROFILE, str(config), "after", "transformers"],
+            "stand-in, fake-tensor trace": [env_python, "-c", PROFILE, str(config), "after", "standin-fake"],
             "after: no transformers import": [env_python, "-c", PROFILE, str(config), "after", "standin"],
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
@@ -123,6 +131,7 @@ def main() -> None:
                 results[name].append((wall, cpu))
         stages = json.loads(timed([env_python, "-c", STAGES, str(config)])[2].strip().splitlines()[-1])
         standin = json.loads(timed([env_python, "-c", STANDIN_STAGES, str(config)])[2].strip().splitlines()[-1])
+        standin_dynamo = standin.pop()[1]
     base_wall = statistics.median(w for w, _ in results['python -c "import torch"'])
     base_cpu = statistics.median(c for _, c in results['python -c "import torch"'])
     print(f"{'command':34} {'wall s':>7} {'CPU s':>7} {'× import torch (wall)':>22} {'× (CPU)':>8}")
@@ -135,6 +144,7 @@ def main() -> None:
     print("\nStages in one process, stand-in path (CPU s):")
     for name, seconds in standin:
         print(f"  {name:60} {seconds:6.2f}")
+    print(f"\nStand-in path: torch._dynamo imported: {standin_dynamo}")
     print(f"\n{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
 
 

@@ -77,6 +77,36 @@ def test_llama_3_70b_at_8192_tokens_from_config_json(tmp_path) -> None:  # noqa:
     assert any(note.startswith("79 layer calls replayed") for note in compute["notes"])
 
 
+def _json_config(name: str) -> dict:
+    llama = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "torch_dtype": "bfloat16"}
+    return {
+        "llama-3-8b": {**llama, **LLAMA3_8B, "num_hidden_layers": 4},
+        "llama-3-70b": {**llama, **LLAMA3_70B, "num_hidden_layers": 3},
+        "mixtral-8x7b": {"model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "hidden_size": 4096,
+                         "intermediate_size": 14336, "num_hidden_layers": 3, "num_attention_heads": 32,
+                         "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8,
+                         "num_experts_per_tok": 2, "sliding_window": None, "torch_dtype": "bfloat16"},
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["llama-3-8b", "llama-3-70b", "mixtral-8x7b"])
+@pytest.mark.parametrize("backward", [False, True])
+def test_replayed_layers_equal_a_full_trace_on_the_stand_in(tmp_path, name: str, backward: bool) -> None:
+    """The same equality on the transformers-free path (compute.hf_standins, traced on meta)."""
+    from modelsize.compute import from_config
+
+    (tmp_path / "config.json").write_text(json.dumps(_json_config(name)))
+    model = from_config._standin_model(tmp_path / "config.json", None)
+    assert model is not None and len(LayerDedup.groups(model, torch)) == 1
+    layers = len(model.model.layers)
+    full = run(model, token_inputs(128), ComputeOptions(dedup_layers=False, backward=backward))
+    once = run(model, token_inputs(128), ComputeOptions(dedup_layers=True, backward=backward))
+    assert json.dumps(_without_notes(once), sort_keys=True) == json.dumps(_without_notes(full), sort_keys=True)
+    assert any(note.startswith(f"{layers - 1} layer calls replayed") for note in once.notes)
+    if name.startswith("mixtral"):
+        assert once.moe is not None and len(once.moe.layers) == layers
+
+
 def test_a_layer_returning_a_view_of_its_input_runs() -> None:
     """Nothing to replay faithfully (its output is not a fresh allocation): every member runs."""
 

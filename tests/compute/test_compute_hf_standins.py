@@ -1,4 +1,4 @@
-"""Llama, Mistral and Qwen2 built from config.json without transformers (issue 29): every figure
+"""Llama, Mistral, Qwen2 and Mixtral built from config.json without transformers (issue 29): every figure
 of the profile and the report equals the transformers-built model's, the 70B figures are exact,
 and the fast path never imports transformers. Configs it does not fully understand go through
 transformers."""
@@ -73,11 +73,14 @@ def _number_storages(node: dict, seen: dict) -> None:
     ("mistral", {"sliding_window": None, "torch_dtype": "bfloat16", "num_key_value_heads": 1}),
     ("qwen2", {"tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": 4096,
                "max_window_layers": 21, "torch_dtype": "bfloat16", "pad_token_id": 3}),
+    ("mixtral", {"num_local_experts": 4, "num_experts_per_tok": 2, "torch_dtype": "bfloat16"}),
+    ("mixtral", {"num_local_experts": 8, "num_experts_per_tok": 3, "sliding_window": None, "num_key_value_heads": 4,
+                 "output_router_logits": False, "router_aux_loss_coef": 0.02, "router_jitter_noise": 0.0}),
 ])
 def test_every_figure_equals_the_transformers_model(tmp_path, monkeypatch, family, extra) -> None:
     data = {"model_type": family, **TINY, **extra}
     data["architectures"] = [{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
-                              "qwen2": "Qwen2ForCausalLM"}[family]]
+                              "qwen2": "Qwen2ForCausalLM", "mixtral": "MixtralForCausalLM"}[family]]
     path = _config(tmp_path, data)
     assert standin_spec(data) is not None
     # one token: transformers' other SDPA branch (no causal flag); a batch of 3
@@ -96,6 +99,10 @@ def test_every_figure_equals_the_transformers_model(tmp_path, monkeypatch, famil
     {"model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944, "num_attention_heads": 28,
      "num_key_value_heads": 4, "vocab_size": 152064, "use_sliding_window": False, "sliding_window": 131072,
      "max_window_layers": 28, "torch_dtype": "bfloat16"},
+    # Mixtral-8x7B (8 experts, top-2)
+    {"model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
+     "num_key_value_heads": 8, "vocab_size": 32000, "num_local_experts": 8, "num_experts_per_tok": 2,
+     "sliding_window": None, "rope_theta": 1000000.0, "torch_dtype": "bfloat16"},
 ])
 def test_real_widths_equal_the_transformers_model(tmp_path, monkeypatch, data) -> None:
     path = _config(tmp_path, {**data, "num_hidden_layers": 2})
@@ -129,12 +136,56 @@ def test_llama3_70b_at_8192_tokens_is_exact_through_the_stand_in(tmp_path) -> No
     {"model_type": "qwen2", "use_sliding_window": True, "sliding_window": 8},
     {"model_type": "qwen2", "layer_types": ["full_attention", "sliding_attention"]},
     {"pad_token_id": 5000},
+    {"model_type": "mixtral", "output_router_logits": True},  # the load-balancing loss joins the forward
+    {"model_type": "mixtral", "router_jitter_noise": 0.01},  # multiplies the hidden states in training
+    {"model_type": "mixtral", "sliding_window": 4096},
+    {"model_type": "mixtral", "num_local_experts": 2, "num_experts_per_tok": 3},
+    {"model_type": "llama", "num_local_experts": 8},  # a MoE key on a dense family
 ])
 def test_configs_not_fully_understood_go_through_transformers(change) -> None:
     data = {"model_type": "llama", **TINY, **change}
     if data["model_type"] != "llama":
         data.pop("architectures", None)
     assert standin_spec(data) is None
+
+
+@pytest.mark.parametrize("family", ["llama", "mistral", "qwen2", "mixtral"])
+def test_absent_keys_take_each_familys_own_defaults(tmp_path, monkeypatch, family) -> None:
+    """No num_key_value_heads (Llama: the attention heads; Mistral, Mixtral 8; Qwen2 32) and no
+    rms_norm_eps (Mixtral 1e-5, the others 1e-6), as transformers' config classes fill them in."""
+    data = {"model_type": family, "hidden_size": 256, "intermediate_size": 320, "num_hidden_layers": 2,
+            "num_attention_heads": 32, "vocab_size": 1000}
+    if family == "mistral":
+        data["sliding_window"] = None
+    spec = standin_spec(data)
+    assert (spec.kv_heads, spec.eps) == {"llama": (32, 1e-6), "mistral": (8, 1e-6), "qwen2": (32, 1e-6),
+                                         "mixtral": (8, 1e-5)}[family]
+    fast, slow = _both(_config(tmp_path, data), 8, monkeypatch, backward=False)
+    assert fast == slow
+
+
+def test_mixtral_8x7b_at_8192_tokens_is_exact_through_the_stand_in(tmp_path) -> None:
+    """The hand count: per token and layer the q/k/v/o projections, the router and top-2 of the
+    experts (3 matrices each), per layer attention over 8,192² positions, and the LM head."""
+    T, L, H, I, V, kv = 8192, 32, 4096, 14336, 32000, 1024
+    path = _config(tmp_path, {
+        "architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "hidden_size": H, "intermediate_size": I,
+        "num_hidden_layers": L, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": V,
+        "num_local_experts": 8, "num_experts_per_tok": 2, "max_position_embeddings": 32768,
+        "rope_theta": 1000000.0, "rms_norm_eps": 1e-05, "sliding_window": None, "output_router_logits": False,
+        "router_aux_loss_coef": 0.02, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+        "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu",
+        "initializer_range": 0.02, "use_cache": True, "transformers_version": "4.36.0.dev0"})
+    compute = from_config.inspect_from_config(path, token_inputs(T), None).to_dict()["sections"]["compute"]
+    assert "transformers not imported" in compute["notes"][-1]
+    assert any(note.startswith(f"{L - 1} layer calls replayed") for note in compute["notes"])
+    assert compute["forward"]["macs"] == T * L * (2 * H * H + 2 * H * kv + H * 8 + 2 * 3 * H * I) \
+        + L * 2 * T * T * H + T * H * V == 122_028_610_813_952
+    assert compute["kv_cache"]["total_bytes"] == 2 * L * kv * T * 2 == 1_073_741_824
+    dense, experts = 2 * H * H + 2 * H * kv + 2 * H + 8 * H, 8 * 3 * H * I  # per layer (norms, router)
+    assert compute["moe"]["total_params"] == 2 * V * H + H + L * (dense + experts) == 46_702_792_704
+    assert compute["moe"]["active_params_per_token"] == 2 * V * H + H + L * (dense + experts * 2 // 8) \
+        == 12_879_925_248
 
 
 def test_other_inputs_go_through_transformers(tmp_path) -> None:

@@ -178,9 +178,14 @@ class LayerDedup:
         from torch.utils._pytree import tree_unflatten
         from torch.utils._python_dispatch import _disable_current_modes
 
-        def rename(parents: tuple[str, ...]) -> list[str]:
-            return [path + p[len(tape.path):] if p == tape.path or p.startswith(tape.path + ".") else p
-                    for p in parents]
+        renamed: dict[Any, list[str]] = {}  # a layer's ops run under a handful of module sets
+
+        def rename(parents: Any) -> list[str]:
+            out = renamed.get(parents)
+            if out is None:
+                out = renamed[parents] = [path + p[len(tape.path):] if p == tape.path or p.startswith(tape.path + ".")
+                                          else p for p in parents]
+            return out
 
         for phase, op, status, macs, elem, parents in tape.ops:
             self.tally.add(phase, op, status, macs, elem, rename(parents))

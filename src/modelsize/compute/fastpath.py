@@ -66,7 +66,7 @@ def structural_torch(torch: Any, masks: CausalMasks) -> Iterator[None]:
         return masks.mark(generate(*args, **kwargs))
 
     def detect_structural(mask: Any, is_causal: bool | None = None, size: int | None = None) -> bool:
-        if is_causal is None and isinstance(mask, FakeTensor):
+        if is_causal is None and (isinstance(mask, FakeTensor) or getattr(mask, "is_meta", False)):
             sz = size if size is not None else mask.size(-2)
             return mask in masks and tuple(mask.shape[-2:]) == (sz, sz)
         return detect(mask, is_causal, size)

@@ -1,4 +1,4 @@
-"""Llama, Mistral and Qwen2 decoders from ``config.json`` without importing transformers.
+"""Llama, Mistral, Qwen2 and Mixtral decoders from ``config.json`` without importing transformers.
 
 Importing transformers and its modeling module costs more CPU time than ``import torch``
 itself (issue 29: Llama-3-70B at 8,192 tokens took 4.3× ``import torch``, transformers' imports
@@ -6,7 +6,8 @@ alone 1.8×). For the decoder-only families whose structure is simple and fixed,
 stand-ins on the meta device with the same parameter names, shapes, module class names and
 forward ops as transformers' (5.x) SDPA implementation — RMSNorm in float32, rotary embedding,
 grouped-query attention through ``scaled_dot_product_attention`` (``enable_gqa`` when transformers
-uses it, ``repeat_kv`` otherwise), SwiGLU MLP, tied or untied ``lm_head``, a dynamic KV cache that
+uses it, ``repeat_kv`` otherwise), SwiGLU MLP (Mixtral: its sparse MoE block, top-k router and experts in
+3-D tensors), tied or untied ``lm_head``, a dynamic KV cache that
 concatenates each layer's keys and values — so every figure of a profile (FLOPs per op and per
 module, coverage, forward/training memory, KV cache) equals the transformers-built model's
 (``tests/compute/test_compute_hf_standins.py`` compares them figure by figure).
@@ -48,13 +49,19 @@ class Family:
     qkv_bias: bool | None  #: None: ``attention_bias`` from the config
     o_bias: bool | None
     mlp_bias: bool | None  #: None: ``mlp_bias`` from the config
+    moe: bool = False  #: a sparse mixture-of-experts block in place of the MLP (Mixtral)
+    kv_heads: int | None = None  #: transformers' default when the key is absent (None: the attention heads)
+    eps: float = 1e-6  #: transformers' default ``rms_norm_eps``
 
 
 FAMILIES = {
     "llama": Family("Llama", frozenset({"attention_bias", "mlp_bias"}), None, None, None),
-    "mistral": Family("Mistral", frozenset({"sliding_window"}), False, False, False),
+    "mistral": Family("Mistral", frozenset({"sliding_window"}), False, False, False, kv_heads=8),
     "qwen2": Family("Qwen2", frozenset({"use_sliding_window", "sliding_window", "max_window_layers",
-                                        "layer_types"}), True, False, False),
+                                        "layer_types"}), True, False, False, kv_heads=32),
+    "mixtral": Family("Mixtral", frozenset({"sliding_window", "num_local_experts", "num_experts_per_tok",
+                                            "output_router_logits", "router_aux_loss_coef", "router_jitter_noise"}),
+                      False, False, False, moe=True, kv_heads=8, eps=1e-5),
 }
 
 
@@ -79,6 +86,8 @@ class StandinSpec:
     pad: int | None
     dtype: Any  #: torch dtype or None (float32, as transformers leaves it)
     config: dict[str, Any]  #: what kv_cache_size reads, normalised like transformers' config object
+    experts: int = 0  #: experts per MoE layer (0: a dense MLP)
+    top_k: int = 0  #: experts per token
 
 
 def _int(data: dict[str, Any], key: str, default: Any = None) -> int | None:
@@ -95,7 +104,25 @@ def _plain_rope(value: Any) -> bool:
     return kind in _PLAIN_ROPE
 
 
+def _experts(family: Family, data: dict[str, Any]) -> tuple[int, int] | None:
+    """(experts, top_k) of a MoE family, (0, 0) for a dense one; None when not understood.
+
+    Router logits as an output add the load-balancing loss to the forward, and jitter noise
+    multiplies the hidden states in training: both change the ops, so both must be off."""
+    if not family.moe:
+        return 0, 0
+    experts, top_k = _int(data, "num_local_experts", 8), _int(data, "num_experts_per_tok", 2)
+    if experts is None or top_k is None or top_k > experts \
+            or data.get("output_router_logits", False) is not False \
+            or data.get("router_jitter_noise", 0.0) not in (0, 0.0) \
+            or not isinstance(data.get("router_aux_loss_coef", 0.001), (int, float)):
+        return None
+    return experts, top_k
+
+
 def _family_ok(family: Family, data: dict[str, Any], layers: int) -> bool:
+    if family.prefix == "Mixtral":  # transformers' default window is None: absent or null
+        return data.get("sliding_window") is None and _experts(family, data) is not None
     if family.prefix == "Mistral":  # transformers' default window is 4096: the key must say null
         return "sliding_window" in data and data["sliding_window"] is None
     if family.prefix == "Qwen2":
@@ -118,7 +145,8 @@ def standin_spec(data: Any) -> StandinSpec | None:
     if None in sizes:
         return None
     hidden, intermediate, layers, heads, vocab = sizes
-    kv_heads = _int(data, "num_key_value_heads", heads) if data.get("num_key_value_heads") is not None else heads
+    kv_heads = _int(data, "num_key_value_heads") if data.get("num_key_value_heads") is not None \
+        else heads if "num_key_value_heads" in data or family.kv_heads is None else family.kv_heads
     head_dim = _int(data, "head_dim", hidden // heads) if data.get("head_dim") is not None else hidden // heads
     named = data.get("dtype") or data.get("torch_dtype")
     pad = data.get("pad_token_id")
@@ -129,7 +157,7 @@ def standin_spec(data: Any) -> StandinSpec | None:
             or not isinstance(data.get("tie_word_embeddings", False), bool)
             or not isinstance(data.get("use_cache", True), bool)
             or data.get("attention_dropout", 0.0) not in (0, 0.0)
-            or not isinstance(data.get("rms_norm_eps", 1e-6), (int, float))
+            or not isinstance(data.get("rms_norm_eps", family.eps), (int, float))
             or (named is not None and named not in _DTYPES)
             or not (pad is None or (isinstance(pad, int) and 0 <= pad < vocab))):
         return None
@@ -144,8 +172,8 @@ def standin_spec(data: Any) -> StandinSpec | None:
         o_bias=family.o_bias if family.o_bias is not None else data.get("attention_bias", False),
         mlp_bias=family.mlp_bias if family.mlp_bias is not None else data.get("mlp_bias", False),
         tie=data.get("tie_word_embeddings", False), use_cache=data.get("use_cache", True),
-        eps=float(data.get("rms_norm_eps", 1e-6)), pad=pad, dtype=_DTYPES.get(named) if named else None,
-        config=config,
+        eps=float(data.get("rms_norm_eps", family.eps)), pad=pad, dtype=_DTYPES.get(named) if named else None,
+        config=config, experts=_experts(family, data)[0], top_k=_experts(family, data)[1],
     )
 
 
@@ -290,11 +318,85 @@ class MLP(nn.Module):
         return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
 
 
+class TopKRouter(nn.Module):
+    """transformers' ``MixtralTopKRouter``: softmax over the experts in float32, top-k, renormalised."""
+
+    def __init__(self, spec: StandinSpec) -> None:
+        super().__init__()
+        self.top_k = spec.top_k
+        self.num_experts = spec.experts
+        self.hidden_dim = spec.hidden
+        self.weight = nn.Parameter(torch.empty(spec.experts, spec.hidden))
+
+    def forward(self, hidden_states: Any) -> tuple[Any, Any, Any]:
+        hidden_states = hidden_states.reshape(-1, self.hidden_dim)
+        router_logits = nn.functional.linear(hidden_states, self.weight)
+        router_probs = nn.functional.softmax(router_logits.float(), dim=-1)
+        router_top_value, router_indices = torch.topk(router_probs, self.top_k, dim=-1)
+        router_top_value /= router_top_value.sum(dim=-1, keepdim=True)
+        return router_logits, router_top_value, router_indices
+
+
+class Experts(nn.Module):
+    """transformers' ``MixtralExperts``: every expert's weights in two 3-D tensors.
+
+    Its forward routes by values (``nonzero``), as transformers' eager one does; a profile replaces
+    it with the routing-free stand-in of :mod:`.moe`, as it does for transformers' module."""
+
+    def __init__(self, spec: StandinSpec) -> None:
+        super().__init__()
+        self.num_experts = spec.experts
+        self.hidden_dim = spec.hidden
+        self.intermediate_dim = spec.intermediate
+        self.gate_up_proj = nn.Parameter(torch.empty(spec.experts, 2 * spec.intermediate, spec.hidden))
+        self.down_proj = nn.Parameter(torch.empty(spec.experts, spec.hidden, spec.intermediate))
+        self.act_fn = SiLUActivation()
+        # what transformers' use_experts_implementation sets (the layout the MoE stand-in reads)
+        self.has_gate, self.has_bias, self.has_post_expert_norm, self.is_transposed = True, False, False, False
+
+    def _apply_gate(self, gate_up_out: Any) -> Any:
+        gate, up = gate_up_out.chunk(2, dim=-1)
+        return self.act_fn(gate) * up
+
+    def forward(self, hidden_states: Any, top_k_index: Any, top_k_weights: Any) -> Any:
+        final = torch.zeros_like(hidden_states)
+        with torch.no_grad():
+            expert_mask = nn.functional.one_hot(top_k_index, num_classes=self.num_experts + 1).permute(2, 1, 0)
+            expert_hit = torch.greater(expert_mask.sum(dim=(-1, -2)), 0).nonzero()
+        for expert_idx in expert_hit:
+            expert_idx = expert_idx[0]
+            if expert_idx == self.num_experts:
+                continue
+            top_k_pos, token_idx = torch.where(expert_mask[expert_idx])
+            out = self._apply_gate(nn.functional.linear(hidden_states[token_idx], self.gate_up_proj[expert_idx]))
+            out = nn.functional.linear(out, self.down_proj[expert_idx]) * top_k_weights[token_idx, top_k_pos, None]
+            final.index_add_(0, token_idx, out.to(final.dtype))
+        return final
+
+
+class SparseMoeBlock(nn.Module):
+    """transformers' ``MixtralSparseMoeBlock`` (no jitter noise: configs with it are not taken)."""
+
+    def __init__(self, spec: StandinSpec) -> None:
+        super().__init__()
+        self.top_k = spec.top_k
+        self.jitter_noise = 0.0
+        self.gate = _named(TopKRouter, spec)(spec)
+        self.experts = _named(Experts, spec)(spec)
+
+    def forward(self, hidden_states: Any) -> Any:
+        batch_size, sequence_length, hidden_dim = hidden_states.shape
+        hidden_states = hidden_states.view(-1, hidden_states.shape[-1])
+        _, top_k_weights, top_k_index = self.gate(hidden_states)
+        hidden_states = self.experts(hidden_states, top_k_index, top_k_weights)
+        return hidden_states.reshape(batch_size, sequence_length, hidden_dim)
+
+
 class DecoderLayer(nn.Module):
     def __init__(self, spec: StandinSpec, layer_idx: int) -> None:
         super().__init__()
         self.self_attn = _named(Attention, spec)(spec, layer_idx)
-        self.mlp = _named(MLP, spec)(spec)
+        self.mlp = _named(SparseMoeBlock, spec)(spec) if spec.experts else _named(MLP, spec)(spec)
         self.input_layernorm = _named(RMSNorm, spec)(spec.hidden, spec.eps)
         self.post_attention_layernorm = _named(RMSNorm, spec)(spec.hidden, spec.eps)
 
@@ -336,6 +438,9 @@ class Model(nn.Module):
 class ForCausalLM(nn.Module):
     """The stand-in for ``<Family>ForCausalLM``: called with token ids only."""
 
+    #: profiled on meta tensors (:mod:`.meta_trace`): its forward decides nothing by device but attention
+    _modelsize_meta_trace = True
+
     def __init__(self, spec: StandinSpec) -> None:
         super().__init__()
         self.config = spec.config
@@ -369,6 +474,21 @@ def _named(base: type, spec: StandinSpec) -> type:
 
 def build_standin(spec: StandinSpec) -> Any:
     """The stand-in model on the meta device, in the config's dtype."""
-    with torch.device("meta"):
+    with torch.device("meta"), _NoInitOnMeta():
         model = _named(ForCausalLM, spec)(spec)
     return model.to(spec.dtype) if spec.dtype is not None else model
+
+
+class _NoInitOnMeta(torch.overrides.TorchFunctionMode):
+    """``nn.init`` on meta tensors skipped: they hold no values, and ``nn.Linear``'s
+    ``kaiming_uniform_`` runs torch's Python ``uniform`` decomposition on meta (0.1 s for 80 layers)."""
+
+    _SKIPPED = frozenset({nn.init.kaiming_uniform_, nn.init.uniform_, nn.init.normal_})
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in self._SKIPPED:
+            tensor = args[0] if args else kwargs.get("tensor")
+            if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)

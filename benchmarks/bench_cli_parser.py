@@ -14,7 +14,7 @@ after come from the same run:
     python benchmarks/bench_cli_parser.py --runs 11 --before /tmp/before/src
 
 ``--importtime`` prints the modules that cost the most in one ``python -X importtime`` run of the
-table command (where the time goes).
+table command, and the ``-v`` timing line (startup, measure, render): where the time goes.
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ def main() -> int:
                 print(f"\n{when}: python -X importtime -m modelsize inspect DIR, top-level imports (one run, µs):")
                 for micros, name in importtime([py, "-m", "modelsize", "inspect", str(folder)], env):
                     print(f"  {micros:>8}  {name}")
+                done = subprocess.run([py, "-m", "modelsize", "inspect", str(folder), "-v"], capture_output=True,
+                                      text=True, env=env, check=True)
+                print("  -v: " + next((line for line in done.stderr.splitlines() if line.startswith("Timing:")), "-"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

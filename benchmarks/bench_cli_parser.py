@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,10 +47,14 @@ for name in sorted(os.listdir(folder)):
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def once(cmd: list[str], env: dict[str, str]) -> float:
+def once(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system) of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, capture_output=True, env=env, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def importtime(cmd: list[str], env: dict[str, str], top: int = 15) -> list[tuple[int, str]]:
@@ -92,16 +97,19 @@ def main() -> int:
                      (f"{when}: modelsize inspect DIR --format json",
                       [py, "-m", "modelsize", "inspect", str(folder), "--format", "json"], env),
                      (f"{when}: python -c 'import modelsize'", [py, "-c", "import modelsize"], env)]
-        times: dict[str, list[float]] = {label: [] for label, _, _ in rows}
+        times: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in rows}
         for _ in range(args.runs):
             for label, cmd, env in rows:
                 times[label].append(once(cmd, env))
-        print(f"{shards} sparse shards, {logical / 1e9:.1f} GB logical; whole-process wall time, median of "
-              f"{args.runs} (rows interleaved)")
-        floor = statistics.median(times[rows[0][0]])
+        print(f"{shards} sparse shards, {logical / 1e9:.1f} GB logical; whole process, median of {args.runs} "
+              "(rows interleaved); wall time, and CPU time (user + system: less moved by a busy box)")
+        wall_floor = statistics.median(t[0] for t in times[rows[0][0]])
+        cpu_floor = statistics.median(t[1] for t in times[rows[0][0]])
         for label, _, _ in rows:
-            t = statistics.median(times[label])
-            print(f"  {label:<52} {t * 1000:8.1f} ms   {t / floor:5.2f}x the floor")
+            wall = statistics.median(t[0] for t in times[label])
+            cpu = statistics.median(t[1] for t in times[label])
+            print(f"  {label:<52} wall {wall * 1000:6.1f} ms {wall / wall_floor:5.2f}x   "
+                  f"cpu {cpu * 1000:6.1f} ms {cpu / cpu_floor:5.2f}x the floor")
         if args.importtime:
             for when, src in sources.items():
                 env = dict(base_env, PYTHONPATH=str(src))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from click.exceptions import BadParameter, NoSuchOption
 
-from ..core.errors import OptionError, option_error
+from ..core.errors import OptionError
 from .exit_codes import (  # noqa: F401 - the exit-code map, re-exported for the commands
     DEBUG_ENV,
     EXIT_BUDGET,

@@ -96,7 +96,12 @@ def main() -> int:
             rows += [(f"{when}: modelsize inspect DIR (table)", [py, "-m", "modelsize", "inspect", str(folder)], env),
                      (f"{when}: modelsize inspect DIR --format json",
                       [py, "-m", "modelsize", "inspect", str(folder), "--format", "json"], env),
-                     (f"{when}: python -c 'import modelsize'", [py, "-c", "import modelsize"], env)]
+                     (f"{when}: python -c 'import modelsize'", [py, "-c", "import modelsize"], env),
+                     # lines the quick path handed to the typer app: help, and an option it did not read
+                     (f"{when}: modelsize --help", [py, "-m", "modelsize", "--help"], env),
+                     (f"{when}: modelsize inspect --help", [py, "-m", "modelsize", "inspect", "--help"], env),
+                     (f"{when}: modelsize inspect DIR --fit 80GiB -f json",
+                      [py, "-m", "modelsize", "inspect", str(folder), "--fit", "80GiB", "-f", "json"], env)]
         times: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in rows}
         for _ in range(args.runs):
             for label, cmd, env in rows:

@@ -165,7 +165,8 @@ class Command(click.Command):
 
 
 def build(name: str, function: Callable[..., Any], epilog: str | None = None) -> Command:
-    """The click command of ``function``: one parameter per annotated parameter, then the common flags."""
+    """The click command of ``function``: one parameter per annotated parameter (the common flags are added
+    by :func:`with_flags` when the group hands the command out)."""
     hints = typing.get_type_hints(function, include_extras=True)
     signature = inspect.signature(function)
     params = [_param(key, hints[key], p.default) for key, p in signature.parameters.items()]

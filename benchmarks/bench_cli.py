@@ -5,7 +5,8 @@ The folder is Llama-70B's sharded bf16 safetensors checkpoint written as sparse 
 ``bench_headers.py``). The floor is ``python -c "import safetensors; <read every shard's
 header with json.loads>"``; modelsize is ``python -m modelsize inspect DIR`` with the table and
 with ``--format json``. Whole-process wall time, median of ``--runs``. Goal (issue 20): at most
-1.5x the floor. Then ``-v`` shows where a ``module:attr`` target's time goes (GPT-2 built from
+1.5x the floor. (Issue 25 removed the quick path this once compared with the typer app: one parser
+reads every command line; ``bench_cli_parser.py`` compares before and after.) Then ``-v`` shows where a ``module:attr`` target's time goes (GPT-2 built from
 its config by a small module): startup, import, build, measure, render.
 
     python benchmarks/bench_cli.py --runs 5
@@ -39,8 +40,6 @@ for name in sorted(os.listdir(folder)):
 """
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-#: the full command line, without the quick path of `modelsize inspect` (modelsize.cli.quick)
-FULL = "import sys; from modelsize.cli.app import run; sys.exit(run(sys.argv[1:]))"
 
 GPT2_MODULE = """
 import transformers
@@ -76,13 +75,10 @@ def main() -> int:
         # An installed wheel has bytecode; an editable install under PYTHONDONTWRITEBYTECODE would
         # compile every module in every run (`make bytecode` does this for the checkout).
         subprocess.run([py, "-m", "compileall", "-q", str(SRC)], check=True, capture_output=True)
-        full = [py, "-c", FULL]
         rows = [
             ("python -c 'import safetensors' + header read", [py, "-c", FLOOR, str(folder)]),
             ("modelsize inspect DIR (table)", [py, "-m", "modelsize", "inspect", str(folder)]),
             ("modelsize inspect DIR --format json", [py, "-m", "modelsize", "inspect", str(folder), "--format", "json"]),
-            ("  the same through the typer app (table)", [*full, "inspect", str(folder)]),
-            ("  the same through the typer app (json)", [*full, "inspect", str(folder), "--format", "json"]),
             ("python -c 'pass' (interpreter alone)", [py, "-c", "pass"]),
             ("python -c 'import dataclasses, typing, pathlib'", [py, "-c", "import dataclasses, typing, pathlib"]),
         ]

@@ -1,7 +1,7 @@
 """Start-up stays light (issue 15): counted as the work done, not raced against the clock.
 
 ``import modelsize`` loads three of our modules and nothing outside the standard library;
-``modelsize --help`` adds typer and no verb module. Wall time is only a hang guard here (≥ 10×
+``modelsize --help`` adds click (the one parser) and no verb module. Wall time is only a hang guard here (≥ 10×
 the expected time); the speed goals (import ≤ 100 ms, help ≤ 0.3 s) are measured by
 ``benchmarks/bench_startup.py`` and recorded in BENCHMARKS.md.
 """
@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import typer
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ENV = dict(os.environ, PYTHONPATH=str(SRC))
@@ -48,12 +47,12 @@ def test_import_modelsize_loads_three_modules_and_nothing_outside_the_stdlib() -
     assert done.stdout.strip() == "True"
 
 
-def test_help_imports_typer_and_no_verb() -> None:
+def test_help_imports_click_and_no_verb() -> None:
     body = "from modelsize.cli.app import run\ntry:\n    run(['--help'])\nexcept SystemExit:\n    pass"
     loaded = _loaded(body, HELP_HANG_S)
     assert not [m for m in loaded["ours"] if m.endswith("_cmd")], loaded["ours"]
     assert "numpy" not in loaded["third"] and "rich" not in loaded["third"], loaded["third"]
-    assert set(loaded["third"]) <= {"modelsize", "typer", "click", "shellingham", "annotated_doc", "typing_extensions"}
+    assert set(loaded["third"]) <= {"modelsize", "click"}  # no typer, no pydantic (issue 25: one click parser)
     assert len(loaded["ours"]) <= 20, loaded["ours"]  # 15 today: app, entry, errors, core …
     done = subprocess.run([sys.executable, "-m", "modelsize", "--help"], env=ENV, capture_output=True, text=True,
                           timeout=HELP_HANG_S)
@@ -64,5 +63,5 @@ def test_the_static_verb_list_matches_each_command() -> None:
     from modelsize.cli.app import VERB_HELP, VERBS
 
     for verb, text in VERB_HELP.items():
-        command = typer.main.get_command(VERBS[verb])  # the registry hands out each verb's typer app
+        command = VERBS[verb].click()  # the registry hands out each verb's App; its click command is built here
         assert command.get_short_help_str(limit=150) == text, verb

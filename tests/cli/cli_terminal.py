@@ -31,14 +31,11 @@ class TerminalRun:
         return ANSI.sub("", self.err).replace("\r", "\n")
 
 
-#: ``python -c`` code running the typer app alone, without the quick path of ``modelsize inspect``
-FULL_APP = "import sys; from modelsize.cli.app import run; sys.exit(run(sys.argv[1:]))"
 
 
 def run_in_terminal(*args: str, cwd: Path, stdout_file: Path | None = None, timeout: float = 240,
-                    env: dict[str, str] | None = None, full_app: bool = False) -> TerminalRun:
-    """``modelsize ARGS`` with stderr on a pty, stdout on a second pty or in ``stdout_file``
-    (``full_app``: through the typer app even where the quick path would run it)."""
+                    env: dict[str, str] | None = None) -> TerminalRun:
+    """``modelsize ARGS`` with stderr on a pty, stdout on a second pty or in ``stdout_file``."""
     err_master, err_slave = pty.openpty()
     if stdout_file is None:
         out_master, out_slave = pty.openpty()
@@ -48,7 +45,7 @@ def run_in_terminal(*args: str, cwd: Path, stdout_file: Path | None = None, time
         stdout = open(stdout_file, "wb")  # noqa: SIM115 - closed below
     full_env = dict(os.environ, PYTHONPATH=str(SRC), COLUMNS="120", **(env or {}))
     full_env.pop("MODELSIZE_DEBUG", None)
-    command = [sys.executable, "-c", FULL_APP] if full_app else [sys.executable, "-m", "modelsize"]
+    command = [sys.executable, "-m", "modelsize"]
     proc = subprocess.Popen([*command, *args], cwd=cwd, stdin=subprocess.DEVNULL,
                             stdout=stdout, stderr=err_slave, env=full_env)
     os.close(err_slave)

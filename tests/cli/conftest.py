@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from modelsize.cli.entry import run  # what the `modelsize` script runs: the quick path, else the typer app
+from modelsize.cli.entry import run  # what the `modelsize` script runs: the one parser
 
 
 @dataclass

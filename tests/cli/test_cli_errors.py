@@ -174,7 +174,7 @@ def test_an_unknown_flag_with_two_close_options_or_none(cli) -> None:  # noqa: A
     (("inspect", "anything", "--width", "wide"), "The 'width' option must be an integer. Got 'wide'."),
     (("shrink", "anything", "--ratio", "half"), "The 'ratio' option must be a number. Got 'half'."),
 ])
-def test_a_value_typer_cannot_convert_is_said_in_our_template_not_pydantic(cli, argv, message) -> None:  # noqa: ANN001
+def test_a_value_that_does_not_convert_is_said_in_our_template(cli, argv, message) -> None:  # noqa: ANN001
     result = cli(*argv)
     assert result.code == 2
     assert result.err.splitlines()[-1] == f"Error: {message}"

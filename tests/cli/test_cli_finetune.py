@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from modelsize.cli import quick
 
 jsonschema = pytest.importorskip("jsonschema")
 transformers = pytest.importorskip("transformers")
@@ -72,9 +71,13 @@ def test_planner_options_are_checked(cli, config_only: Path) -> None:  # noqa: A
     assert r.code == 2 and "The '--training' option needs --fit SIZE" in r.err_text
 
 
-def test_the_quick_path_leaves_the_planner_to_the_full_parser(config_only: Path) -> None:
-    assert quick.parse(["inspect", str(config_only), "--fit", "24GiB", "--training"]) is None
-    assert quick.parse(["inspect", str(config_only), "--training", "qlora"]) is None
+def test_a_bare_training_means_full_before_the_one_parser_reads_it(config_only: Path) -> None:
+    from modelsize.cli.finetune_options import normalise
+
+    target = str(config_only)
+    assert normalise(["inspect", target, "--fit", "24GiB", "--training"])[-1] == "--training=full"
+    assert normalise(["inspect", "--training", target, "--fit", "24GiB"])[1] == "--training=full"
+    assert normalise(["inspect", target, "--training", "qlora"]) == ["inspect", target, "--training", "qlora"]
 
 
 def test_a_remote_config_alone_is_planned(cli, config_only: Path) -> None:  # noqa: ANN001

@@ -1,28 +1,28 @@
-"""The ``modelsize`` typer app: builds the command group and loads verbs lazily.
+"""The ``modelsize`` command group: the one parser of the command line, loading verbs lazily.
 
-Each verb lives in its own module (``inspect_cmd``, ``demo_cmd`` …) that defines a one-command
-typer app. The group lists verbs by name and imports a verb's module only when that verb is
-run or help is shown, so ``modelsize --help`` stays fast and imports no framework.
-:func:`run` is the single place where our errors become exit codes.
+Each verb lives in its own module (``inspect_cmd``, ``demo_cmd`` …) that records its function in a
+:class:`~modelsize.cli.params.App`. The group lists verbs by name and imports a verb's module (and
+builds its click command) only when that verb is run or its help is shown, so ``modelsize --help``
+stays fast and imports no framework. :func:`run` is the single place where our errors become exit
+codes; ``modelsize inspect FILE`` takes this same path (there is no second parser).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from typer.core import TyperGroup
+import click
 
 from ..core.registry import Registry
-from . import common_flags
-from .errors import BadParameter, NoSuchOption, in_our_voice, without_pydantic
+from .errors import NoSuchOption, in_our_voice
 from .exit_codes import EXIT_ERROR
 from .guard import guarded
 from .output import Output
+from .params import CONTEXT, Opt, option_param
 
-#: verb name -> module holding a one-command typer app named ``app``. Order is the help order.
+#: verb name -> module holding its :class:`~modelsize.cli.params.App` named ``app``. Order is the help order.
 #: No entry-point group: scanning installed packages would slow every ``modelsize --help``.
 VERBS = Registry("command", attr="app", entries={
     "inspect": "modelsize.cli.inspect_cmd",
@@ -50,7 +50,7 @@ VERB_HELP: dict[str, str] = {
 }
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(click.Group):
     """A command group that imports a verb's module the first time the verb is asked for."""
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -70,19 +70,19 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in VERBS:
-            command = common_flags.add_to(typer.main.get_command(VERBS[cmd_name]))
+            from .options import with_common_flags
+
+            command = with_common_flags(VERBS[cmd_name].click())
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
     def make_context(self, info_name: Any, args: list[str], parent: Any = None, **extra: Any) -> Any:
-        """Parse the group's own options; an unknown one or a value typer could not convert is reported in our voice."""
+        """Parse the group's own options; an unknown one is reported in our voice."""
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except NoSuchOption as exc:
             raise in_our_voice(exc) from None
-        except BadParameter as exc:
-            raise without_pydantic(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
         """Run the verb; an unknown option of any verb (nested groups too) is reported in our voice."""
@@ -90,8 +90,6 @@ class LazyGroup(TyperGroup):
             return super().invoke(ctx)
         except NoSuchOption as exc:
             raise in_our_voice(exc) from None
-        except BadParameter as exc:
-            raise without_pydantic(exc) from None
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] not in VERBS:
@@ -101,42 +99,32 @@ class LazyGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
 
-app = typer.Typer(
-    name="modelsize",
-    cls=LazyGroup,
-    help="Measure, explain and shrink the size of machine-learning models.\n\n"
-    "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 error, 2 usage, "
-    "3 over a size budget (check, diff --fail-on-growth). Set MODELSIZE_DEBUG=1 for tracebacks.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+HELP = ("Measure, explain and shrink the size of machine-learning models.\n\n"
+        "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 error, 2 usage, "
+        "3 over a size budget (check, diff --fail-on-growth). Set MODELSIZE_DEBUG=1 for tracebacks.")
+
+VERSION = Opt("--version", help="Print the version and exit.")
 
 
-def _show_version(value: bool) -> None:
-    if value:
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         from .. import __version__
 
         Output().data(f"modelsize {__version__}")
-        raise typer.Exit()
+        ctx.exit()
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
-) -> None:
-    """Measure, explain and shrink the size of machine-learning models."""
+def group() -> LazyGroup:
+    """The ``modelsize`` command group (its verbs are built when first asked for)."""
+    version = option_param("version", VERSION, is_flag=True, expose_value=False, is_eager=True,
+                           callback=_show_version)
+    return LazyGroup("modelsize", help=HELP, params=[version], no_args_is_help=True, context_settings=CONTEXT)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
 
-    Usage errors are reported by typer (exit 2). Our own errors become one line on stderr
+    Usage errors are reported by click (exit 2). Our own errors become one line on stderr
     (plus the traceback with ``MODELSIZE_DEBUG=1``). Anything else propagates: it is a bug.
     """
     from .logging_setup import quiet_frameworks
@@ -150,7 +138,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     from .finetune_options import normalise  # a bare --training means full
 
-    command = typer.main.get_command(app)
+    command = group()
     args = normalise(sys.argv[1:] if argv is None else argv)
     try:
         return guarded(lambda: command.main(args=args, prog_name="modelsize"))
@@ -168,6 +156,5 @@ def _exit_status(code: object) -> int:
 
 
 def main() -> int:
-    """The full command line alone, without the quick path (the ``modelsize`` script is
-    :func:`modelsize.cli.entry.main`). Framework logging is quieted in :func:`run`."""
+    """Console-script entry point (``modelsize``, ``python -m modelsize``)."""
     return run(sys.argv[1:])

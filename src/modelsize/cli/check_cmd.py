@@ -12,11 +12,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
+from click.exceptions import Exit
+
+from .params import App, Arg, Opt
 
 from ..core.errors import ModelSizeError, OptionError, option_error
 from .errors import EXIT_BUDGET, usage_problem
-from .options import SI, base_for
+from .options import FORMAT, REQUIRE_SAFE, SI, base_for
 from .output import Output
 
 EXAMPLES = """\
@@ -34,7 +36,7 @@ Examples:
 Exit codes: 0 within budget, 3 over budget, 1 error, 2 usage error.
 """
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
 def _parsed(parser: Any, option: str) -> Any:
@@ -82,40 +84,39 @@ def check_json(results: list[Any]) -> dict[str, Any]:
             "results": [r.to_dict() for r in results]}
 
 
-@app.command(name="check", epilog=EXAMPLES)
+@app.command("check", epilog=EXAMPLES)
 def check_command(
-    target: Annotated[str | None, typer.Argument(
-        help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'. Omit it to check "
-             "every budget declared in pyproject.toml or modelsize.toml.", show_default=False)] = None,
-    max_bytes: Annotated[str | None, typer.Option(
+    target: Annotated[str | None, Arg("A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'. Omit it to check "
+             "every budget declared in pyproject.toml or modelsize.toml.")] = None,
+    max_bytes: Annotated[str | None, Opt(
         "--max-bytes", metavar="SIZE", help="Largest allowed size, e.g. 50MiB (Ki Mi Gi: 1024-based) or 50MB / 50M (k M G: 1000-based); a bare number is bytes. "
         "The size is the file on disk for a file or folder, the tensors in memory for a live model, "
         "or the serialized size with --serialized.")] = None,
-    max_params: Annotated[str | None, typer.Option(
+    max_params: Annotated[str | None, Opt(
         "--max-params", metavar="COUNT", help="Most parameters allowed, e.g. 10M, 1.5B, 250k.")] = None,
-    serialized: Annotated[str | None, typer.Option(
+    serialized: Annotated[str | None, Opt(
         "--serialized", metavar="FORMAT", help="Check the size in this serialized format (safetensors, "
         "torch.save, onnx …) instead of the size on disk or in memory.")] = None,
-    compressed: Annotated[bool, typer.Option(
+    compressed: Annotated[bool, Opt(
         "--compressed", help="Check the zstd-compressed size of the format (live models).")] = False,
-    baseline: Annotated[str | None, typer.Option(
+    baseline: Annotated[str | None, Opt(
         "--baseline", metavar="FILE.json", help="A report saved with 'modelsize inspect … --format json'.")] = None,
-    max_growth: Annotated[str | None, typer.Option(
+    max_growth: Annotated[str | None, Opt(
         "--max-growth", metavar="PCT", help="Largest allowed growth of size and of parameters over --baseline, "
         "e.g. 2%.")] = None,
-    max_ratio_vs: Annotated[tuple[str, str] | None, typer.Option(
+    max_ratio_vs: Annotated[tuple[str, str] | None, Opt(
         "--max-ratio-vs", metavar="BASELINE RATIO", help="Size / baseline size must stay <= RATIO; BASELINE is "
         "a report JSON or any target.")] = None,
-    config: Annotated[str | None, typer.Option(
+    config: Annotated[str | None, Opt(
         "--config", metavar="FILE", help="Read budgets from this pyproject.toml or modelsize.toml instead of "
         "searching the working folder and its parents.")] = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", "-f", parser=parse_check_format, metavar="[table|json]",
+    fmt: Annotated[str, FORMAT.but(
+        parser=parse_check_format, metavar="[table|json]",
         help="table for people (one line per limit); json for programs (one object per limit, schema in "
              "schema/check.schema.json).")] = "table",
-    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    require_safe: Annotated[bool, typer.Option(
-        "--require-safe", help="Fail (exit 3) unless the safety verdict of the file or folder is 'safe': every "
+    as_json: Annotated[bool, Opt("--json", help="Same as --format json.")] = False,
+    require_safe: Annotated[bool, REQUIRE_SAFE.but(
+        help="Fail (exit 3) unless the safety verdict of the file or folder is 'safe': every "
         "pickle stream a loader would run judged, only allowlisted globals (SECURITY.md).")] = False,
     si: SI = False,
 ) -> None:
@@ -167,7 +168,7 @@ def check_command(
     over = [r for r in results if not r.ok]
     if over:
         out.hint(f"{len(over)} of {len(results)} limits exceeded.")
-        raise typer.Exit(EXIT_BUDGET)
+        raise Exit(EXIT_BUDGET)
 
 
 def _configured(config: str | None) -> list[Any]:

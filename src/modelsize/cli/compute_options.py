@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import typer
+from .params import Opt
 
 from ..core.errors import OptionError, option_error
 from .errors import usage_problem
 
 Inputs = Annotated[
     list[str] | None,
-    typer.Option(
+    Opt(
         "--input",
         "-i",
         metavar="SPEC",
@@ -26,7 +26,7 @@ Inputs = Annotated[
 ]
 SeqLen = Annotated[
     int | None,
-    typer.Option(
+    Opt(
         "--seq-len",
         metavar="N",
         help="Profile a Hugging Face model on N tokens (input_ids of shape 1×N); adds the KV cache of a "
@@ -37,21 +37,21 @@ SeqLen = Annotated[
 ]
 Backward = Annotated[
     bool,
-    typer.Option("--backward", help="Also trace a training step: backward FLOPs, bytes saved for backward, "
+    Opt("--backward", help="Also trace a training step: backward FLOPs, bytes saved for backward, "
                  "and the training-memory estimate (AdamW)."),
 ]
 Latency = Annotated[
     bool,
-    typer.Option("--latency", help="Time forward passes on real tensors: median and p90 of 20 runs after 3 warm-up."),
+    Opt("--latency", help="Time forward passes on real tensors: median and p90 of 20 runs after 3 warm-up."),
 ]
 Measure = Annotated[
     bool,
-    typer.Option("--measure", help="Load the model from a file in a fresh process, run one inference and report "
+    Opt("--measure", help="Load the model from a file in a fresh process, run one inference and report "
                  "its peak RSS increase beside the estimate."),
 ]
 NoElementwise = Annotated[
     bool,
-    typer.Option("--no-elementwise", help="Count only multiply-accumulates (FLOPs = 2 × MACs): leave out bias, "
+    Opt("--no-elementwise", help="Count only multiply-accumulates (FLOPs = 2 × MACs): leave out bias, "
                  "activations, norms, softmax and pooling."),
 ]
 

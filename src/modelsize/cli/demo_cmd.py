@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import typer
+from .params import App
 
 from .options import SI, base_for
 from .output import Output
@@ -102,7 +102,7 @@ STEPS: list[DemoStep] = [
     DemoStep("Test the seed's claims: ensembles, training-data size, precision", study_claims),
 ]
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
 def _eta(start: float, done: int, total: int) -> str:
@@ -113,7 +113,7 @@ def _eta(start: float, done: int, total: int) -> str:
     return f" (ETA {int(left) // 60}:{int(left) % 60:02d})"
 
 
-@app.command(name="demo", epilog="\b\nExample:\n  modelsize demo --si\n")
+@app.command("demo", epilog="\b\nExample:\n  modelsize demo --si\n")
 def demo_command(si: SI = False) -> None:
     """Run a short tour: measure the seed article's PyTorch SimpleNN and print its report."""
     out = Output()

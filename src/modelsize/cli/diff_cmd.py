@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import typer
+from click.exceptions import Exit
+
+from .params import App, Arg, Opt
 
 from ..core.errors import ModelSizeError, option_error
 from .errors import EXIT_BUDGET, usage_problem
-from .options import SI, Depth, base_for
+from .options import FORMAT, OUTPUT, SI, Depth, NoCompress, NoFormats, base_for
 from .output import Output
 
 EXAMPLES = """\
@@ -30,7 +32,7 @@ DIFF_FORMATS = ("table", "json", "markdown")
 _BY_SUFFIX = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
               ".txt": "table"}
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
 def parse_diff_format(value: Any) -> str:
@@ -53,25 +55,23 @@ def _percent(value: Any) -> float | None:
         raise usage_problem(exc) from exc  # type: ignore[arg-type]
 
 
-@app.command(name="diff", epilog=EXAMPLES)
+@app.command("diff", epilog=EXAMPLES)
 def diff_command(
-    old: Annotated[str, typer.Argument(help="The model before: a file, folder, 'module:attr' or 'file.py:attr'.",
-                                       show_default=False)],
-    new: Annotated[str, typer.Argument(help="The model after (any kind of target).", show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", "-f", parser=parse_diff_format, metavar="[table|json|markdown]",
-                                     help="table for people, json for programs (schema in "
-                                          "schema/diff.schema.json), markdown for a pull-request comment.")] = "table",
-    output: Annotated[str | None, typer.Option(
-        "--output", "-o", metavar="FILE", help="Also write to FILE (stdout keeps --format), in the format its "
-        "extension names: .json, .md, .txt (the table) or .html (the treemap page coloured by growth).")] = None,
-    fail_on_growth: Annotated[str | None, typer.Option(
+    old: Annotated[str, Arg("The model before: a file, folder, 'module:attr' or 'file.py:attr'.")],
+    new: Annotated[str, Arg("The model after (any kind of target).")],
+    fmt: Annotated[str, FORMAT.but(parser=parse_diff_format, metavar="[table|json|markdown]",
+                                   help="table for people, json for programs (schema in schema/diff.schema.json), "
+                                        "markdown for a pull-request comment.")] = "table",
+    output: Annotated[str | None, OUTPUT.but(
+        help="Also write to FILE (stdout keeps --format), in the format its extension names: .json, .md, .txt "
+             "(the table) or .html (the treemap page coloured by growth).")] = None,
+    fail_on_growth: Annotated[str | None, Opt(
         "--fail-on-growth", metavar="PCT", help="Exit 3 when the size grew by more than PCT (e.g. 2%). The size is "
         "the file on disk when both are files, else the tensors' bytes.")] = None,
     depth: Depth = 2,
-    show_all: Annotated[bool, typer.Option("--all", help="List unchanged components too.")] = False,
-    no_formats: Annotated[bool, typer.Option(
-        "--no-formats", help="Skip serialized sizes per format of live models (faster).")] = False,
-    no_compress: Annotated[bool, typer.Option("--no-compress", help="Skip zstd sizes of each format.")] = False,
+    show_all: Annotated[bool, Opt("--all", help="List unchanged components too.")] = False,
+    no_formats: NoFormats = False,
+    no_compress: NoCompress = False,
     si: SI = False,
 ) -> None:
     """Compare two models: components and tensors added, removed, renamed or changed; size deltas."""
@@ -91,7 +91,7 @@ def diff_command(
     growth = result.size.growth
     if limit is not None and growth is not None and growth > limit:
         out.hint(f"The size grew {100 * growth:.2f}% ({result.size_what}), more than the allowed {100 * limit:.2f}%.")
-        raise typer.Exit(EXIT_BUDGET)
+        raise Exit(EXIT_BUDGET)
 
 
 def _measure(target: str, formats: bool, compression: bool, out: Output) -> Any:

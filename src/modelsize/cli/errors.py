@@ -1,19 +1,14 @@
-"""Usage errors for the typer commands, and (re-exported) the exit-code map of
-:mod:`modelsize.cli.exit_codes`."""
+"""Usage errors of the command line (:mod:`modelsize.cli.params`), and (re-exported) the exit-code
+map of :mod:`modelsize.cli.exit_codes`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import typer
+from click.exceptions import BadParameter, NoSuchOption
 
-try:  # typer >= 0.2x carries its own copy of click; older typer uses click itself
-    from typer._click.exceptions import BadParameter, NoSuchOption
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import BadParameter, NoSuchOption  # type: ignore[no-redef]
-
-from ..core.errors import OptionError, option_error
-from .exit_codes import (  # noqa: F401 - the exit-code map lives in a typer-free module (cli/quick.py)
+from ..core.errors import OptionError
+from .exit_codes import (  # noqa: F401 - the exit-code map, re-exported for the commands
     DEBUG_ENV,
     EXIT_BUDGET,
     EXIT_ERROR,
@@ -26,7 +21,7 @@ from .exit_codes import (  # noqa: F401 - the exit-code map lives in a typer-fre
 )
 
 
-class UsageProblem(typer.BadParameter):
+class UsageProblem(BadParameter):
     """A usage error whose message already follows our template.
 
     click prefixes parameter errors with "Invalid value for ..."; our messages already say
@@ -77,28 +72,3 @@ def unknown_option_message(option: str, close: Sequence[str] | None) -> str:
     if names:
         text += " Did you mean " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]) + "?"
     return text
-
-
-#: pydantic's words for a value typer could not convert ("Input should be a valid integer, unable to
-#: parse string as an integer") → what our template says the option must be
-_PYDANTIC_KINDS = {"int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
-                   "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false"}
-
-
-def without_pydantic(exc: BadParameter) -> BadParameter:
-    """A value typer (through pydantic) could not convert, in our template:
-    ``The 'batch' option must be an integer. Got 'abc'.`` — never "Input should be a valid integer"."""
-    cause = exc.__cause__
-    errors = getattr(cause, "errors", None)
-    param = getattr(exc, "param", None)
-    if isinstance(exc, UsageProblem) or not callable(errors) or param is None:
-        return exc
-    first = (errors() or [{}])[0]
-    text = str(first.get("msg", ""))
-    allowed = _PYDANTIC_KINDS.get(str(first.get("type")),
-                                  text.removeprefix("Input should be ").split(",")[0] or "a valid value")
-    longest = max(getattr(param, "opts", None) or [param.name or "value"], key=len)
-    got = first.get("input")
-    if longest.startswith("-"):
-        return usage_problem(option_error(longest.lstrip("-"), allowed, got))
-    return usage_problem(argument_error(longest.upper(), allowed, got))

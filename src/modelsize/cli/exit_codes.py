@@ -1,5 +1,5 @@
-"""Exit codes and the error → exit-code map, without typer: the quick path of ``modelsize inspect``
-(:mod:`modelsize.cli.quick`) uses them before any command-line framework is imported.
+"""Exit codes and the error → exit-code map, free of the parser (:mod:`.guard` applies them
+around every command's body).
 
 Only modelsize's own errors (:class:`~modelsize.core.errors.ModelSizeError` subclasses) become
 one-line messages; anything else is a bug and keeps its traceback. ``MODELSIZE_DEBUG=1`` adds

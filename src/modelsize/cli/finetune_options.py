@@ -2,8 +2,7 @@
 
 Declarations, the argv step that lets a bare ``--training`` mean ``full`` (as it always did), and
 the function that turns the values into :class:`~modelsize.compute.finetune.FinetuneOptions`,
-raising usage errors (exit 2) for bad values. The quick path never takes these options: any
-command line with them goes to the typer app, so both parsers cannot disagree.
+raising usage errors (exit 2) for bad values.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-import typer
+from .params import Opt
 
 from ..core.errors import OptionError, option_error
 from .errors import usage_problem
@@ -24,27 +23,27 @@ METHODS = ("full", "lora", "qlora")
 
 Training = Annotated[
     str | None,
-    typer.Option("--training", metavar="[full|lora|qlora]", show_default=False,
+    Opt("--training", metavar="[full|lora|qlora]", show_default=False,
                  help="With --fit: plan fine-tuning instead of inference — full, LoRA or QLoRA (a bare --training is "
                  "full). The table shows all three, with and without checkpointing, per GPU."),
 ]
-Rank = Annotated[int | None, typer.Option("--rank", metavar="R", show_default=False,
+Rank = Annotated[int | None, Opt("--rank", metavar="R", show_default=False,
                                           help="LoRA/QLoRA rank (default 16).")]
 TargetModules = Annotated[
     str | None,
-    typer.Option("--target-modules", metavar="NAMES|all-linear", show_default=False,
+    Opt("--target-modules", metavar="NAMES|all-linear", show_default=False,
                  help="Modules LoRA wraps, as peft matches them: q_proj,v_proj or all-linear (default; every "
                  "Linear but the output head)."),
 ]
-Optimizer = Annotated[str | None, typer.Option("--optimizer", metavar="adamw|adamw-8bit|sgd|adafactor",
+Optimizer = Annotated[str | None, Opt("--optimizer", metavar="adamw|adamw-8bit|sgd|adafactor",
                                                show_default=False, help="Optimizer for --training (default adamw).")]
-Precision = Annotated[str | None, typer.Option("--precision", metavar="bf16-mixed|fp16-mixed|fp32|bf16",
+Precision = Annotated[str | None, Opt("--precision", metavar="bf16-mixed|fp16-mixed|fp32|bf16",
                                                show_default=False, help="Training precision (default bf16-mixed).")]
-GradCheckpointing = Annotated[bool, typer.Option("--grad-checkpointing",
+GradCheckpointing = Annotated[bool, Opt("--grad-checkpointing",
                                                  help="Mark the rows with gradient checkpointing as the chosen setup.")]
-Gpus = Annotated[int | None, typer.Option("--gpus", metavar="N", show_default=False,
+Gpus = Annotated[int | None, Opt("--gpus", metavar="N", show_default=False,
                                           help="GPUs for --training (default 1); every number is per GPU.")]
-Shard = Annotated[str | None, typer.Option("--shard", metavar="ddp|zero1|zero2|zero3|fsdp", show_default=False,
+Shard = Annotated[str | None, Opt("--shard", metavar="ddp|zero1|zero2|zero3|fsdp", show_default=False,
                                            help="How --gpus share the model states (default ddp: not at all).")]
 
 

@@ -1,4 +1,4 @@
-"""The CLI's error policy around a command body, shared by the typer app and the quick path.
+"""The CLI's error policy around every command's body.
 
 Our own errors become one line on stderr and an exit code (plus the traceback with
 ``MODELSIZE_DEBUG=1``); anything else propagates: it is a bug.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import typer
-
 from ..core.errors import OptionError
 from . import compute_options, finetune_options, inspect_run, remote_options
 from .errors import usage_problem
 from .inspect_run import InspectRequest
-from .options import SI, Depth, Format, Output_, base_for
+from .options import INPUT_SHAPE, SI, Depth, Format, NoCompress, NoFormats, Output_, RequireSafe, base_for
+from .output import SETTINGS
+from .params import App, Arg, Opt
 
 # "\b" keeps click from re-wrapping the block.
 EXAMPLES = """\
@@ -32,48 +32,40 @@ Examples:
   modelsize inspect downloaded.pt --require-safe    # exit 4 unless the safety verdict is 'safe'
 """
 
-NoFormats = Annotated[
-    bool, typer.Option("--no-formats", help="Skip serialized sizes per format (torch.save, safetensors …).")]
 ExactFormats = Annotated[
-    bool, typer.Option("--exact-formats", help="Run the slow writers too, for exact sizes where the default "
-                       "estimates (Keras: the TFLite converter, seconds to minutes; by default its size is an "
-                       "estimate with its bound, marked ≈).")]
+    bool, Opt("--exact-formats", help="Run the slow writers too, for exact sizes where the default "
+              "estimates (Keras: the TFLite converter, seconds to minutes; by default its size is an "
+              "estimate with its bound, marked ≈).")]
+ExactCompress = Annotated[
+    bool, Opt("--exact-compress", help="Compress every byte for exact zstd sizes. By default forms over 100 MB are "
+              "estimated from sampled chunks, with the error bound shown.")]
+Nnz = Annotated[
+    bool | None, Opt("--nnz/--no-nnz", show_default=False,
+                     help="Count non-zero values (sparsity) of PyTorch models: always, or never. "
+                     "By default they are counted up to 64 MiB of tensor data.")]
+InputShape = Annotated[str | None, INPUT_SHAPE.but(
+    metavar="D1,D2,…", help="Build an unbuilt Keras model for inputs of this shape (no batch dimension), e.g. 28,28,1.")]
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
-@app.command(name="inspect", epilog=EXAMPLES)
+@app.command("inspect", epilog=EXAMPLES)
 def inspect_command(
     target: Annotated[
         str,
-        typer.Argument(
-            help="A model file or folder, an https:// URL of a model file, hf://ORG/NAME[@REVISION][/PATH], "
+        Arg(
+            "A model file or folder, an https:// URL of a model file, hf://ORG/NAME[@REVISION][/PATH], "
             "'package.module:attr' or 'path/to/file.py:attr'. "
             "A class or a function there is called with no arguments to build the model.",
-            show_default=False,
         ),
     ],
     depth: Depth = 2,
     fmt: Format = "table",
     no_formats: NoFormats = False,
     exact_formats: ExactFormats = False,
-    no_compress: Annotated[
-        bool, typer.Option("--no-compress", help="Skip the zstd-compressed size of each format.")
-    ] = False,
-    exact_compress: Annotated[
-        bool, typer.Option("--exact-compress",
-                           help="Compress every byte for exact zstd sizes. By default forms over 100 MB are "
-                           "estimated from sampled chunks, with the error bound shown.")
-    ] = False,
-    nnz: Annotated[
-        bool | None, typer.Option("--nnz/--no-nnz", show_default=False,
-                                  help="Count non-zero values (sparsity) of PyTorch models: always, or never. "
-                                  "By default they are counted up to 64 MiB of tensor data.")
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Print where the time went (import, build, measure, render) on "
-                           "stderr, and let the frameworks' log lines (TensorFlow, absl, oneDNN …) through.")
-    ] = False,
+    no_compress: NoCompress = False,
+    exact_compress: ExactCompress = False,
+    nnz: Nnz = None,
     si: SI = False,
     inputs: compute_options.Inputs = None,
     seq_len: compute_options.SeqLen = None,
@@ -81,11 +73,7 @@ def inspect_command(
     latency: compute_options.Latency = False,
     measure: compute_options.Measure = False,
     no_elementwise: compute_options.NoElementwise = False,
-    input_shape: Annotated[
-        str | None,
-        typer.Option("--input-shape", metavar="D1,D2,…",
-                     help="Build an unbuilt Keras model for inputs of this shape (no batch dimension), e.g. 28,28,1."),
-    ] = None,
+    input_shape: InputShape = None,
     fit: remote_options.Fit = None,
     batch: remote_options.Batch = None,
     training: finetune_options.Training = None,
@@ -101,11 +89,7 @@ def inspect_command(
     timeout: remote_options.Timeout = None,
     download: remote_options.Download = False,
     output: Output_ = None,
-    require_safe: Annotated[
-        bool, typer.Option("--require-safe", help="Exit 4 unless the safety verdict is 'safe' (every pickle stream "
-                           "a loader would run judged, only allowlisted globals; SECURITY.md). For CI and "
-                           "model-registry hooks.")
-    ] = False,
+    require_safe: RequireSafe = False,
 ) -> None:
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..serialize.base import CompressionOptions
@@ -141,7 +125,7 @@ def inspect_command(
             fmt, depth, base_for(si), output, remote, None if finetune else fitting, require_safe,
             finetune)  # type: ignore[arg-type]
 
-    inspect_run.run(target, prepare, verbose=verbose, output=output)
+    inspect_run.run(target, prepare, verbose=SETTINGS.verbose, output=output)  # -v: the flag every command takes
 
 
 def _exact(exact_formats: bool, no_formats: bool, is_file: bool) -> dict[str, bool]:

@@ -1,9 +1,7 @@
-"""The body of ``modelsize inspect``, free of typer: measure a target, render the report, write it.
+"""The body of ``modelsize inspect``: measure a target, render the report, write it.
 
-Two front ends call :func:`run`: the typer command (:mod:`modelsize.cli.inspect_cmd`, every
-option) and the quick path (:mod:`modelsize.cli.quick`, the common options, parsed without
-loading typer). They differ only in how the options became an :class:`InspectRequest`, so a
-command line both accept gives the same output from either.
+:mod:`modelsize.cli.inspect_cmd` turns the parsed options into an :class:`InspectRequest`; this
+module does the work, free of the parser.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
 
 For ``-o`` of a report-like result (:data:`EXTENSIONS`), .json and .csv are the command's own
 JSON/CSV, .txt the plain table, .md and .html a minimal wrapping of the plain table (a fenced
-block / a ``<pre>``). Typer-free: the quick path of ``inspect`` uses it.
+block / a ``<pre>``). Free of the parser.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-import typer
+from .params import Opt
 
 from ..core.errors import OptionError, option_error
 from .errors import usage_problem
@@ -20,29 +20,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Fit = Annotated[
     str | None,
-    typer.Option("--fit", metavar="SIZE", show_default=False,
+    Opt("--fit", metavar="SIZE", show_default=False,
                  help="Will it fit in SIZE of accelerator memory (24GiB, 80GB)? A table of weights as stored and "
                  "re-quantized (bf16, int8, int4, Q8_0, Q4_K_M), KV cache at --seq-len, activations and overhead, "
                  "from headers and config only."),
 ]
 Batch = Annotated[
     int | None,
-    typer.Option("--batch", metavar="B", show_default=False, help="Sequences at once for --fit (default 1)."),
+    Opt("--batch", metavar="B", show_default=False, help="Sequences at once for --fit (default 1)."),
 ]
 Offline = Annotated[
-    bool, typer.Option("--offline", help="Remote targets: use only the header cache, make no request."),
+    bool, Opt("--offline", help="Remote targets: use only the header cache, make no request."),
 ]
 NoCache = Annotated[
-    bool, typer.Option("--no-cache", help="Remote targets: neither read nor write the header cache."),
+    bool, Opt("--no-cache", help="Remote targets: neither read nor write the header cache."),
 ]
 Timeout = Annotated[
     float | None,
-    typer.Option("--timeout", metavar="SECONDS", show_default=False,
+    Opt("--timeout", metavar="SECONDS", show_default=False,
                  help="Remote targets: give up on a server silent this long (default 30, or MODELSIZE_HTTP_TIMEOUT)."),
 ]
 Download = Annotated[
     bool,
-    typer.Option("--download", help="Remote targets: download the whole file when its format needs the whole stream "
+    Opt("--download", help="Remote targets: download the whole file when its format needs the whole stream "
                  "(pickle/torch.save, Keras, HDF5, TFLite); it is scanned statically, never executed."),
 ]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
+from .params import App, Arg
 
 from . import compute_options, output_file
-from .options import SI, base_for
+from .options import OUTPUT, SI, NoCompress, NoFormats, base_for
 from .output import Output
 
 EXAMPLES = """\
@@ -18,17 +18,16 @@ Examples:
   modelsize report modelsize.examples.seed:simple_nn --input 1x784 -o simple_nn.html   # with FLOPs
 """
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
-@app.command(name="report", epilog=EXAMPLES)
+@app.command("report", epilog=EXAMPLES)
 def report_command(
-    target: Annotated[str, typer.Argument(
-        help="A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'.", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html",
-                                        help="Where to write the page (one file, works offline; .html or .htm).")] = "model.html",
-    no_formats: Annotated[bool, typer.Option("--no-formats", help="Skip serialized sizes per format.")] = False,
-    no_compress: Annotated[bool, typer.Option("--no-compress", help="Skip zstd sizes of each format.")] = False,
+    target: Annotated[str, Arg("A model file or folder, 'package.module:attr' or 'path/to/file.py:attr'.")],
+    output: Annotated[str, OUTPUT.but(metavar="FILE.html", help="Where to write the page (one file, works "
+                                                                 "offline; .html or .htm).")] = "model.html",
+    no_formats: NoFormats = False,
+    no_compress: NoCompress = False,
     si: SI = False,
     inputs: compute_options.Inputs = None,
     seq_len: compute_options.SeqLen = None,

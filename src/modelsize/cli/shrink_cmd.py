@@ -11,13 +11,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-import typer
+from .params import App, Arg, Opt
 
 from ..core.errors import TargetError, option_error
 from . import output_file
 from .errors import usage_problem
 from .shrink_budget import BudgetArgs
-from .options import SI, Output_, at_least, base_for, parse_format, parse_shape
+from .options import FORMAT, INPUT_SHAPE, SI, Output_, at_least, base_for, parse_shape
 from .output import Output
 
 def _recipes_help() -> str:
@@ -48,12 +48,11 @@ Settings go after ':' as key=value pairs, e.g. prune:amount=0.8,scope=layer,fine
 
 ShrinkFormat = Annotated[
     str,
-    typer.Option("--format", "-f", parser=parse_format, metavar="[table|json|csv]",
-                 help="table for people; json (the original's report with a 'shrink' section, raw integers, "
-                      "schema in schema/shrink.schema.json) or csv (one row per model) for programs."),
+    FORMAT.but(help="table for people; json (the original's report with a 'shrink' section, raw integers, "
+                    "schema in schema/shrink.schema.json) or csv (one row per model) for programs."),
 ]
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app = App()
 
 
 #: backends whose models run before training (weights exist): their input shape is checked up front
@@ -89,53 +88,52 @@ class ShowOptions:
     html: str | None = None  #: the results page (size vs score, Pareto frontier), one offline file
 
 
-@app.command(name="shrink", epilog=EXAMPLES)
+@app.command("shrink", epilog=EXAMPLES)
 def shrink_command(
-    target: Annotated[str, typer.Argument(
+    target: Annotated[str, Arg(
         metavar="TARGET",
         help="'package.module:attr' or 'path/to/file.py:attr' naming a live model — PyTorch, Keras, "
-             "scikit-learn, XGBoost/LightGBM or ONNX — or a function/class building one.", show_default=False)],
-    recipe: Annotated[list[str] | None, typer.Option(
+             "scikit-learn, XGBoost/LightGBM or ONNX — or a function/class building one.")],
+    recipe: Annotated[list[str] | None, Opt(
         "--recipe", "-r", metavar="SPEC",
         help="A recipe spec 'name[:key=value,…]'; repeat for several (each on its own copy); "
              "join with '+' to chain. With --budget/--ratio/--max-drop: the candidates to search "
              "(default: the framework's list).", show_default=False)] = None,
-    data: Annotated[str, typer.Option(
+    data: Annotated[str, Opt(
         "--data", metavar="mnist5k|digits|FILE.npz",
         help="Evaluation (and training/calibration) data: a built-in dataset or an .npz with "
              "X_train, y_train, X_test, y_test (optionally X_val, y_val) or X, y.")] = "mnist5k",
-    input_shape: Annotated[str | None, typer.Option(
-        "--input-shape", metavar="SHAPE",
+    input_shape: Annotated[str | None, INPUT_SHAPE.but(
         help="Reshape each sample, e.g. 1x8x8 (or 1,8,8) for a CNN on digits; no batch axis.")] = None,
-    train_epochs: Annotated[int, typer.Option(
-        "--train-epochs", callback=at_least("train-epochs", 0), metavar="N", help="Train the model on the data first (for targets that build an "
+    train_epochs: Annotated[int, Opt(
+        "--train-epochs", check=at_least("train-epochs", 0), metavar="N", help="Train the model on the data first (for targets that build an "
                                                    "untrained model, like the seed factories).")] = 0,
-    seed: Annotated[int, typer.Option("--seed", callback=at_least("seed", 0), metavar="N",
+    seed: Annotated[int, Opt("--seed", check=at_least("seed", 0), metavar="N",
                                       help="Seed of data splits, training, init and every random generator "
                                            "(torch, NumPy, random, TensorFlow); same seed, same numbers.")] = 0,
-    latency_runs: Annotated[int, typer.Option("--latency-runs", callback=at_least("latency-runs", 1), metavar="N",
+    latency_runs: Annotated[int, Opt("--latency-runs", check=at_least("latency-runs", 1), metavar="N",
                                               help="Timed batch-1 passes per model.")] = 20,
-    threads: Annotated[int | None, typer.Option(
-        "--threads", callback=at_least("threads", 1), metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
-    save_dir: Annotated[str | None, typer.Option(
+    threads: Annotated[int | None, Opt(
+        "--threads", check=at_least("threads", 1), metavar="N", help="CPU threads for training and timing (default: torch's setting).")] = None,
+    save_dir: Annotated[str | None, Opt(
         "--save-dir", metavar="DIR", help="Keep the written files (original and each shrunk model) in DIR.")] = None,
     fmt: ShrinkFormat = "table",
     si: SI = False,
     output: Output_ = None,
-    html: Annotated[str | None, typer.Option(
+    html: Annotated[str | None, Opt(
         "--html", metavar="FILE.html", help="Also write the results page: size vs score of every recipe, "
                                             "Pareto frontier marked (one offline file).")] = None,
     # --- shrink to a budget (issue 19); handled by cli/shrink_budget.py ---
-    budget: Annotated[str | None, typer.Option(
+    budget: Annotated[str | None, Opt(
         "--budget", metavar="SIZE", help="Search for the best model whose written file fits SIZE "
                                           "(65536, 64k, 64KiB, 0.5MB; k M G: 1000-based, Ki Mi Gi: 1024-based). "
                                           "Exit 3 when nothing fits.")] = None,
-    ratio: Annotated[float | None, typer.Option(
+    ratio: Annotated[float | None, Opt(
         "--ratio", metavar="RATIO", help="Budget = original file / RATIO (a number > 1).")] = None,
-    max_drop: Annotated[float | None, typer.Option(
-        "--max-drop", callback=at_least("max-drop", 0.0), metavar="POINTS", help="The smallest model within this many points of the original's "
+    max_drop: Annotated[float | None, Opt(
+        "--max-drop", check=at_least("max-drop", 0.0), metavar="POINTS", help="The smallest model within this many points of the original's "
                                     "validation score (with --budget/--ratio: also within it).")] = None,
-    plot: Annotated[str | None, typer.Option(
+    plot: Annotated[str | None, Opt(
         "--plot", metavar="FILE.html|FILE.png", help="Budget search: write the Pareto frontier plot.")] = None,
 ) -> None:
     """Shrink a model with recipes; show size on disk, accuracy and latency before and after."""

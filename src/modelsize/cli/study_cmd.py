@@ -15,12 +15,12 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+from .params import App, Arg, Opt
 
 from ..core.errors import option_error
 from .errors import argument_error, usage_problem
 from . import output_file
-from .options import Output_, at_least
+from .options import FORMAT, JOBS, OUT, Output_, Store
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,14 +42,7 @@ Examples:
   modelsize study run precision --quick --format json
 """
 
-app = typer.Typer(
-    name="study",
-    help="Test the seed article's claims about what drives model size: sweeps, laws, verdicts, report.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+app = App(name="study", help="Test the seed article's claims about what drives model size: sweeps, laws, verdicts, report.", no_args_is_help=True)
 
 
 def report_dir(out: Path | None = None) -> Path:
@@ -73,6 +66,10 @@ def _fmt(value: object) -> str:
     return text
 
 
+StudyFormat = Annotated[str, FORMAT.but(parser=_fmt, metavar="[table|json]", help="table for people, json for "
+                                        "programs (schema in schema/study.schema.json).")]
+
+
 def _scale(value: object) -> str:
     from ..factors.studies.base import SCALES
 
@@ -84,9 +81,7 @@ def _scale(value: object) -> str:
 
 @app.command("list")
 def list_command(
-    fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs (schema in "
-                                          "schema/study.schema.json).")] = "table",
+    fmt: StudyFormat = "table",
     output: Output_ = None,
 ) -> None:
     """List the studies and the seed claims each one tests."""
@@ -184,23 +179,18 @@ def _sweep_progress(sink: Output, study: str, count: int) -> Callable[[Any, Iter
 
 @app.command("run", epilog=EXAMPLES_RUN)
 def run_command(
-    study: Annotated[str, typer.Argument(parser=_study_name, metavar="NAME|all",
-                                         help="A study from 'modelsize study list', or all.", show_default=False)],
-    quick: Annotated[bool, typer.Option("--quick",
+    study: Annotated[str, Arg(parser=_study_name, metavar="NAME|all",
+                                         help="A study from 'modelsize study list', or all.")],
+    quick: Annotated[bool, Opt("--quick",
                                         help="Smaller grids (every study in about a minute on 2 cores).")] = False,
-    scale: Annotated[str | None, typer.Option("--scale", parser=_scale, metavar="[full|quick|tiny]",
+    scale: Annotated[str | None, Opt("--scale", parser=_scale, metavar="[full|quick|tiny]",
                                               help="Grid size; --quick is --scale quick.")] = None,
-    store: Annotated[str | None, typer.Option("--store", metavar="PATH",
-                                              help="SQLite sweep store (default: $MODELSIZE_SWEEP_STORE or "
-                                                   "./modelsize-sweeps.db).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR",
+    store: Store = None,
+    out_dir: Annotated[Path | None, OUT.but(metavar="DIR",
                                                  help="Report folder (default: $MODELSIZE_REPORT_DIR or "
                                                       "./modelsize-report).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", callback=at_least("jobs", 1), metavar="N",
-                                      help="Local worker processes per sweep (1: run in this process).")] = 1,
-    fmt: Annotated[str, typer.Option("--format", "-f", parser=_fmt, metavar="[table|json]",
-                                     help="table for people, json for programs (schema in "
-                                          "schema/study.schema.json).")] = "table",
+    jobs: Annotated[int, JOBS.but(help="Local worker processes per sweep (1: run in this process).")] = 1,
+    fmt: StudyFormat = "table",
     output: Output_ = None,
 ) -> None:
     """Run studies, print each claim's verdict with its deciding number, and write the HTML report."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import typer
+from click.exceptions import Exit
+
+from .params import App, Arg, Opt
 
 from ..core.errors import ModelSizeError, OptionError, computation_error, option_error
 from .errors import argument_error, usage_problem
-from .options import SI, base_for, parse_format
+from .options import FORMAT, OUT, SI, Jobs, Store, base_for
 from .output import Output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,30 +54,17 @@ Examples:
   modelsize sweep plot forest.yaml --metric stored_bytes --metric score --no-html
 """
 
-app = typer.Typer(
-    name="sweep",
-    help="Vary what drives model size: train, measure, store and fit growth laws.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+app = App(name="sweep", help="Vary what drives model size: train, measure, store and fit growth laws.", no_args_is_help=True)
 
 Format = Annotated[
     str,
-    typer.Option("--format", "-f", parser=parse_format, metavar="[table|json|csv]",
-                 help="table for people; json (trials with raw numbers and the growth laws, schema in "
-                      "schema/sweep.schema.json) or csv (one row per trial: factors, status, every metric)."),
-]
-Store = Annotated[
-    str | None,
-    typer.Option("--store", metavar="PATH",
-                 help="SQLite store file (default: $MODELSIZE_SWEEP_STORE or ./modelsize-sweeps.db)."),
+    FORMAT.but(help="table for people; json (trials with raw numbers and the growth laws, schema in "
+                    "schema/sweep.schema.json) or csv (one row per trial: factors, status, every metric)."),
 ]
 SweepRef = Annotated[
     str,
-    typer.Argument(help="The sweep: its YAML spec file, its name, or its id (spec hash or a prefix).",
-                   metavar="SWEEP", show_default=False),
+    Arg("The sweep: its YAML spec file, its name, or its id (spec hash or a prefix).",
+                   metavar="SWEEP"),
 ]
 
 
@@ -83,13 +72,6 @@ def _store_path(store: str | None) -> str:
     from ..factors.store import default_path
 
     return store or default_path()
-
-
-def _jobs(value: object) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise usage_problem(option_error("jobs", "an integer >= 1", value))
-    return int(text)
 
 
 def _load(ref: str, store_path: str) -> tuple["SweepStore", "SweepResult"]:
@@ -139,13 +121,12 @@ def _print(out: Output, result: "SweepResult", fmt: str, si: bool) -> None:
 
 @app.command("run", epilog=EXAMPLES_RUN)
 def run_command(
-    spec: Annotated[Path, typer.Argument(help="The sweep's YAML spec file.", metavar="SPEC.yaml", show_default=False)],
-    jobs: Annotated[int, typer.Option("--jobs", "-j", parser=_jobs, metavar="N",
-                                      help="Local worker processes (1: run in this process).")] = 1,
-    cluster: Annotated[str | None, typer.Option("--cluster", metavar="ADDR",
+    spec: Annotated[Path, Arg("The sweep's YAML spec file.", metavar="SPEC.yaml")],
+    jobs: Jobs = 1,
+    cluster: Annotated[str | None, Opt("--cluster", metavar="ADDR",
                                                 help="Run on a Dask cluster, e.g. tcp://host:8786 (instead of --jobs).")] = None,
     store: Store = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed and timed-out trials again.")] = False,
+    retry_failed: Annotated[bool, Opt("--retry-failed", help="Run failed and timed-out trials again.")] = False,
     fmt: Format = "table",
     si: SI = False,
 ) -> None:
@@ -174,7 +155,7 @@ def run_command(
     except KeyboardInterrupt:
         out.error(f"Interrupted. Finished trials are stored in {store_path} ({stored} before this run); "
                   f"run the same command again to finish the sweep.")
-        raise typer.Exit(130) from None
+        raise Exit(130) from None
 
 
 def _fail_if_nothing_ran(result: "SweepResult", sweep: object = None) -> None:
@@ -214,8 +195,8 @@ class SweepFailed(ModelSizeError, RuntimeError):
 
 @app.command("show", epilog=EXAMPLES_SHOW)
 def show_command(
-    sweep: Annotated[str | None, typer.Argument(help="A spec file, sweep name or id; none: list the store's sweeps.",
-                                                metavar="SWEEP", show_default=False)] = None,
+    sweep: Annotated[str | None, Arg("A spec file, sweep name or id; none: list the store's sweeps.",
+                                                metavar="SWEEP")] = None,
     store: Store = None,
     fmt: Format = "table",
     si: SI = False,
@@ -272,9 +253,9 @@ EXPORT_KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 @app.command("export", epilog=EXAMPLES_EXPORT)
 def export_command(
     sweep: SweepRef,
-    fmt: Annotated[str, typer.Option("--format", "-f", parser=_export_format, metavar="[csv|parquet]",
+    fmt: Annotated[str, FORMAT.but(parser=_export_format, metavar="[csv|parquet]",
                                      help="csv (to stdout) or parquet (binary: needs --out).")] = "csv",
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+    out_path: Annotated[Path | None, OUT.but(metavar="FILE",
                                                   help="Also write to this file, in the format its extension names "
                                                        "(.csv, .parquet).")] = None,
     store: Store = None,
@@ -299,13 +280,15 @@ def export_command(
 @app.command("plot", epilog=EXAMPLES_PLOT)
 def plot_command(
     sweep: SweepRef,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the plots.")] = Path("sweep-plots"),
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME",
+    out_dir: Annotated[Path, OUT.but(metavar="DIR", help="Folder for the plots.")] = Path("sweep-plots"),
+    metric: Annotated[list[str] | None, Opt("--metric", "-m", metavar="NAME",
                                                      help="A metric to plot (repeatable; default: the headline metrics).")] = None,
-    factor: Annotated[list[str] | None, typer.Option("--factor", metavar="NAME",
+    factor: Annotated[list[str] | None, Opt("--factor", metavar="NAME",
                                                      help="A factor for the x-axis (repeatable; default: every factor).")] = None,
-    png: Annotated[bool, typer.Option("--png/--no-png", help="One PNG per metric and factor (matplotlib).")] = True,
-    html: Annotated[bool, typer.Option("--html/--no-html", help="One interactive HTML page (plotly, works offline).")] = True,
+    no_png: Annotated[bool, Opt("--no-png", help="No PNG files (by default one per metric and factor, "
+                                                 "matplotlib).")] = False,
+    no_html: Annotated[bool, Opt("--no-html", help="No HTML page (by default one interactive page, plotly, works "
+                                                   "offline).")] = False,
     store: Store = None,
 ) -> None:
     """Plot a sweep's metrics against its factors, with the fitted growth laws."""
@@ -319,5 +302,5 @@ def plot_command(
     if not result.ok:
         raise argument_error("sweep", "a sweep with at least one successful trial to plot", sweep)
     with output_file.writing(out_dir, "out"):
-        written = sweep_plots.write_all(result, out_dir, metric or None, factor or None, png_files=png, html_file=html)
+        written = sweep_plots.write_all(result, out_dir, metric or None, factor or None, png_files=not no_png, html_file=not no_html)
     out.data("\n".join(str(p) for p in written))

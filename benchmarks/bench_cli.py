@@ -26,18 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_headers import write_sparse_safetensors  # noqa: E402
+from bench_headers import FLOOR, write_sparse_safetensors  # noqa: E402
 
-FLOOR = """
-import json, os, struct, sys
-import safetensors
-folder = sys.argv[1]
-for name in sorted(os.listdir(folder)):
-    if name.endswith(".safetensors"):
-        with open(os.path.join(folder, name), "rb") as fh:
-            n = struct.unpack("<Q", fh.read(8))[0]
-            json.loads(fh.read(n))
-"""
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

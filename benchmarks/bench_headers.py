@@ -326,3 +326,17 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+#: The floor of the CLI benchmarks: ``python -c FLOOR FOLDER`` imports safetensors and reads every
+#: shard's header with ``json.loads`` (the least any header-only tool must do).
+FLOOR = """
+import json, os, struct, sys
+import safetensors
+folder = sys.argv[1]
+for name in sorted(os.listdir(folder)):
+    if name.endswith(".safetensors"):
+        with open(os.path.join(folder, name), "rb") as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            json.loads(fh.read(n))
+"""

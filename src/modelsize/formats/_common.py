@@ -7,6 +7,7 @@ file size *before* allocating, so a header that claims 2**60 bytes ends in
 
 from __future__ import annotations
 
+import mmap
 import os
 import stat
 from dataclasses import dataclass, field
@@ -29,6 +30,17 @@ def invalid(path: str | os.PathLike[str], fmt: str, defect: str) -> InvalidFileE
         f"{str(path)!r} is not a valid {fmt} file: {defect}. "
         "The file may be truncated or corrupt; re-download or re-export it."
     )
+
+
+def map_file(path: Path, fmt: str) -> mmap.mmap:
+    """The file mapped read-only, so a reader touches only the pages its walk visits (a 2 GB TFLite
+    file costs what its tables cost); a file that cannot be mapped (empty, a FIFO) is invalid, not
+    a traceback. Use it as a context manager: the map is closed when the walk ends."""
+    with Path(path).open("rb") as fh:
+        try:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError) as exc:
+            raise invalid(path, fmt, f"it cannot be mapped ({exc})") from None
 
 
 def json_value(raw: bytes, path: str | os.PathLike[str], fmt: str, what: str = "it") -> Any:

@@ -14,7 +14,6 @@ statistics. The model parts after the core are sized, not parsed.
 
 from __future__ import annotations
 
-import mmap
 import struct
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import FileLayout, build_report, file_section, invalid, map_file
 from .tflite_file import _FB, _Table
 from .declarations import CATBOOST_MAGIC as MAGIC
 
@@ -144,12 +143,7 @@ def parse_cbm(buf: Any, path: Path) -> tuple[list[TensorRecord], dict[str, Any],
 
 
 def read_catboost(path: Path) -> Report:
-    with path.open("rb") as fh:
-        try:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError) as exc:
-            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
-    with mm:
+    with map_file(path, FORMAT) as mm:
         size = len(mm)
         records, attrs, core_bytes, notes = parse_cbm(mm, path)
     root = Component(name=path.name, kind="CatBoostModel", path="", tensors=tuple(records), attrs=attrs)

@@ -16,7 +16,6 @@ is never read.
 from __future__ import annotations
 
 import math
-import mmap
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import FileLayout, build_report, file_section, invalid, map_file
 from .tflite_file import _FB, _Table
 from .declarations import EXECUTORCH_IDENTIFIER as IDENTIFIER
 
@@ -207,12 +206,7 @@ def _report(path: Path, fb: _PteFB, ctx: _Ctx, program: _Table, names: list[str]
 
 
 def read_pte(path: Path) -> Report:
-    with path.open("rb") as fh:
-        try:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError) as exc:
-            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
-    with mm:
+    with map_file(path, FORMAT) as mm:
         return _read(path, mm)
 
 

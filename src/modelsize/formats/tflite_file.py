@@ -14,7 +14,6 @@ elements (sparsity, zero-valued buffers), and only when their total is below
 from __future__ import annotations
 
 import math
-import mmap
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any, Iterator
 from ..core.report import Report
 from ..core.tensors import Role, TensorRecord
 from ..core.tree import Component, join
-from ._common import FileLayout, build_report, file_section, invalid
+from ._common import FileLayout, build_report, file_section, invalid, map_file
 from ._tflite_schema import BUILTIN_OPERATORS, TENSOR_TYPES
 from .declarations import TFLITE_IDENTIFIER as IDENTIFIER
 
@@ -164,12 +163,7 @@ def _op_name(code: _Table) -> str:
 
 
 def read_tflite(path: Path) -> Report:
-    with path.open("rb") as fh:
-        try:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError) as exc:
-            raise invalid(path, FORMAT, f"it cannot be mapped ({exc})") from None
-    with mm:
+    with map_file(path, FORMAT) as mm:
         return _read(path, mm)
 
 

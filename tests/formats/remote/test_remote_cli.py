@@ -144,3 +144,38 @@ def test_remote_json_has_the_config_section_a_local_read_has(server: RangeServer
         code, out, err = _cli(capsys, "inspect", target, "--format", "json", "--no-cache")
         assert code == 0, err
         assert json.loads(out)["sections"]["config"] == local, target
+
+
+def test_hub_config_only_repo_plans_fine_tuning_as_the_local_config(server: RangeServer, served: Path,
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30: a Hub repository holding only ``config.json`` (no weights) gets the same LoRA plan,
+    row for row, as that ``config.json`` read from disk; the repository's files are listed by the API."""
+    import huggingface_hub.constants
+
+    from range_server import LLAMA_70B
+
+    repo = served / "hub" / "org" / "cfgonly"
+    repo.mkdir(parents=True, exist_ok=True)
+    (repo / "config.json").write_text(json.dumps(LLAMA_70B))
+    local = served / "cfgonly-local"
+    local.mkdir(exist_ok=True)
+    (local / "config.json").write_text(json.dumps(LLAMA_70B))
+    monkeypatch.setenv("HF_ENDPOINT", server.base)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    plan = ("--fit", "80GiB", "--training", "lora", "--rank", "16", "--seq-len", "2048", "--format", "json")
+    code, out, err = _cli(capsys, "inspect", "hf://org/cfgonly", *plan)
+    assert code == 0, err
+    remote_fit = json.loads(out)["sections"]["fit"]
+    code, out, err = _cli(capsys, "inspect", str(local / "config.json"), *plan)
+    assert code == 0, err
+    local_fit = json.loads(out)["sections"]["fit"]
+    assert remote_fit["training"] == local_fit["training"] == "lora"
+    # every figure equal; only the wording of where the model was built from differs
+    assert remote_fit.pop("source").endswith(local_fit.pop("source").split(" built from ")[1].split(" on ")[1])
+    assert remote_fit == local_fit
+    lora = next(o for o in remote_fit["options"] if o["name"] == "LoRA")
+    # r=16 on q, k, v, o, gate, up, down of 80 layers: r × (in + out) each, by hand
+    per_layer = 16 * (2 * (8192 + 8192) + 2 * (8192 + 1024) + 3 * (8192 + 28672))
+    assert lora["selected"] and lora["trainable_params"] == 80 * per_layer == 207_093_760
+    assert server.log.requests[0].path.startswith("/api/models/org/cfgonly")

@@ -69,12 +69,12 @@ class FinetuneFlags:
 
 
 def normalise(argv: Sequence[str]) -> list[str]:
-    """A bare ``--training`` of ``inspect`` (at the end, or before an option or the target) → ``--training=full``.
+    """A bare ``--training`` of ``inspect`` or ``report`` (at the end, or before an option or the target) → ``--training=full``.
 
     A following word is the target when it names a path, a URL or a ``module:attr`` (``.``, ``/``, ``:``) or
     exists; any other word is taken as the method, so ``--training dora`` says what the methods are."""
     args = list(argv)
-    if not args or args[0] != "inspect":
+    if not args or args[0] not in ("inspect", "report"):  # the verbs that take --training
         return args
     out = []
     for i, arg in enumerate(args):

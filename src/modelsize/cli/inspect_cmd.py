@@ -109,10 +109,7 @@ def inspect_command(
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
         if remote is not None:
-            if inputs or traced_seq_len is not None or backward or latency or measure:
-                raise usage_problem(OptionError(
-                    "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
-                    "--latency and --measure need a local model."))
+            remote_options.refuse_local_only(inputs, traced_seq_len, backward, latency, measure)
             extra: dict = {}
         else:
             extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency,

@@ -52,7 +52,7 @@ def run(target: str, prepare: Callable[[Any], InspectRequest], *, verbose: bool 
     with timing.recording() as timings:
         request = prepare(resolve(target))
         with timing.step("measure"):
-            report = measured(target, lambda: _measure(request))
+            report = measured(target, lambda: measure_request(request))
         inputs = request.options.get("inputs")
         if request.remote is None and inputs is not None and not request.resolved.is_file:
             report = _with_layer_shapes(report, request.resolved.value, inputs)
@@ -102,9 +102,10 @@ def measured(target: str, measure: Callable[[], Any]) -> Any:
     return replace(report, source=replace(report.source, target=target))
 
 
-def _measure(request: InspectRequest) -> Any:
+def measure_request(request: InspectRequest) -> Any:
     """The report: a remote target header-only, anything else through :func:`modelsize.inspect`;
-    with ``--fit``, the fit section added."""
+    with ``--fit``, the fit section added (or, with ``--training``, the fine-tuning plan). ``inspect``
+    and ``report`` measure through it, so the page and the table carry the same plan."""
     from ..api import inspect as measure_
 
     if request.remote is not None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from .params import App, Arg
 
-from . import compute_options, output_file
+from . import compute_options, finetune_options, output_file, remote_options
 from .options import OUTPUT, SI, NoCompress, NoFormats, base_for
 from .output import Output
 
@@ -16,6 +16,7 @@ Examples:
   modelsize report model.safetensors -o model.html
   modelsize report path/to/hf_folder/ -o llama.html
   modelsize report modelsize.examples.seed:simple_nn --input 1x784 -o simple_nn.html   # with FLOPs
+  modelsize report path/to/config.json --fit 80GiB --training lora -o plan.html   # the fine-tuning plan
 """
 
 app = App()
@@ -35,21 +36,43 @@ def report_command(
     latency: compute_options.Latency = False,
     measure: compute_options.Measure = False,
     no_elementwise: compute_options.NoElementwise = False,
+    fit: remote_options.Fit = None,
+    batch: remote_options.Batch = None,
+    training: finetune_options.Training = None,
+    rank: finetune_options.Rank = None,
+    target_modules: finetune_options.TargetModules = None,
+    optimizer: finetune_options.Optimizer = None,
+    precision: finetune_options.Precision = None,
+    grad_checkpointing: finetune_options.GradCheckpointing = False,
+    gpus: finetune_options.Gpus = None,
+    shard: finetune_options.Shard = None,
 ) -> None:
-    """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs."""
-    from ..api import inspect
+    """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs, and
+    with --fit the same memory table (or, with --training, the fine-tuning plan) that inspect prints."""
     from ..render.html_report import report_html
     from ..targets import resolve
-    from .inspect_run import measured
+    from .inspect_run import InspectRequest, measure_request, measured
 
     out = Output()
     output_file.prepare_file(output, output_file.HTML_KINDS)  # `-o out.pdf`: exit 2 before any work
+    fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)  # a bad size: exit 2 here too
+    flags = finetune_options.FinetuneFlags(training, rank, target_modules, optimizer, precision, grad_checkpointing,
+                                           gpus, shard)
+    planned = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
-    extra = compute_options.request(target, resolved.is_file, inputs, seq_len, backward, latency, measure,
-                                    no_elementwise)
-    report = measured(target, lambda: inspect(resolved.value, formats=not no_formats, compression=not no_compress,
-                                              target=target, **extra))
+    traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
+    remote = remote_options.remote_request(resolved.remote, False, False, None, False, training=planned is not None)
+    if remote is not None:
+        remote_options.refuse_local_only(inputs, traced_seq_len, backward, latency, measure)
+        extra: dict = {}
+    else:
+        extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency,
+                                        measure, no_elementwise)
+    request = InspectRequest(target, resolved, dict(formats=not no_formats, compression=not no_compress,
+                                                    target=target, **extra),
+                             remote=remote, fitting=None if planned else fitting, finetune=planned)
+    report = measured(target, lambda: measure_request(request))
     text = report_html(report, base_for(si))
     output_file.write_text(output, text)
     out.hint(f"Wrote {output} ({len(text.encode()):,} bytes)")

@@ -125,7 +125,11 @@ def inspect_from_config(
         model = build_meta(load_config(path))
     report = _file_report(path)
     if report is None:  # a bare config.json, or a folder holding only its config
+        from ..formats.hf_config import config_section
+
         report = adapter_for(model).to_report(model, target=target)
+        data = _read_json(file)  # the numbers --fit reads (layers, heads, KV heads), as a folder read has them
+        report = report.with_section("config", config_section(data)) if isinstance(data, dict) else report
     if inputs is None and compute is None:
         return report
     options = compute or ComputeOptions()

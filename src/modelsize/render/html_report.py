@@ -255,9 +255,10 @@ def report_html(report: Report, base: Base = "iec") -> str:
         body += ["<h2>FLOPs per component</h2>",
                  table(["Component", "Forward FLOPs"], [[p or "(model)", f"{v:,}"] for p, v in flops.items()
                                                          if p.count(".") < 2], left=1, cls="flops-table")]
-    from .finetune_block import html as finetune_html
+    from . import finetune_block, fit_block
 
-    plan = finetune_html(report, base)
+    # `--fit`: the fine-tuning plan, or the inference table (as the terminal chooses)
+    plan = (finetune_block.html if finetune_block.plan_section(report) is not None else fit_block.html)(report, base)
     if plan:
         body.append(plan)
     notes = list(report.notes)

@@ -17,6 +17,7 @@ from ..core.errors import OptionError, option_error
 from .errors import usage_problem
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..compute.fit import FitOptions
     from ..compute.finetune import FinetuneOptions
 
 METHODS = ("full", "lora", "qlora")
@@ -114,3 +115,13 @@ def finetune_request(budget: int | None, seq_len: int | None, batch: int | None,
     except OptionError as exc:
         raise usage_problem(exc) from exc
     return options
+
+
+def fit_and_plan(fit: str | None, seq_len: int | None, batch: int | None,
+                 flags: FinetuneFlags) -> tuple["FitOptions | None", "FinetuneOptions | None"]:
+    """What ``--fit`` and the planner's flags ask for, checked (a bad size or a planner flag without
+    ``--training``: exit 2 before any loading); ``inspect`` and ``report`` share it."""
+    from .remote_options import fit_request
+
+    fitting = fit_request(fit, seq_len, batch, flags.training is not None)
+    return fitting, finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)

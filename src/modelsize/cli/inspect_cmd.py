@@ -94,10 +94,9 @@ def inspect_command(
     """Measure a model: parameters, bytes by dtype and role, shared tensors, serialized sizes."""
     from ..serialize.base import CompressionOptions
 
-    fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)  # a bad size: exit 2 before any loading
     flags = finetune_options.FinetuneFlags(training, rank, target_modules, optimizer, precision, grad_checkpointing,
                                            gpus, shard)
-    planned = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
+    fitting, planned = finetune_options.fit_and_plan(fit, seq_len, batch, flags)  # bad options: exit 2 before loading
 
     def prepare(resolved: Any) -> InspectRequest:
         finetune = planned

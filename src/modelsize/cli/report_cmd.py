@@ -55,10 +55,9 @@ def report_command(
 
     out = Output()
     output_file.prepare_file(output, output_file.HTML_KINDS)  # `-o out.pdf`: exit 2 before any work
-    fitting = remote_options.fit_request(fit, seq_len, batch, training is not None)  # a bad size: exit 2 here too
     flags = finetune_options.FinetuneFlags(training, rank, target_modules, optimizer, precision, grad_checkpointing,
                                            gpus, shard)
-    planned = finetune_options.finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
+    fitting, planned = finetune_options.fit_and_plan(fit, seq_len, batch, flags)  # bad options: exit 2 before loading
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit

@@ -47,8 +47,9 @@ def report_command(
     gpus: finetune_options.Gpus = None,
     shard: finetune_options.Shard = None,
 ) -> None:
-    """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs, and
-    with --fit the same memory table (or, with --training, the fine-tuning plan) that inspect prints."""
+    """Write an offline HTML page: treemap of bytes by component, dtype and role, formats, FLOPs.
+
+    With --fit, the page has the memory table that inspect prints (with --training, the fine-tuning plan)."""
     from ..render.html_report import report_html
     from ..targets import resolve
     from .inspect_run import InspectRequest, measure_request, measured

@@ -65,8 +65,17 @@ def request(
     latency: bool,
     measure: bool,
     no_elementwise: bool,
+    *,
+    remote: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for :func:`modelsize.inspect` (empty when no compute option is given)."""
+    """Keyword arguments for :func:`modelsize.inspect` (empty when no compute option is given). A remote
+    target is read header-only: the options that run the model are usage errors there, never dropped."""
+    if remote:
+        if inputs or seq_len is not None or backward or latency or measure:
+            raise usage_problem(OptionError(
+                "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
+                "--latency and --measure need a local model."))
+        return {}
     if not (inputs or seq_len is not None or backward or latency or measure or no_elementwise):
         return {}
     from ..compute import ComputeOptions, LatencyOptions, MeasureOptions, inputs as specs

@@ -125,3 +125,10 @@ def fit_and_plan(fit: str | None, seq_len: int | None, batch: int | None,
 
     fitting = fit_request(fit, seq_len, batch, flags.training is not None)
     return fitting, finetune_request(fitting and fitting.budget_bytes, seq_len, batch, flags)
+
+
+def with_inputs(planned: "FinetuneOptions | None", inputs: list[str] | None) -> "FinetuneOptions | None":
+    """The plan traced with ``--input`` shapes (models that take no ``input_ids``)."""
+    if planned is None or not inputs:
+        return planned
+    return planned.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])

@@ -99,20 +99,14 @@ def inspect_command(
     fitting, planned = finetune_options.fit_and_plan(fit, seq_len, batch, flags)  # bad options: exit 2 before loading
 
     def prepare(resolved: Any) -> InspectRequest:
-        finetune = planned
-        if finetune is not None and inputs:
-            finetune = finetune.with_(inputs=list(inputs) if len(inputs) > 1 else inputs[0])  # models without input_ids
+        finetune = finetune_options.with_inputs(planned, inputs)
         remote = remote_options.remote_request(resolved.remote, offline, no_cache, timeout, download,
                                                training=finetune is not None)
         traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
         compression = CompressionOptions(enabled=not no_compress,
                                          exact_limit=sys.maxsize if exact_compress else CompressionOptions.exact_limit)
-        if remote is not None:
-            remote_options.refuse_local_only(inputs, traced_seq_len, backward, latency, measure)
-            extra: dict = {}
-        else:
-            extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency,
-                                            measure, no_elementwise)
+        extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency, measure,
+                                        no_elementwise, remote=remote is not None)
         shape = _parse_shape(input_shape) if input_shape is not None else None
         return InspectRequest(
             target, resolved, dict(formats=not no_formats, compression=compression, target=target, input_shape=shape,

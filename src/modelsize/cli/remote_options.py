@@ -92,12 +92,3 @@ def remote_request(remote: bool, offline: bool, no_cache: bool, timeout: float |
                          # `config` section a local folder read has (issue 28), as the library's inspect(url)
                          sibling_config=True,
                          config_alone=training)  # the fine-tuning planner builds a config alone on meta
-
-
-def refuse_local_only(inputs: object, seq_len: int | None, backward: bool, latency: bool, measure: bool) -> None:
-    """Remote targets are read header-only: the options that run the model are usage errors there,
-    never silently dropped."""
-    if inputs or seq_len is not None or backward or latency or measure:
-        raise usage_problem(OptionError(
-            "Remote targets are read header-only: --input, --seq-len (without --fit), --backward, "
-            "--latency and --measure need a local model."))

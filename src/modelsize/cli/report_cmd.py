@@ -59,16 +59,13 @@ def report_command(
     flags = finetune_options.FinetuneFlags(training, rank, target_modules, optimizer, precision, grad_checkpointing,
                                            gpus, shard)
     fitting, planned = finetune_options.fit_and_plan(fit, seq_len, batch, flags)  # bad options: exit 2 before loading
+    planned = finetune_options.with_inputs(planned, inputs)
     out.progress(f"Measuring {target} …")
     resolved = resolve(target)
     traced_seq_len = None if fitting is not None else seq_len  # with --fit: the context of the fit
     remote = remote_options.remote_request(resolved.remote, False, False, None, False, training=planned is not None)
-    if remote is not None:
-        remote_options.refuse_local_only(inputs, traced_seq_len, backward, latency, measure)
-        extra: dict = {}
-    else:
-        extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency,
-                                        measure, no_elementwise)
+    extra = compute_options.request(target, resolved.is_file, inputs, traced_seq_len, backward, latency, measure,
+                                    no_elementwise, remote=remote is not None)
     request = InspectRequest(target, resolved, dict(formats=not no_formats, compression=not no_compress,
                                                     target=target, **extra),
                              remote=remote, fitting=None if planned else fitting, finetune=planned)
